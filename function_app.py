@@ -1,29 +1,43 @@
-"""Composition root: one Durable Functions app, one blueprint per module."""
+"""Composition root: one Durable Functions app, one blueprint per module. Nothing else.
+
+To add a workflow, import its modules and list their `bp` in BLUEPRINTS.
+"""
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities import claims as claims_activities
+from activities import maintenance as maintenance_activities
+from activities import shipments as shipments_activities
+from activities import telemetry as telemetry_activities
+from api import claims as claims_api
+from api import locks as locks_api
+from api import maintenance as maintenance_api
+from api import openapi as openapi_api
+from api import shipments as shipments_api
+from api import workflows as workflows_api
+from entities import lock as lock_entity
+from orchestrators import claims as claims_orchestrator
+from orchestrators import maintenance as maintenance_orchestrator
+from orchestrators import shipments as shipments_orchestrator
+
+BLUEPRINTS = (
+    lock_entity.bp,
+    telemetry_activities.bp,
+    locks_api.bp,
+    workflows_api.bp,
+    openapi_api.bp,
+    claims_api.bp,
+    claims_orchestrator.bp,
+    claims_activities.bp,
+    shipments_api.bp,
+    shipments_orchestrator.bp,
+    shipments_activities.bp,
+    maintenance_api.bp,
+    maintenance_orchestrator.bp,
+    maintenance_activities.bp,
+)
+
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-
-
-@app.route(route="hello/{name}", methods=["POST"])
-@app.durable_client_input(client_name="client")
-async def start_hello(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Start the greeting sequence and answer with the management payload."""
-    instance_id = await client.start_new("hello_sequence", client_input=req.route_params["name"])
-    return client.create_check_status_response(req, instance_id)
-
-
-@app.orchestration_trigger(context_name="context")
-def hello_sequence(context: df.DurableOrchestrationContext):
-    """Greet three cities in turn."""
-    name = context.get_input()
-    greetings = []
-    for city in ("Tokyo", "Seattle", "London"):
-        greetings.append((yield context.call_activity("say_hello", f"{name} in {city}")))
-    return greetings
-
-
-@app.activity_trigger(input_name="name")
-def say_hello(name: str) -> str:
-    return f"Hello {name}!"
+for blueprint in BLUEPRINTS:
+    app.register_functions(blueprint)

@@ -1,0 +1,1 @@
+"""HTTP triggers: starters, status views, portal actions and the OpenAPI document."""

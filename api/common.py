@@ -1,0 +1,319 @@
+"""The HTTP edge every workflow shares: problem+json errors, body validation, start, status, events.
+
+A route is a few lines:
+
+    @bp.route(route="claims", methods=["POST"])
+    @bp.durable_client_input(client_name="client")
+    @handle_errors
+    async def start_claim(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+        claim = parse_body(req, ClaimRequest)                      # 400 lists every bad field
+        return await start_workflow(req, client, Workflow.CLAIM, claim.claim_id, to_json(claim))
+
+    ... status:  return await status_response(req, client, Workflow.CLAIM, route_id(req, "claimId"))
+    ... event:   return await deliver_event(req, client, Workflow.CLAIM, business_id,
+                                            "ClaimDecision", DecisionRequest, require_actor=True)
+
+`handle_errors` turns a raised `ProblemError` into its response and any other exception into a
+bare 500 problem: no traceback ever reaches a client. Instances run `workflow.orchestrator`
+(e.g. `claim_orchestrator`) under the id `<workflow>-<business id>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from domain.common import Actor, Workflow, instance_id, is_business_id, to_json
+from domain.views import Accepted, FieldError, Problem, Started, StatusView
+
+PROBLEM_JSON = "application/problem+json"
+PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
+ROUTE_PREFIX = "api"
+ACTIVE = {"Pending", "Running", "Suspended"}
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[..., Awaitable[func.HttpResponse]]
+
+_log = logging.getLogger("workflows.api")
+
+_TITLES = {
+    400: "Invalid request",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    500: "Internal error",
+}
+
+
+class ProblemError(Exception):
+    """Raise anywhere under a handler to answer with a problem+json response."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        status_url: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.problem = Problem(
+            title=_TITLES.get(status, "Error"),
+            status=status,
+            detail=detail,
+            errors=errors,
+            status_url=status_url,
+        )
+
+
+def problem_response(problem: Problem) -> func.HttpResponse:
+    """A problem+json response (RFC 9457)."""
+    body = problem.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return func.HttpResponse(json.dumps(body), status_code=problem.status, mimetype=PROBLEM_JSON)
+
+
+def json_response(
+    body: BaseModel | dict[str, Any] | list[Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> func.HttpResponse:
+    """A JSON response from a model (by alias) or plain data."""
+    data = to_json(body) if isinstance(body, BaseModel) else body
+    return func.HttpResponse(
+        json.dumps(data), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def handle_errors(handler: Handler) -> Handler:
+    """Wrap an HTTP handler so failures become problem responses and never tracebacks."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except ProblemError as error:
+            return problem_response(error.problem)
+        except Exception:
+            _log.exception("unhandled error in %s", handler.__name__)
+            return problem_response(
+                Problem(
+                    title=_TITLES[500],
+                    status=500,
+                    detail="The request could not be completed; try again later.",
+                )
+            )
+
+    return wrapper
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """Every invalid field of a pydantic error, as dotted paths in wire (camelCase) names."""
+    found = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "body"
+        found.append(FieldError(field=path, message=item["msg"]))
+    return found
+
+
+def read_json(req: func.HttpRequest) -> Any:
+    """The request body as JSON, or a 400 saying it is not."""
+    raw = req.get_body() or b""
+    if not raw.strip():
+        raise ProblemError(
+            400,
+            "The request body must be a JSON object.",
+            errors=[FieldError(field="body", message="missing")],
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ProblemError(
+            400,
+            "The request body is not valid JSON.",
+            errors=[FieldError(field="body", message=str(error))],
+        ) from None
+
+
+def validate(model: type[M], data: Any) -> M:
+    """`data` as `model`, or a 400 listing every invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ProblemError(
+            400, f"The request is not a valid {model.__name__}.", errors=field_errors(error)
+        ) from None
+
+
+def parse_body(req: func.HttpRequest, model: type[M]) -> M:
+    """The JSON body validated into `model` (400 when it is not JSON or not valid)."""
+    return validate(model, read_json(req))
+
+
+def route_id(req: func.HttpRequest, name: str) -> str:
+    """A business id from the route; one that cannot exist is simply not found."""
+    value = req.route_params.get(name, "")
+    if not is_business_id(value):
+        raise ProblemError(404, f"No instance has the id {value!r}.")
+    return value
+
+
+def status_url(req: func.HttpRequest, workflow: Workflow, business_id: str) -> str:
+    """The app's own status route for an instance, on the host the caller used."""
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}/{ROUTE_PREFIX}/{workflow.collection}/{business_id}"
+
+
+async def find_status(
+    client: df.DurableOrchestrationClient, workflow: Workflow, business_id: str
+) -> df.DurableOrchestrationStatus | None:
+    """The instance of `workflow` with this business id, or None (other workflows' too)."""
+    status = await client.get_status(instance_id(workflow, business_id))
+    if not status or status.runtime_status is None:
+        return None
+    name = getattr(status, "name", None)
+    if name and name != workflow.orchestrator:
+        return None
+    return status
+
+
+async def start_workflow(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    workflow: Workflow,
+    business_id: str,
+    payload: dict[str, Any],
+) -> func.HttpResponse:
+    """Start `workflow` for a business id: 202 + Location, or 409 when it already has one."""
+    url = status_url(req, workflow, business_id)
+    conflict = ProblemError(
+        409, f"{workflow.value} {business_id} already exists; see statusUrl.", status_url=url
+    )
+    if await client.get_status(instance_id(workflow, business_id)):
+        raise conflict
+    try:
+        new_id = await client.start_new(
+            workflow.orchestrator, instance_id(workflow, business_id), payload
+        )
+    except Exception as error:  # the extension refuses to replace a running instance
+        if "already exists" in str(error).lower():
+            raise conflict from None
+        raise
+    body = Started(id=new_id, workflow=workflow, status_url=url)
+    return json_response(body, 202, headers={"Location": url})
+
+
+def status_view(workflow: Workflow, status: df.DurableOrchestrationStatus) -> StatusView:
+    """The business view of an orchestration status."""
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    return StatusView(
+        id=status.instance_id,
+        workflow=workflow,
+        runtime_status=status.runtime_status.value,
+        stage=custom.get("stage"),
+        waiting_for=custom.get("waitingFor") or [],
+        created_time=status.created_time,
+        last_updated_time=status.last_updated_time,
+        output=status.output,
+    )
+
+
+async def status_response(
+    client: df.DurableOrchestrationClient, workflow: Workflow, business_id: str
+) -> func.HttpResponse:
+    """200 with the business view, or 404 when the workflow has no such instance."""
+    status = await find_status(client, workflow, business_id)
+    if status is None:
+        raise ProblemError(404, f"No {workflow.value} has the id {business_id!r}.")
+    return json_response(status_view(workflow, status))
+
+
+def principal_actor(req: func.HttpRequest) -> Actor | None:
+    """The signed-in user from App Service authentication, when the header is present.
+
+    The platform sets `X-MS-CLIENT-PRINCIPAL` (base64 JSON) and strips any copy a client sends.
+    """
+    header = req.headers.get(PRINCIPAL_HEADER)
+    if not header:
+        return None
+    try:
+        principal = json.loads(base64.b64decode(header, validate=False))
+    except (binascii.Error, ValueError):
+        raise ProblemError(400, f"The {PRINCIPAL_HEADER} header is not base64 JSON.") from None
+    name = _principal_name(principal) if isinstance(principal, dict) else None
+    if not name:
+        raise ProblemError(400, f"The {PRINCIPAL_HEADER} header names no user.")
+    return Actor(name=name, source="principal")
+
+
+def _principal_name(principal: dict[str, Any]) -> str | None:
+    if isinstance(principal.get("userDetails"), str) and principal["userDetails"].strip():
+        return principal["userDetails"]
+    name_type = principal.get("name_typ") or principal.get("nameTyp")
+    wanted = [t for t in (name_type, "name", "preferred_username") if t]
+    claims = {
+        claim.get("typ"): claim.get("val")
+        for claim in principal.get("claims") or []
+        if isinstance(claim, dict)
+    }
+    return next((claims[t] for t in wanted if isinstance(claims.get(t), str) and claims[t]), None)
+
+
+async def deliver_event(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    workflow: Workflow,
+    business_id: str,
+    event: str,
+    model: type[BaseModel],
+    *,
+    require_actor: bool = False,
+) -> func.HttpResponse:
+    """Validate a portal action and raise it as `event` on the instance.
+
+    404 unknown instance; 400 bad body (or no actor when one is required); 409 when the
+    instance's custom status does not list `event` in `waitingFor`; 202 when delivered. The
+    payload sent is the body's JSON with `actor` replaced by the resolved Actor (or None).
+    """
+    status = await find_status(client, workflow, business_id)
+    if status is None:
+        raise ProblemError(404, f"No {workflow.value} has the id {business_id!r}.")
+    body = parse_body(req, model)
+    actor = principal_actor(req)
+    body_actor = getattr(body, "actor", None)
+    if actor is None and body_actor:
+        actor = Actor(name=body_actor, source="body")
+    if require_actor and actor is None:
+        raise ProblemError(
+            400,
+            "Say who acts: sign in, or send an `actor` field.",
+            errors=[FieldError(field="actor", message="Field required")],
+        )
+    view = status_view(workflow, status)
+    url = status_url(req, workflow, business_id)
+    if view.runtime_status not in ACTIVE or event not in view.waiting_for:
+        waiting = ", ".join(view.waiting_for) or "nothing"
+        raise ProblemError(
+            409,
+            f"{view.id} is {view.runtime_status} at stage {view.stage!r} and waits for "
+            f"{waiting}, not {event}.",
+            status_url=url,
+        )
+    payload = {**to_json(body), "actor": to_json(actor) if actor else None}
+    try:
+        await client.raise_event(view.id, event, payload)
+    except Exception as error:  # finished between our check and the event
+        if "gone" in str(error).lower():
+            raise ProblemError(410, f"{view.id} has finished.", status_url=url) from None
+        raise
+    return json_response(Accepted(id=view.id, event=event, status_url=url), 202)

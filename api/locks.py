@@ -1,0 +1,37 @@
+"""`GET /api/locks/{resource}`: who holds a lock, until when, and who waits (support's view)."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api import openapi
+from api.common import handle_errors, json_response
+from domain.locks import LockState, LockView, view
+from entities.lock import LOCK_ENTITY
+
+bp = df.Blueprint()
+
+
+@bp.route(route="locks/{resource}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_lock(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """A lock never taken is simply free: holder null, empty queue."""
+    resource = req.route_params["resource"]
+    response = await client.read_entity_state(df.EntityId(LOCK_ENTITY, resource))
+    state = (
+        LockState.model_validate(response.entity_state or {})
+        if response.entity_exists
+        else (LockState())
+    )
+    return json_response(view(resource, state))
+
+
+openapi.operation(
+    "GET",
+    "/locks/{resource}",
+    "Holder, lease and queue of a lock (e.g. policy:POL-1)",
+    tag="locks",
+    responses={200: LockView},
+)

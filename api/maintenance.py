@@ -1,0 +1,202 @@
+"""Maintenance orders over HTTP: start, status (with each task's stage), parts received, approval.
+
+Parts are received per task. Each task runs as a sub-orchestration under an id derived from
+the order and the task id, so `parts-received` raises `PartsReceived` on that task directly;
+the order's view lists its tasks and shows `PartsReceived` in `waitingFor` while any waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api import openapi
+from api.common import (
+    ACTIVE,
+    ProblemError,
+    deliver_event,
+    find_status,
+    handle_errors,
+    json_response,
+    parse_body,
+    principal_actor,
+    route_id,
+    start_workflow,
+    status_url,
+    status_view,
+)
+from domain.common import Actor, Workflow, to_json
+from domain.maintenance import (
+    Event,
+    MaintenanceOrderRequest,
+    MaintenanceStatusView,
+    PartsReceived,
+    ReturnToServiceApproval,
+    Stage,
+    TaskStatus,
+    task_instance_id,
+)
+from domain.views import Accepted, Problem, Started
+
+bp = df.Blueprint()
+MAINTENANCE = Workflow.MAINTENANCE
+
+
+@bp.route(route="maintenance-orders", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def start_maintenance_order(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Validate the order and start its workflow under `maintenance-<orderId>`."""
+    order = parse_body(req, MaintenanceOrderRequest)
+    return await start_workflow(req, client, MAINTENANCE, order.order_id, to_json(order))
+
+
+@bp.route(route="maintenance-orders/{orderId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_maintenance_order(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Where the order stands; while tasks run, where each task stands."""
+    order_id = route_id(req, "orderId")
+    status = await _find_order(client, order_id)
+    view = status_view(MAINTENANCE, status)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    tasks: list[TaskStatus] = []
+    if view.stage == Stage.PERFORMING_TASKS and view.runtime_status in ACTIVE:
+        task_ids = custom.get("tasks") or []
+        tasks = list(await asyncio.gather(*(_task_status(client, status, t) for t in task_ids)))
+    waiting = list(view.waiting_for)
+    if any(Event.PARTS_RECEIVED in task.waiting_for for task in tasks):
+        waiting.append(Event.PARTS_RECEIVED)
+    body = MaintenanceStatusView(**{**dict(view), "waiting_for": waiting}, tasks=tasks)
+    return json_response(body)
+
+
+@bp.route(route="maintenance-orders/{orderId}/parts-received", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Parts for one task arrived: 202 when that task waits for them, else 404 or 409."""
+    order_id = route_id(req, "orderId")
+    order = await _find_order(client, order_id)
+    body = parse_body(req, PartsReceived)
+    actor = _actor(req, body.actor)
+    url = status_url(req, MAINTENANCE, order_id)
+    task_id = task_instance_id(order.instance_id, body.task_id)
+    task = await client.get_status(task_id)
+    if not task or task.runtime_status is None:
+        if body.task_id not in await _task_ids(client, order.instance_id):
+            raise ProblemError(404, f"Order {order_id} has no task {body.task_id!r}.")
+        raise ProblemError(
+            409, f"Task {body.task_id} of {order_id} has not started yet.", status_url=url
+        )
+    view = status_view(MAINTENANCE, task)
+    if view.runtime_status not in ACTIVE or Event.PARTS_RECEIVED not in view.waiting_for:
+        raise ProblemError(
+            409,
+            f"Task {body.task_id} of {order_id} is {view.runtime_status} at stage "
+            f"{view.stage!r}, not waiting for parts.",
+            status_url=url,
+        )
+    payload = {**to_json(body), "actor": to_json(actor) if actor else None}
+    try:
+        await client.raise_event(task_id, Event.PARTS_RECEIVED, payload)
+    except Exception as error:  # the task finished between our check and the event
+        if "gone" in str(error).lower():
+            raise ProblemError(410, f"Task {body.task_id} has finished.", status_url=url) from None
+        raise
+    accepted = Accepted(id=order.instance_id, event=Event.PARTS_RECEIVED, status_url=url)
+    return json_response(accepted, 202)
+
+
+@bp.route(route="maintenance-orders/{orderId}/approval", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def approve_return_to_service(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Return-to-service decision; who decided is recorded as approvedBy (a signature is
+    required: the principal header or an `actor` field)."""
+    order_id = route_id(req, "orderId")
+    return await deliver_event(
+        req,
+        client,
+        MAINTENANCE,
+        order_id,
+        Event.RETURN_TO_SERVICE_APPROVAL,
+        ReturnToServiceApproval,
+        require_actor=True,
+    )
+
+
+async def _find_order(client: df.DurableOrchestrationClient, order_id: str) -> Any:
+    status = await find_status(client, MAINTENANCE, order_id)
+    if status is None:
+        raise ProblemError(404, f"No maintenance order has the id {order_id!r}.")
+    return status
+
+
+async def _task_status(client: df.DurableOrchestrationClient, order: Any, task: str) -> TaskStatus:
+    status = await client.get_status(task_instance_id(order.instance_id, task))
+    if not status or status.runtime_status is None:
+        return TaskStatus(task_id=task, runtime_status="Pending")
+    view = status_view(MAINTENANCE, status)
+    return TaskStatus(
+        task_id=task,
+        runtime_status=view.runtime_status,
+        stage=view.stage,
+        waiting_for=view.waiting_for,
+    )
+
+
+async def _task_ids(client: df.DurableOrchestrationClient, order_instance_id: str) -> set[str]:
+    """The task ids the order was started with (read from its input)."""
+    status = await client.get_status(order_instance_id, show_input=True)
+    order = status.input_ if status else None
+    if isinstance(order, str):
+        order = MaintenanceOrderRequest.model_validate_json(order)
+    else:
+        order = MaintenanceOrderRequest.model_validate(order or {})
+    return {task.task_id for task in order.tasks}
+
+
+def _actor(req: func.HttpRequest, body_actor: str | None) -> Actor | None:
+    """The signed-in principal, else the body's `actor` (the same rule as every portal event)."""
+    actor = principal_actor(req)
+    if actor is None and body_actor:
+        actor = Actor(name=body_actor, source="body")
+    return actor
+
+
+_ACTION = {202: Accepted, 400: Problem, 404: Problem, 409: Problem}
+openapi.operation(
+    "POST",
+    "/maintenance-orders",
+    "Start a maintenance order",
+    tag="maintenance",
+    body=MaintenanceOrderRequest,
+    responses={202: Started, 400: Problem, 409: Problem},
+)
+openapi.operation(
+    "GET",
+    "/maintenance-orders/{orderId}",
+    "A maintenance order's business status, with its tasks while they run",
+    tag="maintenance",
+    responses={200: MaintenanceStatusView, 404: Problem},
+)
+openapi.operation(
+    "POST",
+    "/maintenance-orders/{orderId}/parts-received",
+    "Parts for one task were received",
+    tag="maintenance",
+    body=PartsReceived,
+    responses=_ACTION,
+)
+openapi.operation(
+    "POST",
+    "/maintenance-orders/{orderId}/approval",
+    "Approve (or refuse) the aircraft's return to service",
+    tag="maintenance",
+    body=ReturnToServiceApproval,
+    responses=_ACTION,
+)

@@ -1,0 +1,1 @@
+"""devhost: a local Durable Functions host for Python v2 apps, backed by one SQLite file."""

@@ -1,0 +1,209 @@
+"""`python -m devhost start | instances | show ID | purge`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from devhost.config import ConfigError, load_host_config, load_local_settings
+from devhost.store import TERMINAL, InstanceQuery, TaskHub
+
+STATUSES = ("Pending", "Running", "Suspended", "Completed", "Failed", "Terminated")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        return args.command(args)
+    except ConfigError as problem:
+        print(f"devhost: {problem}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devhost", description="Run a Python Durable Functions app locally."
+    )
+    commands = parser.add_subparsers(required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--app", type=Path, default=Path("."), help="app folder (default .)")
+        sub.add_argument("--hub", type=Path, help="task hub file (default .devhost/<hub>.sqlite)")
+
+    start = commands.add_parser("start", help="serve the app on HTTP and run its workflows")
+    common(start)
+    start.add_argument("--port", type=int, default=7071)
+    start.add_argument("--bind", default="127.0.0.1", help="address to listen on")
+    start.add_argument("--clock", choices=("real", "manual"), default="real")
+    start.add_argument(
+        "--require-keys",
+        action="store_true",
+        help="enforce function, admin and system keys as Azure does",
+    )
+    start.set_defaults(command=_start)
+
+    instances = commands.add_parser("instances", help="list orchestration instances")
+    common(instances)
+    instances.add_argument("--status", action="append", choices=STATUSES)
+    instances.add_argument("--name", help="orchestrator function name")
+    instances.add_argument("--prefix", help="instance id prefix")
+    instances.add_argument("--limit", type=int, default=100)
+    instances.set_defaults(command=_instances)
+
+    show = commands.add_parser("show", help="status and history of one instance")
+    common(show)
+    show.add_argument("instance_id")
+    show.set_defaults(command=_show)
+
+    purge = commands.add_parser("purge", help="delete finished instances and their history")
+    common(purge)
+    purge.add_argument("--status", action="append", choices=TERMINAL)
+    purge.add_argument(
+        "--older-than",
+        type=float,
+        default=0.0,
+        metavar="HOURS",
+        help="only instances created more than HOURS ago",
+    )
+    purge.set_defaults(command=_purge)
+    return parser
+
+
+def _hub_path(args: argparse.Namespace) -> Path:
+    app_dir = args.app.resolve()
+    load_local_settings(app_dir)
+    if args.hub:
+        return args.hub
+    return app_dir / ".devhost" / f"{load_host_config(app_dir).hub_name}.sqlite"
+
+
+def _open_existing(args: argparse.Namespace) -> TaskHub:
+    path = _hub_path(args)
+    if not path.exists():
+        raise ConfigError(f"no task hub at {path}; start the app first")
+    return TaskHub(path)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from devhost.engine import Engine
+    from devhost.keys import keys_path, load_or_create
+    from devhost.loader import load_app
+    from devhost.server import Host, HostOptions, make_clock
+
+    app_dir = args.app.resolve()
+    if not (app_dir / "function_app.py").exists():
+        raise ConfigError(f"no function_app.py in {app_dir}")
+    load_local_settings(app_dir)
+    config = load_host_config(app_dir)
+    hub_path = args.hub or app_dir / ".devhost" / f"{config.hub_name}.sqlite"
+    index = load_app(app_dir)
+    hub = TaskHub(hub_path)
+    keys = load_or_create(keys_path(hub_path))
+    engine = Engine(hub, index, make_clock(args.clock), config.max_activities)
+    host = Host(
+        config,
+        index,
+        engine,
+        keys,
+        HostOptions(port=args.port, require_keys=args.require_keys, bind=args.bind),
+    )
+
+    def announce() -> None:
+        print(_banner(host, args, hub_path, keys), flush=True)
+
+    asyncio.run(host.serve(announce))
+    hub.close()
+    return 0
+
+
+def _banner(host, args, hub_path, keys) -> str:
+    base = f"http://localhost:{args.port}"
+    prefix = f"/{host.config.route_prefix}" if host.config.route_prefix else ""
+    lines = ["", "Functions:", ""]
+    for function in host.index.http:
+        methods = ",".join(sorted(function.methods)) if function.methods else "ALL"
+        lines.append(f"        {function.name}: [{methods}] {base}{prefix}/{function.route}")
+        lines.append("")
+    for name, kind in host.index.describe():
+        if kind != "http":
+            lines += [f"        {name}: {kind}", ""]
+    lines.append(
+        f"Task hub '{host.config.hub_name}' in {hub_path} "
+        f"(clock: {args.clock}, keys {'required' if args.require_keys else 'not checked'})"
+    )
+    if keys.created:
+        lines.append(
+            f"New keys written beside the hub: master={keys.master} "
+            f"function={keys.function} durabletask_extension={keys.system}"
+        )
+    lines.append(f"Host started on {base}")
+    return "\n".join(lines)
+
+
+def _instances(args: argparse.Namespace) -> int:
+    hub = _open_existing(args)
+    rows = hub.query_instances(
+        InstanceQuery(statuses=tuple(args.status or ()), name=args.name, prefix=args.prefix)
+    )
+    rows = sorted(rows, key=lambda r: r.created_at, reverse=True)[: args.limit]
+    table = [("ID", "NAME", "STATUS", "CUSTOM STATUS", "CREATED", "UPDATED")]
+    table += [
+        (r.id, r.name, r.status, _short(r.custom_status), r.created_at[:19], r.updated_at[:19])
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(f"\n{len(rows)} instance(s)")
+    return 0
+
+
+def _short(text: str | None, width: int = 48) -> str:
+    if text is None:
+        return "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _show(args: argparse.Namespace) -> int:
+    from devhost.status import instance_status, readable_history
+
+    hub = _open_existing(args)
+    instance = hub.instance(args.instance_id)
+    if instance is None:
+        print(f"devhost: no instance '{args.instance_id}'", file=sys.stderr)
+        return 1
+    status = instance_status(instance)
+    for field in ("instanceId", "name", "runtimeStatus", "createdTime", "lastUpdatedTime"):
+        print(f"{field:>16}: {status[field]}")
+    for field in ("input", "customStatus", "output"):
+        print(f"{field:>16}: {json.dumps(status[field])}")
+    print("\nHistory:")
+    for event in readable_history(hub.history(instance.id), with_output=True, with_input=True):
+        details = {k: v for k, v in event.items() if k not in ("EventType", "Timestamp")}
+        summary = ", ".join(f"{k}={_short(json.dumps(v), 60)}" for k, v in details.items())
+        print(f"  {event['Timestamp'][:23]}  {event['EventType']:<34} {summary}")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    hub = _open_existing(args)
+    cutoff = datetime.now(UTC) - timedelta(hours=args.older_than)
+    rows = hub.query_instances(
+        InstanceQuery(
+            statuses=tuple(args.status or TERMINAL),
+            created_to=cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        )
+    )
+    with hub.transaction():
+        for row in rows:
+            hub.delete_instance(row.id)
+    print(f"purged {len(rows)} instance(s)")
+    return 0

@@ -1,0 +1,672 @@
+"""The dispatcher: turns queued messages into orchestrator episodes, entity batches and
+activity runs, committing each batch of state transitions in one transaction.
+
+Everything that touches the task hub runs on the event loop's thread, so there is a single
+writer and no locking; user activity code runs in a thread pool (or on the loop when async)
+and hands its result back here to be recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost import history as h
+from devhost.clock import Clock, to_wire
+from devhost.loader import FunctionIndex
+from devhost.replay import (
+    CallEntity,
+    CreateTimer,
+    Decision,
+    ScheduleActivity,
+    SignalEntity,
+    StartSubOrchestration,
+    build_context,
+    run_episode,
+)
+from devhost.store import Instance, Message, TaskHub
+
+log = logging.getLogger("devhost")
+BATCH = 200
+
+
+class HostError(Exception):
+    """A request the host refuses; `status` is the HTTP status Azure would answer with."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(HostError):
+    status = 404
+
+
+class Conflict(HostError):
+    status = 409
+
+
+class Gone(HostError):
+    status = 410
+
+
+@dataclass
+class ActivityResult:
+    message: Message
+    result: str | None = None
+    failure: tuple[str, str] | None = None  # (reason, details)
+
+
+class Engine:
+    """Owns the task hub and runs all durable work."""
+
+    def __init__(
+        self, hub: TaskHub, index: FunctionIndex, clock: Clock, max_activities: int = 10
+    ) -> None:
+        self.hub = hub
+        self.index = index
+        self.clock = clock
+        self.max_activities = max(1, max_activities)
+        self.pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="activity")
+        self.inflight: dict[int, asyncio.Future[Any]] = {}
+        self.finished: list[ActivityResult] = []
+        self.histories: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.accepting = True
+        self._wakeup = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Process work until `stop()`; idle waits end at the next due timer."""
+        while self.accepting:
+            self._wakeup.clear()
+            try:
+                progressed = self._step()
+            except Exception:
+                log.exception("dispatcher step failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if progressed:
+                await asyncio.sleep(0)
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
+            except TimeoutError:
+                pass
+        self._stopped.set()
+
+    def _step(self) -> bool:
+        """One pass over every queue; True when anything was done."""
+        progressed = self._record_activity_results()
+        progressed |= self._run_orchestrations()
+        progressed |= self._run_entities()
+        progressed |= self._start_activities()
+        return progressed
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking work; give running activities `grace` seconds to finish and record them."""
+        self.accepting = False
+        self.wake()
+        await self._stopped.wait()
+        pending = list(self.inflight.values())
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        self._record_activity_results()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _idle_timeout(self) -> float:
+        if self.clock.manual:
+            return 1.0
+        due = self.hub.next_due()
+        if due is None:
+            return 1.0
+        return min(1.0, max(0.0, due - self.clock.now().timestamp()))
+
+    def _now(self) -> tuple[datetime, float]:
+        now = self.clock.now()
+        return now, now.timestamp()
+
+    # -- public operations (management API, durable client) ----------------------------------
+
+    def start(
+        self,
+        name: str,
+        instance_id: str | None,
+        input_json: str | None,
+        parent: tuple[str, int] | None = None,
+    ) -> str:
+        if name not in self.index.orchestrators:
+            raise HostError(
+                f"The function '{name}' doesn't exist, is disabled, or is not an "
+                "orchestrator function."
+            )
+        instance_id = instance_id or uuid.uuid4().hex
+        existing = self.hub.instance(instance_id)
+        if existing and not existing.finished:
+            raise Conflict(
+                f"An instance with ID '{instance_id}' already exists and is {existing.status}."
+            )
+        with self.hub.transaction():
+            self._create_instance(name, instance_id, input_json, parent)
+        self.wake()
+        return instance_id
+
+    def _create_instance(
+        self, name: str, instance_id: str, input_json: str | None, parent: tuple[str, int] | None
+    ) -> None:
+        now, epoch = self._now()
+        self.hub.delete_instance(instance_id)
+        self.histories.pop(instance_id, None)
+        execution_id = uuid.uuid4().hex
+        self.hub.put_instance(
+            Instance(
+                id=instance_id,
+                name=name,
+                status="Pending",
+                input=input_json,
+                output=None,
+                custom_status=None,
+                parent_id=parent[0] if parent else None,
+                parent_task_id=parent[1] if parent else None,
+                execution_id=execution_id,
+                created_at=to_wire(now),
+                updated_at=to_wire(now),
+            )
+        )
+        parent_info = None
+        if parent:
+            parent_info = {
+                "OrchestrationInstance": {"InstanceId": parent[0]},
+                "TaskScheduleId": parent[1],
+            }
+        started = h.execution_started(now, name, instance_id, input_json, execution_id, parent_info)
+        self._send(instance_id, started, epoch, execution_id)
+
+    def _send(
+        self,
+        instance_id: str,
+        event: dict[str, Any],
+        visible_at: float,
+        execution_id: str | None = None,
+    ) -> None:
+        """Queue an event for an orchestration (`execution_id` pins it to one generation)."""
+        self.hub.enqueue(
+            "orchestrator", instance_id, {"event": event, "execution": execution_id}, visible_at
+        )
+
+    def require(self, instance_id: str) -> Instance:
+        instance = self.hub.instance(instance_id)
+        if instance is None:
+            raise NotFound(f"No instance with ID '{instance_id}' was found.")
+        return instance
+
+    def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
+        instance = self.require(instance_id)
+        if instance.finished:
+            raise Gone(f"Instance '{instance_id}' is {instance.status} and takes no events.")
+        now, epoch = self._now()
+        with self.hub.transaction():
+            self._send(instance_id, h.event_raised(now, name, data_json), epoch)
+        self.wake()
+
+    def terminate(self, instance_id: str, reason: str | None) -> None:
+        instance = self.require(instance_id)
+        if instance.finished:
+            raise Gone(f"Instance '{instance_id}' is already {instance.status}.")
+        now, _ = self._now()
+        with self.hub.transaction():
+            self._append(
+                instance_id,
+                [
+                    h.event(h.EventType.EXECUTION_TERMINATED, now, Input=json.dumps(reason)),
+                ],
+            )
+            self._finish(instance, "Terminated", json.dumps(reason), now)
+        self.wake()
+
+    def suspend(self, instance_id: str, reason: str | None) -> None:
+        self._set_suspended(instance_id, reason, suspended=True)
+
+    def resume(self, instance_id: str, reason: str | None) -> None:
+        self._set_suspended(instance_id, reason, suspended=False)
+
+    def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
+        instance = self.require(instance_id)
+        if instance.finished:
+            raise Gone(f"Instance '{instance_id}' is already {instance.status}.")
+        if (instance.status == "Suspended") == suspended:
+            return
+        now, _ = self._now()
+        kind = h.EventType.EXECUTION_SUSPENDED if suspended else h.EventType.EXECUTION_RESUMED
+        with self.hub.transaction():
+            self._append(instance_id, [h.event(kind, now, Reason=reason)])
+            self.hub.update_instance(
+                instance_id, status="Suspended" if suspended else "Running", updated_at=to_wire(now)
+            )
+        self.wake()
+
+    def purge(self, instance_ids: list[str]) -> int:
+        with self.hub.transaction():
+            for instance_id in instance_ids:
+                self.hub.delete_instance(instance_id)
+                self.histories.pop(instance_id, None)
+        return len(instance_ids)
+
+    def signal_entity(self, entity_id: str, operation: str, input_json: str | None) -> None:
+        _, epoch = self._now()
+        with self.hub.transaction():
+            self._send_entity(entity_id, operation, input_json, signal=True, epoch=epoch)
+        self.wake()
+
+    def _send_entity(
+        self,
+        entity_id: str,
+        operation: str,
+        input_json: str | None,
+        *,
+        signal: bool,
+        epoch: float,
+        request_id: str | None = None,
+        parent: str | None = None,
+    ) -> dict[str, Any]:
+        request = {
+            "id": request_id or str(uuid.uuid4()),
+            "op": operation,
+            "signal": signal,
+            "input": input_json,
+            "parent": parent,
+        }
+        self.hub.enqueue("entity", entity_id, request, epoch)
+        return request
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        cached = self.histories.get(instance_id)
+        if cached is None:
+            cached = self.hub.history(instance_id)
+            self.histories[instance_id] = cached
+            while len(self.histories) > 5000:
+                self.histories.popitem(last=False)
+        return cached
+
+    def _append(self, instance_id: str, events: list[dict[str, Any]]) -> None:
+        past = self.history(instance_id)
+        self.hub.append_history(instance_id, len(past), events)
+        past.extend(events)
+
+    def _finish(self, instance: Instance, status: str, output: str | None, now: datetime) -> None:
+        """Record a terminal status, drop pending timers and tell a waiting parent."""
+        self.hub.update_instance(instance.id, status=status, output=output, updated_at=to_wire(now))
+        for message in self.hub.pending_messages(instance.id):
+            if message.queue == "orchestrator":
+                self.hub.delete_messages([message.id])
+        if instance.parent_id is None or instance.parent_task_id is None:
+            return
+        if status == "Completed":
+            event = h.sub_orchestration_completed(now, instance.parent_task_id, output)
+        else:
+            reason = json.loads(output) if output else status
+            event = h.sub_orchestration_failed(
+                now,
+                instance.parent_task_id,
+                f"Sub-orchestration '{instance.name}' ({instance.id}) {status.lower()}: {reason}",
+                str(reason),
+            )
+        self._send(instance.parent_id, event, now.timestamp())
+
+    # -- orchestrations ----------------------------------------------------------------------
+
+    def _run_orchestrations(self) -> bool:
+        now, epoch = self._now()
+        messages = self.hub.ready("orchestrator", epoch, BATCH, skip_suspended=True)
+        if not messages:
+            return False
+        by_instance: OrderedDict[str, list[Message]] = OrderedDict()
+        for message in messages:
+            by_instance.setdefault(message.target, []).append(message)
+        with self.hub.transaction():
+            for instance_id, batch in by_instance.items():
+                self._episode(instance_id, batch, now)
+                self.hub.delete_messages([m.id for m in batch])
+        return True
+
+    def _episode(self, instance_id: str, messages: list[Message], now: datetime) -> None:
+        instance = self.hub.instance(instance_id)
+        if instance is None or instance.finished:
+            return
+        events = [
+            m.body["event"]
+            for m in messages
+            if m.body.get("execution") in (None, instance.execution_id)
+        ]
+        past = self.history(instance_id)
+        if not past:
+            events.sort(key=lambda e: e["EventType"] != h.EventType.EXECUTION_STARTED)
+            if not events or events[0]["EventType"] != h.EventType.EXECUTION_STARTED:
+                return
+        if not events:
+            return
+        new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now), *events]
+        handle = self.index.orchestrators.get(instance.name)
+        if handle is None:
+            decision = Decision(
+                failure=f"The orchestrator function '{instance.name}' is not in this app."
+            )
+        else:
+            context = build_context(instance_id, instance.parent_id, instance.input, past, new)
+            try:
+                decision = run_episode(handle, context, past + new)
+            except Exception as error:  # a host-side surprise must not wedge the queue
+                log.exception("episode of %s failed", instance_id)
+                decision = Decision(failure=f"{type(error).__name__}: {error}")
+        self._apply(instance, decision, new, now)
+
+    def _apply(
+        self, instance: Instance, decision: Decision, new: list[dict[str, Any]], now: datetime
+    ) -> None:
+        epoch = now.timestamp()
+        appended = list(new)
+        for work in decision.work:
+            appended.append(self._schedule(instance, work, now, epoch))
+        custom = (
+            decision.custom_status if decision.custom_status is not None else instance.custom_status
+        )
+        if decision.failure is not None:
+            output = json.dumps(
+                f"Orchestrator function '{instance.name}' failed: {decision.failure}"
+            )
+            appended.append(
+                h.event(
+                    h.EventType.EXECUTION_COMPLETED,
+                    now,
+                    OrchestrationStatus="Failed",
+                    Result=output,
+                )
+            )
+            appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
+            self._append(instance.id, appended)
+            self.hub.update_instance(instance.id, custom_status=custom)
+            self._finish(instance, "Failed", output, now)
+            return
+        if decision.continued:
+            self._continue_as_new(instance, decision, custom, now)
+            return
+        if decision.done:
+            appended.append(
+                h.event(
+                    h.EventType.EXECUTION_COMPLETED,
+                    now,
+                    OrchestrationStatus="Completed",
+                    Result=decision.output,
+                )
+            )
+        appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
+        self._append(instance.id, appended)
+        self.hub.update_instance(
+            instance.id, status="Running", custom_status=custom, updated_at=to_wire(now)
+        )
+        if decision.done:
+            self._finish(instance, "Completed", decision.output, now)
+
+    def _continue_as_new(
+        self, instance: Instance, decision: Decision, custom: str | None, now: datetime
+    ) -> None:
+        """Start a fresh generation: new history, same id; stale completions are ignored."""
+        self.hub.clear_history(instance.id)
+        self.histories.pop(instance.id, None)
+        execution_id = uuid.uuid4().hex
+        for message in self.hub.pending_messages(instance.id):
+            if message.queue == "orchestrator" and message.body.get("execution"):
+                self.hub.delete_messages([message.id])
+        self.hub.update_instance(
+            instance.id,
+            status="Running",
+            input=decision.continue_as_new,
+            custom_status=custom,
+            execution_id=execution_id,
+            updated_at=to_wire(now),
+        )
+        started = h.execution_started(
+            now, instance.name, instance.id, decision.continue_as_new, execution_id
+        )
+        self._send(instance.id, started, now.timestamp(), execution_id)
+
+    def _schedule(
+        self, instance: Instance, work: Any, now: datetime, epoch: float
+    ) -> dict[str, Any]:
+        """Queue one piece of new work and return the history event that records it."""
+        if isinstance(work, ScheduleActivity):
+            self.hub.enqueue(
+                "activity",
+                instance.id,
+                {
+                    "name": work.name,
+                    "input": work.input,
+                    "taskId": work.task_id,
+                    "execution": instance.execution_id,
+                },
+                epoch,
+            )
+            return h.event(
+                h.EventType.TASK_SCHEDULED, now, work.task_id, Name=work.name, Input=work.input
+            )
+        if isinstance(work, CreateTimer):
+            fire_at = to_wire(work.fire_at)
+            fired = h.timer_fired(work.fire_at, work.task_id, fire_at)
+            self._send(instance.id, fired, work.fire_at.timestamp(), instance.execution_id)
+            return h.event(h.EventType.TIMER_CREATED, now, work.task_id, FireAt=fire_at)
+        if isinstance(work, StartSubOrchestration):
+            child_id = work.instance_id or f"{instance.id}:{work.task_id:04d}"
+            self._start_child(instance, work, child_id, now)
+            return h.event(
+                h.EventType.SUB_ORCHESTRATION_CREATED,
+                now,
+                work.task_id,
+                Name=work.name,
+                InstanceId=child_id,
+                Input=work.input,
+            )
+        signal = isinstance(work, SignalEntity)
+        assert isinstance(work, (CallEntity, SignalEntity))
+        request = self._send_entity(
+            work.entity_id,
+            work.operation,
+            work.input,
+            signal=signal,
+            epoch=epoch,
+            parent=instance.id,
+        )
+        return h.event(
+            h.EventType.EVENT_SENT,
+            now,
+            work.task_id,
+            Name="op",
+            InstanceId=work.entity_id,
+            Input=json.dumps(request),
+        )
+
+    def _start_child(
+        self, parent: Instance, work: StartSubOrchestration, child_id: str, now: datetime
+    ) -> None:
+        existing = self.hub.instance(child_id)
+        problem = None
+        if work.name not in self.index.orchestrators:
+            problem = f"The orchestrator function '{work.name}' is not in this app."
+        elif existing and not existing.finished:
+            problem = f"An instance with ID '{child_id}' already exists and is {existing.status}."
+        if problem:
+            failed = h.sub_orchestration_failed(now, work.task_id, problem, problem)
+            self._send(parent.id, failed, now.timestamp(), parent.execution_id)
+            return
+        self._create_instance(work.name, child_id, work.input, (parent.id, work.task_id))
+
+    # -- entities ----------------------------------------------------------------------------
+
+    def _run_entities(self) -> bool:
+        now, epoch = self._now()
+        messages = self.hub.ready("entity", epoch, BATCH * 5)
+        if not messages:
+            return False
+        by_entity: OrderedDict[str, list[Message]] = OrderedDict()
+        for message in messages:
+            by_entity.setdefault(message.target, []).append(message)
+        with self.hub.transaction():
+            for entity_id, batch in by_entity.items():
+                self._entity_batch(entity_id, batch, now)
+                self.hub.delete_messages([m.id for m in batch])
+        return True
+
+    def _entity_batch(self, entity_id: str, messages: list[Message], now: datetime) -> None:
+        name, _, key = entity_id[1:].partition("@")
+        requests = [m.body for m in messages]
+        handle = self.index.entities.get(name.lower())
+        if handle is None:
+            results = [
+                {
+                    "isError": True,
+                    "result": json.dumps(f"The entity function '{name}' is not in this app."),
+                }
+            ] * len(requests)
+        else:
+            results = self._run_entity(handle, entity_id, name, key, requests, now)
+        epoch = now.timestamp()
+        for request, result in zip(requests, results, strict=True):
+            if request["signal"] or not request.get("parent"):
+                continue
+            reply = {"result": result.get("result")}
+            if result.get("isError"):
+                reply["exceptionType"] = "Exception"
+            self._send(
+                request["parent"], h.event_raised(now, request["id"], json.dumps(reply)), epoch
+            )
+
+    def _run_entity(
+        self,
+        handle: Any,
+        entity_id: str,
+        name: str,
+        key: str,
+        requests: list[dict[str, Any]],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        exists = self.hub.entity_exists(entity_id)
+        context = json.dumps(
+            {
+                "self": {"name": name, "key": key},
+                "exists": exists,
+                "state": self.hub.entity_state(entity_id) if exists else None,
+                "batch": [
+                    {"name": r["op"], "input": json.dumps(r["input"]), "isSignal": r["signal"]}
+                    for r in requests
+                ],
+            }
+        )
+        try:
+            outcome = json.loads(handle(context))
+        except Exception as error:
+            log.exception("entity %s failed", entity_id)
+            message = json.dumps(f"{type(error).__name__}: {error}")
+            return [{"isError": True, "result": message}] * len(requests)
+        if outcome.get("entityExists"):
+            self.hub.put_entity(entity_id, name, key, outcome.get("entityState"), to_wire(now))
+        else:
+            self.hub.delete_entity(entity_id)
+        for signal in outcome.get("signals") or []:
+            target = signal.get("target", {})
+            self._send_entity(
+                f"@{str(target.get('name', '')).lower()}@{target.get('key')}",
+                signal.get("name"),
+                signal.get("input"),
+                signal=True,
+                epoch=now.timestamp(),
+            )
+        return outcome.get("results") or []
+
+    # -- activities --------------------------------------------------------------------------
+
+    def _start_activities(self) -> bool:
+        room = self.max_activities * 4 - len(self.inflight)
+        if room <= 0:
+            return False
+        _, epoch = self._now()
+        messages = self.hub.ready("activity", epoch, room, exclude=set(self.inflight))
+        loop = asyncio.get_running_loop()
+        for message in messages:
+            future = loop.create_task(self._invoke_activity(message))
+            self.inflight[message.id] = future
+        return bool(messages)
+
+    async def _invoke_activity(self, message: Message) -> None:
+        body = message.body
+        function = self.index.activities.get(body["name"])
+        outcome = ActivityResult(message)
+        try:
+            if function is None:
+                raise LookupError(f"The activity function '{body['name']}' is not in this app.")
+            value = ActivityTriggerConverter.decode(
+                meta.Datum(value=body["input"] or "null", type="json"), trigger_metadata=None
+            )
+            kwargs: dict[str, Any] = {function.input_param: value}
+            if function.context_param:
+                kwargs[function.context_param] = _InvocationContext(function.name)
+            if asyncio.iscoroutinefunction(function.handler):
+                result = await function.handler(**kwargs)
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, lambda: function.handler(**kwargs)
+                )
+            outcome.result = ActivityTriggerConverter.encode(result, expected_type=None).value
+        except Exception as error:
+            log.warning("activity %s failed: %s", body["name"], error)
+            details = "".join(traceback.format_exception_only(type(error), error)).strip()
+            outcome.failure = (f"Activity function '{body['name']}' failed: {error}", details)
+        self.finished.append(outcome)
+        self.wake()
+
+    def _record_activity_results(self) -> bool:
+        if not self.finished:
+            return False
+        done, self.finished = self.finished, []
+        now = self.clock.now()
+        with self.hub.transaction():
+            for outcome in done:
+                message = outcome.message
+                self.inflight.pop(message.id, None)
+                if not self.hub.message_exists(message.id):
+                    continue
+                task_id = message.body["taskId"]
+                if outcome.failure:
+                    event = h.task_failed(now, task_id, *outcome.failure)
+                else:
+                    event = h.task_completed(now, task_id, outcome.result)
+                self.hub.delete_messages([message.id])
+                self._send(message.target, event, now.timestamp(), message.body.get("execution"))
+        return True
+
+
+@dataclass(frozen=True)
+class _InvocationContext:
+    """The bits of func.Context an activity may read."""
+
+    function_name: str
+    invocation_id: str = ""
+    function_directory: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "invocation_id", str(uuid.uuid4()))

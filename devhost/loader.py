@@ -1,0 +1,117 @@
+"""Import an app's function_app.py as the Python worker does and index its functions."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+
+from devhost.config import ConfigError
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    name: str
+    route: str
+    methods: frozenset[str] | None  # None: every method
+    auth_level: str  # anonymous | function | admin
+    handler: Callable[..., Any]
+    request_param: str
+    client_param: str | None
+    context_param: str | None
+
+
+@dataclass(frozen=True)
+class ActivityFunction:
+    name: str
+    handler: Callable[..., Any]
+    input_param: str
+    context_param: str | None
+
+
+@dataclass
+class FunctionIndex:
+    http: list[HttpFunction] = field(default_factory=list)
+    orchestrators: dict[str, Any] = field(default_factory=dict)
+    activities: dict[str, ActivityFunction] = field(default_factory=dict)
+    entities: dict[str, Any] = field(default_factory=dict)  # keyed by lower-case name
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, kind) for every function, in the order `func start` would list them."""
+        rows = [(f.name, "http") for f in self.http]
+        rows += [(name, "orchestrationTrigger") for name in self.orchestrators]
+        rows += [(name, "activityTrigger") for name in self.activities]
+        rows += [(name, "entityTrigger") for name in self.entities]
+        return rows
+
+
+def load_app(app_dir: Path) -> FunctionIndex:
+    """Import DIR/function_app.py (DIR on sys.path) and index every registered function."""
+    script = app_dir / "function_app.py"
+    if not script.exists():
+        raise ConfigError(f"no function_app.py in {app_dir}")
+    sys.path.insert(0, str(app_dir))
+    spec = importlib.util.spec_from_file_location("function_app", script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["function_app"] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise ConfigError(f"function_app.py failed to import: {type(error).__name__}: {error}")
+    apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
+    if not apps:
+        raise ConfigError("function_app.py defines no FunctionApp (e.g. app = df.DFApp())")
+    index = FunctionIndex()
+    for app in apps:
+        for function in app.get_functions():
+            _add(index, function)
+    return index
+
+
+def _add(index: FunctionIndex, function: Any) -> None:
+    name = function.get_function_name()
+    handler = function.get_user_function()
+    bindings = [binding.get_dict_repr() for binding in function.get_bindings()]
+    trigger = next((b for b in bindings if str(b.get("type", "")).endswith("Trigger")), None)
+    if trigger is None:
+        return
+    kind = trigger["type"]
+    context_param = _context_param(handler, {b["name"] for b in bindings})
+    if kind == "httpTrigger":
+        client = next((b for b in bindings if b["type"] == "durableClient"), None)
+        methods = trigger.get("methods")
+        index.http.append(
+            HttpFunction(
+                name=name,
+                route=(trigger.get("route") or name).strip("/"),
+                methods=frozenset(str(m).upper() for m in methods) if methods else None,
+                auth_level=str(trigger.get("authLevel", "FUNCTION")).lower(),
+                handler=handler,
+                request_param=trigger["name"],
+                client_param=client["name"] if client else None,
+                context_param=context_param,
+            )
+        )
+    elif kind == "orchestrationTrigger":
+        index.orchestrators[name] = handler
+    elif kind == "activityTrigger":
+        index.activities[name] = ActivityFunction(name, handler, trigger["name"], context_param)
+    elif kind == "entityTrigger":
+        index.entities[name.lower()] = handler
+
+
+def _context_param(handler: Callable[..., Any], bound: set[str]) -> str | None:
+    """The worker passes func.Context to a parameter named `context` that no binding claims."""
+    target = getattr(handler, "client_function", handler)
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return None
+    return "context" if "context" in parameters and "context" not in bound else None

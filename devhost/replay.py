@@ -1,0 +1,254 @@
+"""Run one orchestrator episode through the SDK's own replay engine and read what it decided.
+
+The extension sends the worker a context JSON (history + input) and gets back an
+`OrchestratorState`. devhost does the same, through `DurableOrchestrationContext.from_json`
+and `Orchestrator.handle`, then reads the SDK's open tasks to learn the task id it gave
+each new piece of work. Ids must match the SDK's own sequence numbers exactly (retry
+timers and fire-and-forget signals interleave with ordinary tasks), and the SDK is the
+only party that knows them, so asking it is more faithful than re-deriving them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.durable_functions.models import DurableOrchestrationContext
+from azure.durable_functions.models.actions.CallActivityAction import CallActivityAction
+from azure.durable_functions.models.actions.CallActivityWithRetryAction import (
+    CallActivityWithRetryAction,
+)
+from azure.durable_functions.models.actions.CallEntityAction import CallEntityAction
+from azure.durable_functions.models.actions.CallSubOrchestratorAction import (
+    CallSubOrchestratorAction,
+)
+from azure.durable_functions.models.actions.CallSubOrchestratorWithRetryAction import (
+    CallSubOrchestratorWithRetryAction,
+)
+from azure.durable_functions.models.actions.CompoundAction import CompoundAction
+from azure.durable_functions.models.actions.ContinueAsNewAction import ContinueAsNewAction
+from azure.durable_functions.models.actions.CreateTimerAction import CreateTimerAction
+from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.actions.SignalEntityAction import SignalEntityAction
+from azure.durable_functions.models.actions.WaitForExternalEventAction import (
+    WaitForExternalEventAction,
+)
+from azure.durable_functions.orchestrator import Orchestrator
+
+from devhost.history import SCHEDULING_EVENTS, EventType
+
+OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
+RETRY_TIMER = "-WithRetry timer"
+CONTEXT_LIMITS = {
+    "upperSchemaVersion": 1,
+    "upperSchemaVersionNew": 2,
+    "maximumShortTimerDuration": "6.00:00:00",
+    "longRunningTimerIntervalDuration": "3.00:00:00",
+}
+
+
+@dataclass(frozen=True)
+class ScheduleActivity:
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class CreateTimer:
+    task_id: int
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
+class StartSubOrchestration:
+    task_id: int
+    name: str
+    instance_id: str | None
+    input: str | None
+
+
+@dataclass(frozen=True)
+class CallEntity:
+    task_id: int
+    entity_id: str
+    operation: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class SignalEntity:
+    task_id: int
+    entity_id: str
+    operation: str
+    input: str | None
+
+
+Work = ScheduleActivity | CreateTimer | StartSubOrchestration | CallEntity | SignalEntity
+
+
+@dataclass
+class Decision:
+    """What one episode decided: new work, and whether the orchestration finished."""
+
+    work: list[Work] = field(default_factory=list)
+    done: bool = False
+    output: str | None = None  # JSON text
+    failure: str | None = None
+    custom_status: str | None = None  # JSON text
+    continue_as_new: str | None = None  # JSON text of the next input, when continuing
+    continued: bool = False
+
+
+class UnsupportedAction(Exception):
+    """The orchestrator asked for something devhost does not implement."""
+
+
+def build_context(
+    instance_id: str,
+    parent_id: str | None,
+    input_json: str | None,
+    past: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+) -> str:
+    """The context JSON the extension sends for one episode."""
+    history = [{**event, "IsPlayed": True} for event in past]
+    history += [{**event, "IsPlayed": False} for event in new]
+    return json.dumps(
+        {
+            "history": history,
+            "input": input_json,
+            "instanceId": instance_id,
+            "isReplaying": bool(past),
+            "parentInstanceId": parent_id,
+            **CONTEXT_LIMITS,
+        }
+    )
+
+
+def run_episode(handle: Any, context_json: str, history: list[dict[str, Any]]) -> Decision:
+    """Replay `history` (past and new events) through the user's orchestrator."""
+    function = handle.orchestrator_function
+    context = DurableOrchestrationContext.from_json(context_json)
+    context._input_expected_type = getattr(handle, "_df_input_type", None)
+    decision = Decision()
+    try:
+        state = json.loads(Orchestrator(function).handle(context))
+    except Exception as error:  # the SDK reports orchestrator failures by raising
+        message, _, data = str(error).partition(OUT_OF_PROC_LABEL)
+        state = json.loads(data) if data else {}
+        decision.failure = message or type(error).__name__
+    if "customStatus" in state:
+        decision.custom_status = json.dumps(state["customStatus"])
+    if decision.failure is not None:
+        return decision
+    decision.done = bool(state.get("isDone"))
+    decision.output = json.dumps(state["output"]) if "output" in state else None
+    decision.continued = context.will_continue_as_new
+    try:
+        decision.work = _new_work(context, history)
+    except UnsupportedAction as action:
+        decision.failure = f"devhost does not implement the orchestrator action {action}"
+        return decision
+    if decision.continued:
+        decision.continue_as_new = _continue_as_new_input(context)
+    return decision
+
+
+def _flatten(actions: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for action in actions:
+        if isinstance(action, list):
+            flat += _flatten(action)
+        elif isinstance(action, CompoundAction):
+            flat += _flatten(action.compound_tasks)
+        else:
+            flat.append(action)
+    return flat
+
+
+def _open_tasks(context: DurableOrchestrationContext) -> list[Any]:
+    tasks: list[Any] = []
+    for value in context.open_tasks.values():
+        tasks += value if isinstance(value, list) else [value]
+    return tasks
+
+
+def _scheduled_ids(history: list[dict[str, Any]]) -> set[int]:
+    return {e["EventId"] for e in history if e["EventType"] in SCHEDULING_EVENTS}
+
+
+def _signal_count(history: list[dict[str, Any]]) -> int:
+    return sum(
+        1
+        for e in history
+        if e["EventType"] == EventType.EVENT_SENT and json.loads(e["Input"]).get("signal")
+    )
+
+
+def _new_work(context: DurableOrchestrationContext, history: list[dict[str, Any]]) -> list[Work]:
+    scheduled = _scheduled_ids(history)
+    work: list[Work] = []
+    task_ids: set[int] = set()
+    for task in _open_tasks(context):
+        if not isinstance(task.id, int) or task.id < 0:
+            continue
+        task_ids.add(task.id)
+        if task.id not in scheduled:
+            work.append(_work_for_task(task, context))
+    actions = _flatten(context._action_payload_v2 or context._action_payload_v1)
+    unsupported = [
+        a
+        for a in actions
+        if not isinstance(a, (*_TASK_ACTIONS, SignalEntityAction, ContinueAsNewAction))
+    ]
+    if unsupported:
+        raise UnsupportedAction(type(unsupported[0]).__name__)
+    signals = [a for a in actions if isinstance(a, SignalEntityAction)]
+    new_signals = signals[_signal_count(history) :]
+    free_ids = sorted(set(range(context._sequence_number)) - scheduled - task_ids)
+    for task_id, action in zip(free_ids, new_signals, strict=False):
+        work.append(SignalEntity(task_id, action.instance_id, action.operation, action.input_))
+    return sorted(work, key=lambda item: item.task_id)
+
+
+_TASK_ACTIONS = (
+    CallActivityAction,
+    CallActivityWithRetryAction,
+    CreateTimerAction,
+    CallEntityAction,
+    CallSubOrchestratorAction,
+    CallSubOrchestratorWithRetryAction,
+    WaitForExternalEventAction,
+)
+
+
+def _work_for_task(task: Any, context: DurableOrchestrationContext) -> Work:
+    action = task.action_repr[0] if isinstance(task.action_repr, list) else task.action_repr
+    if isinstance(action, NoOpAction):
+        retry = task.parent
+        if action.metadata == RETRY_TIMER:
+            delay = timedelta(milliseconds=retry.retry_options.first_retry_interval_in_milliseconds)
+            return CreateTimer(task.id, context.current_utc_datetime + delay)
+        action = retry.actions[0] if isinstance(retry.actions, list) else retry.actions
+    if isinstance(action, (CallActivityAction, CallActivityWithRetryAction)):
+        return ScheduleActivity(task.id, action.function_name, action.input_)
+    if isinstance(action, CreateTimerAction):
+        return CreateTimer(task.id, action.fire_at)
+    if isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
+        return StartSubOrchestration(
+            task.id, action.function_name, action.instance_id, action._input
+        )
+    if isinstance(action, CallEntityAction):
+        return CallEntity(task.id, action.instance_id, action.operation, action.input_)
+    raise UnsupportedAction(type(action).__name__)
+
+
+def _continue_as_new_input(context: DurableOrchestrationContext) -> str | None:
+    actions = _flatten(context._action_payload_v2 or context._action_payload_v1)
+    for action in reversed(actions):
+        if isinstance(action, ContinueAsNewAction):
+            return action.input_
+    return None

@@ -1,0 +1,195 @@
+"""The HTTP face of devhost: function routes, the Durable HTTP API, admin and clock endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from devhost.clock import Clock, ManualClock, to_wire
+from devhost.config import HostConfig
+from devhost.engine import Engine, HostError
+from devhost.keys import Keys
+from devhost.loader import FunctionIndex
+from devhost.management import ManagementApi, error
+from devhost.status import Urls
+from devhost.triggers import HttpTriggers
+
+log = logging.getLogger("devhost")
+WEBHOOKS = "/runtime/webhooks/durabletask"
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class HostOptions:
+    port: int
+    require_keys: bool
+    bind: str = "127.0.0.1"
+
+
+class Host:
+    """Wires the engine to two HTTP listeners: the public port and a loopback RPC port."""
+
+    def __init__(
+        self,
+        config: HostConfig,
+        index: FunctionIndex,
+        engine: Engine,
+        keys: Keys,
+        options: HostOptions,
+    ) -> None:
+        self.config = config
+        self.index = index
+        self.engine = engine
+        self.keys = keys
+        self.options = options
+        self.triggers = HttpTriggers(index.http)
+        self.started = time.monotonic()
+        self.rpc_base_url = ""
+        self.ready = False
+
+    # -- assembly ----------------------------------------------------------------------------
+
+    def urls_for(self, request: web.Request) -> Urls:
+        return Urls(f"{request.scheme}://{request.host}", self.config.hub_name, self.keys.system)
+
+    def public_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=64 << 20)
+        api = ManagementApi(self.engine, self.urls_for)
+        app.add_routes(api.routes(WEBHOOKS))
+        app.add_routes(
+            [
+                web.get("/admin/host/status", self.host_status),
+                web.post("/devhost/clock/advance", self.advance_clock),
+                web.route("*", "/{path:.*}", self.http_trigger),
+            ]
+        )
+        return app
+
+    def rpc_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors], client_max_size=64 << 20)
+        api = ManagementApi(self.engine, self.urls_for, sdk_encoded=True)
+        app.add_routes(api.routes("/durabletask"))
+        return app
+
+    # -- middleware --------------------------------------------------------------------------
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every failure becomes a JSON answer; tracebacks stay in the host's log."""
+        try:
+            return await handler(request)
+        except HostError as problem:
+            return error(problem.status, problem.message)
+        except web.HTTPException as problem:
+            if problem.status < 400:
+                raise
+            return error(problem.status, problem.reason)
+        except Exception:
+            log.exception("request %s %s failed", request.method, request.path)
+            return error(500, "The host failed to process the request; see its log.")
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.options.require_keys:
+            level = None
+            if request.path.startswith(WEBHOOKS):
+                level = "system"
+            elif request.path.startswith(("/admin/", "/devhost/")):
+                level = "admin"
+            if level and not self.keys.allows(self._given_key(request), level):
+                return error(401, "A valid key is required (?code= or x-functions-key).")
+        return await handler(request)
+
+    @staticmethod
+    def _given_key(request: web.Request) -> str | None:
+        return request.query.get("code") or request.headers.get("x-functions-key")
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def host_status(self, request: web.Request) -> web.Response:
+        if not self.ready:
+            return web.json_response({"state": "Initialized"}, status=503)
+        return web.json_response(
+            {
+                "id": self.config.hub_name,
+                "state": "Running",
+                "version": "devhost",
+                "processUptime": int((time.monotonic() - self.started) * 1000),
+            }
+        )
+
+    async def advance_clock(self, request: web.Request) -> web.Response:
+        clock = self.engine.clock
+        if not isinstance(clock, ManualClock):
+            raise HostError("The clock is real; start devhost with --clock manual to move it.")
+        try:
+            seconds = float((await request.json())["seconds"])
+        except (ValueError, KeyError, TypeError) as problem:
+            raise HostError('Body must be JSON like {"seconds": 60}.') from problem
+        if seconds < 0:
+            raise HostError("seconds must not be negative; the clock only moves forward.")
+        now = clock.advance(seconds)
+        self.engine.wake()
+        return web.json_response({"now": to_wire(now)})
+
+    async def http_trigger(self, request: web.Request) -> web.StreamResponse:
+        prefix = f"/{self.config.route_prefix}/" if self.config.route_prefix else "/"
+        path = request.path
+        if not (path + "/").startswith(prefix):
+            return error(404, f"No function serves {path}.")
+        found = self.triggers.match(path[len(prefix) :], request.method)
+        if found == "missing":
+            return error(404, f"No function serves {path}.")
+        if found == "method":
+            return error(405, f"{request.method} is not allowed on {path}.")
+        function, values = found
+        if self.options.require_keys and not self.keys.allows(
+            self._given_key(request), function.auth_level
+        ):
+            return error(401, "A valid function key is required (?code= or x-functions-key).")
+        binding = None
+        if function.client_param:
+            binding = self.urls_for(request).client_binding(self.rpc_base_url)
+        try:
+            return await self.triggers.invoke(function, values, request, binding)
+        except Exception:
+            log.exception("function %s failed", function.name)
+            return error(500, f"Function '{function.name}' failed; see the host's log.")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def serve(self, announce: Any) -> None:
+        """Run until SIGTERM/SIGINT, then drain running activities and return."""
+        rpc_runner = web.AppRunner(self.rpc_app(), access_log=None)
+        await rpc_runner.setup()
+        rpc_site = web.TCPSite(rpc_runner, "127.0.0.1", 0)
+        await rpc_site.start()
+        rpc_port = rpc_runner.addresses[0][1]
+        self.rpc_base_url = f"http://127.0.0.1:{rpc_port}/durabletask/"
+        runner = web.AppRunner(self.public_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.options.bind, self.options.port).start()
+        engine_task = asyncio.create_task(self.engine.run())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        self.ready = True
+        announce()
+        await stop.wait()
+        log.info("stopping: no new work; running activities get %ss", SHUTDOWN_GRACE_SECONDS)
+        await runner.shutdown()
+        await self.engine.stop(SHUTDOWN_GRACE_SECONDS)
+        await engine_task
+        await runner.cleanup()
+        await rpc_runner.cleanup()
+
+
+def make_clock(kind: str) -> Clock:
+    return ManualClock() if kind == "manual" else Clock()

@@ -1,0 +1,145 @@
+"""Instance status and management URLs in the shapes the Durable HTTP API returns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from devhost.history import EventType
+from devhost.store import Instance
+
+HIDDEN = {
+    EventType.ORCHESTRATOR_STARTED,
+    EventType.ORCHESTRATOR_COMPLETED,
+    EventType.TASK_SCHEDULED,
+    EventType.SUB_ORCHESTRATION_CREATED,
+}
+RUNNING = ("Pending", "Running", "Suspended")
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+def _seconds(wire: str) -> str:
+    """Azure reports instance times to the second: 2024-05-01T10:00:00Z."""
+    return wire[:19] + "Z"
+
+
+def instance_status(
+    instance: Instance,
+    *,
+    show_input: bool = True,
+    history: list[dict[str, Any]] | None = None,
+    show_history_output: bool = False,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": instance.name,
+        "instanceId": instance.id,
+        "runtimeStatus": instance.status,
+        "input": _json(instance.input) if show_input else None,
+        "customStatus": _json(instance.custom_status),
+        "output": _json(instance.output),
+        "createdTime": _seconds(instance.created_at),
+        "lastUpdatedTime": _seconds(instance.updated_at),
+    }
+    if history is not None:
+        body["historyEvents"] = readable_history(history, show_history_output, show_input)
+    return body
+
+
+def readable_history(
+    events: list[dict[str, Any]], with_output: bool, with_input: bool
+) -> list[dict[str, Any]]:
+    """History as the status API shows it: scheduling folded into its completion."""
+    scheduled = {
+        e["EventId"]: e
+        for e in events
+        if e["EventType"] in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED)
+    }
+    readable = []
+    for event in events:
+        kind = EventType(event["EventType"])
+        if kind in HIDDEN:
+            continue
+        row: dict[str, Any] = {"EventType": _event_name(kind), "Timestamp": event["Timestamp"]}
+        origin = scheduled.get(event.get("TaskScheduledId", -2))
+        if kind == EventType.EXECUTION_STARTED:
+            row["FunctionName"] = event.get("Name")
+            if with_input:
+                row["Input"] = _json(event.get("Input"))
+        elif origin is not None:
+            row["FunctionName"] = origin.get("Name")
+            row["ScheduledTime"] = origin["Timestamp"]
+        for field in ("Name", "FireAt", "Reason", "Details", "OrchestrationStatus", "InstanceId"):
+            if event.get(field) is not None and field not in row:
+                row[field] = event[field]
+        for field in ("Result", "Input"):
+            if with_output and field in event and field not in row:
+                row[field] = _json(event[field])
+        readable.append(row)
+    return readable
+
+
+def _event_name(kind: EventType) -> str:
+    names = {
+        EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
+        EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
+        EventType.CONTINUE_AS_NEW: "ContinueAsNew",
+    }
+    return names.get(kind) or "".join(p.capitalize() for p in kind.name.split("_"))
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Builds the management URLs a client is handed, with the system key as Azure does."""
+
+    origin: str
+    hub: str
+    system_key: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.origin}/runtime/webhooks/durabletask"
+
+    @property
+    def query(self) -> str:
+        return f"taskHub={quote(self.hub)}&connection=Storage&code={quote(self.system_key)}"
+
+    def management_payload(self, instance_id: str) -> dict[str, str]:
+        instance = f"{self.base}/instances/{quote(instance_id, safe='')}"
+        q = self.query
+        return {
+            "id": instance_id,
+            "statusQueryGetUri": f"{instance}?{q}",
+            "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{q}",
+            "terminatePostUri": f"{instance}/terminate?reason={{text}}&{q}",
+            "rewindPostUri": f"{instance}/rewind?reason={{text}}&{q}",
+            "purgeHistoryDeleteUri": f"{instance}?{q}",
+            "restartPostUri": f"{instance}/restart?{q}",
+            "suspendPostUri": f"{instance}/suspend?reason={{text}}&{q}",
+            "resumePostUri": f"{instance}/resume?reason={{text}}&{q}",
+        }
+
+    def client_binding(self, rpc_base_url: str) -> str:
+        """The JSON a durableClient binding receives."""
+        payload = self.management_payload("INSTANCEID")
+        start = (
+            f"{self.base}/orchestrators/{{functionName}}[/{{instanceId}}]?code={self.system_key}"
+        )
+        return json.dumps(
+            {
+                "taskHubName": self.hub,
+                "creationUrls": {
+                    "createNewInstancePostUri": start,
+                    "createAndWaitOnNewInstancePostUri": start + "&timeout={timeoutInSeconds}"
+                    "&pollingInterval={intervalInSeconds}",
+                },
+                "managementUrls": payload,
+                "baseUrl": self.base,
+                "requiredQueryStringParameters": f"code={self.system_key}",
+                "rpcBaseUrl": rpc_base_url,
+            }
+        )

@@ -1,0 +1,290 @@
+"""The task hub: one SQLite file holding instances, their history, entities and queued work.
+
+Every state transition the host makes runs inside `TaskHub.transaction()`, so a crash
+leaves either all of it or none of it. Work waiting to run lives in `messages`; a message
+is deleted in the same transaction that records its effect, which is what makes results
+exactly-once while the work itself (activities) stays at-least-once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    status          TEXT NOT NULL,   -- Pending Running Suspended Completed Failed Terminated
+    input           TEXT,            -- JSON text
+    output          TEXT,            -- JSON text
+    custom_status   TEXT,            -- JSON text
+    parent_id       TEXT,            -- set for sub-orchestrations
+    parent_task_id  INTEGER,
+    execution_id    TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created_at, id);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id  TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    event        TEXT NOT NULL,      -- one history event, as the SDK reads it
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entities (
+    id          TEXT PRIMARY KEY,    -- @name@key
+    name        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    state       TEXT,                -- JSON text
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue       TEXT NOT NULL CHECK (queue IN ('orchestrator', 'activity', 'entity')),
+    target      TEXT NOT NULL,       -- instance id, or entity id for the entity queue
+    body        TEXT NOT NULL,       -- JSON
+    visible_at  REAL NOT NULL        -- epoch seconds; timers are messages from the future
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at, id);
+CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target);
+"""
+
+TERMINAL = ("Completed", "Failed", "Terminated")
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    name: str
+    status: str
+    input: str | None
+    output: str | None
+    custom_status: str | None
+    parent_id: str | None
+    parent_task_id: int | None
+    execution_id: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    queue: str
+    target: str
+    body: dict[str, Any]
+    visible_at: float
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    statuses: tuple[str, ...] = ()
+    created_from: str | None = None
+    created_to: str | None = None
+    prefix: str | None = None
+    name: str | None = None
+    limit: int | None = None
+    after: str | None = None  # continuation: "created_at|id" of the last row returned
+
+
+class TaskHub:
+    """Synchronous access to the hub file; one instance per thread that uses it."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[TaskHub]:
+        """One atomic, durable state transition."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def instance(self, instance_id: str) -> Instance | None:
+        row = self.db.execute(
+            "SELECT id, name, status, input, output, custom_status, parent_id, parent_task_id,"
+            " execution_id, created_at, updated_at FROM instances WHERE id = ?",
+            (instance_id,),
+        ).fetchone()
+        return Instance(*row) if row else None
+
+    def put_instance(self, instance: Instance) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                instance.id,
+                instance.name,
+                instance.status,
+                instance.input,
+                instance.output,
+                instance.custom_status,
+                instance.parent_id,
+                instance.parent_task_id,
+                instance.execution_id,
+                instance.created_at,
+                instance.updated_at,
+            ),
+        )
+
+    def update_instance(self, instance_id: str, **columns: Any) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        self.db.execute(
+            f"UPDATE instances SET {assignments} WHERE id = ?", (*columns.values(), instance_id)
+        )
+
+    def query_instances(self, query: InstanceQuery) -> list[Instance]:
+        clauses, params = [], []
+        if query.statuses:
+            clauses.append(f"status IN ({','.join('?' * len(query.statuses))})")
+            params += list(query.statuses)
+        if query.created_from:
+            clauses.append("created_at >= ?")
+            params.append(query.created_from)
+        if query.created_to:
+            clauses.append("created_at <= ?")
+            params.append(query.created_to)
+        if query.prefix:
+            clauses.append("substr(id, 1, ?) = ?")
+            params += [len(query.prefix), query.prefix]
+        if query.name:
+            clauses.append("name = ?")
+            params.append(query.name)
+        if query.after:
+            created, _, last_id = query.after.partition("|")
+            clauses.append("(created_at, id) > (?, ?)")
+            params += [created, last_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        limit = f"LIMIT {int(query.limit)}" if query.limit else ""
+        rows = self.db.execute(
+            "SELECT id, name, status, input, output, custom_status, parent_id, parent_task_id,"
+            f" execution_id, created_at, updated_at FROM instances {where}"
+            f" ORDER BY created_at, id {limit}",
+            params,
+        ).fetchall()
+        return [Instance(*row) for row in rows]
+
+    def delete_instance(self, instance_id: str) -> None:
+        self.db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
+        self.db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+        self.db.execute(
+            "DELETE FROM messages WHERE target = ? AND queue != 'entity'", (instance_id,)
+        )
+
+    # -- history -----------------------------------------------------------------------------
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+        )
+        return [json.loads(event) for (event,) in rows]
+
+    def append_history(self, instance_id: str, start: int, events: list[dict[str, Any]]) -> None:
+        self.db.executemany(
+            "INSERT INTO history VALUES (?, ?, ?)",
+            [(instance_id, start + n, json.dumps(event)) for n, event in enumerate(events)],
+        )
+
+    def clear_history(self, instance_id: str) -> None:
+        self.db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+
+    # -- entities ----------------------------------------------------------------------------
+
+    def entity_state(self, entity_id: str) -> str | None:
+        row = self.db.execute("SELECT state FROM entities WHERE id = ?", (entity_id,)).fetchone()
+        return row[0] if row else None
+
+    def entity_exists(self, entity_id: str) -> bool:
+        return bool(self.db.execute("SELECT 1 FROM entities WHERE id = ?", (entity_id,)).fetchone())
+
+    def put_entity(self, entity_id: str, name: str, key: str, state: str | None, at: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?)",
+            (entity_id, name, key, state, at),
+        )
+
+    def delete_entity(self, entity_id: str) -> None:
+        self.db.execute("DELETE FROM entities WHERE id = ?", (entity_id,))
+
+    def entities(self) -> list[tuple[str, str, str, str | None, str]]:
+        return self.db.execute("SELECT id, name, key, state, updated_at FROM entities").fetchall()
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def enqueue(self, queue: str, target: str, body: dict[str, Any], visible_at: float) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO messages (queue, target, body, visible_at) VALUES (?, ?, ?, ?)",
+            (queue, target, json.dumps(body), visible_at),
+        )
+        return cursor.lastrowid
+
+    def ready(
+        self,
+        queue: str,
+        now: float,
+        limit: int,
+        exclude: set[int] | None = None,
+        skip_suspended: bool = False,
+    ) -> list[Message]:
+        """Messages of one queue that are due, oldest first."""
+        suspended = (
+            " AND target NOT IN (SELECT id FROM instances WHERE status = 'Suspended')"
+            if skip_suspended
+            else ""
+        )
+        rows = self.db.execute(
+            "SELECT id, queue, target, body, visible_at FROM messages"
+            f" WHERE queue = ? AND visible_at <= ?{suspended} ORDER BY id LIMIT ?",
+            (queue, now, limit + len(exclude or ())),
+        ).fetchall()
+        messages = [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]
+        if exclude:
+            messages = [m for m in messages if m.id not in exclude]
+        return messages[:limit]
+
+    def delete_messages(self, ids: list[int]) -> None:
+        self.db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+
+    def message_exists(self, message_id: int) -> bool:
+        row = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return row is not None
+
+    def next_due(
+        self, queues: tuple[str, ...] = ("orchestrator", "entity", "activity")
+    ) -> float | None:
+        marks = ",".join("?" * len(queues))
+        row = self.db.execute(
+            f"SELECT MIN(visible_at) FROM messages WHERE queue IN ({marks})", queues
+        ).fetchone()
+        return row[0]
+
+    def pending_messages(self, target: str) -> list[Message]:
+        rows = self.db.execute(
+            "SELECT id, queue, target, body, visible_at FROM messages WHERE target = ? ORDER BY id",
+            (target,),
+        ).fetchall()
+        return [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]

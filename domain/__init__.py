@@ -1,0 +1,1 @@
+"""Payload schemas and pure business rules: no Azure imports, no I/O."""

@@ -1,0 +1,197 @@
+"""Insurance claims: the request and portal payloads, and the pure rules that decide a claim.
+
+The orchestrator calls these rules directly (they are deterministic); the activity
+`claims_assess` applies `assess` with the settings AUTO_APPROVAL_LIMIT and FRAUD_THRESHOLD.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, field_validator
+
+from domain.common import ActorName, ApiModel, BusinessId, PortalAction
+
+DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
+DEFAULT_FRAUD_THRESHOLD = 0.7
+
+# ISO 4217 codes of currencies in circulation.
+CURRENCIES = frozenset(
+    re.findall(
+        "[A-Z]{3}",
+        """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
+    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
+    UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+""",
+    )
+)
+
+
+def _currency(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError("must be an ISO 4217 currency code such as EUR or USD")
+    return code
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.\w+$")
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    PHOTO = "photo"
+    POLICE_REPORT = "police_report"
+    ESTIMATE = "estimate"
+
+
+class Document(ApiModel):
+    """A document attached to a claim; the file itself stays at `url`."""
+
+    document_id: BusinessId
+    kind: DocumentKind
+    url: HttpUrl
+
+
+def _unique_ids(documents: list[Document]) -> list[Document]:
+    ids = [document.document_id for document in documents]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"documentId must be unique; repeated: {', '.join(duplicates)}")
+    return documents
+
+
+Documents = Annotated[list[Document], Field(max_length=50), AfterValidator(_unique_ids)]
+
+
+class Claimant(ApiModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: Email
+
+
+class ClaimRequest(ApiModel):
+    """`POST /api/claims`."""
+
+    claim_id: BusinessId
+    policy_number: BusinessId
+    claimant: Claimant
+    loss_date: date = Field(description="The day of the loss; not in the future.")
+    amount: float = Field(gt=0, le=100_000_000, description="Amount claimed.")
+    currency: Currency
+    description: Text
+    documents: Documents = Field(default_factory=list)
+
+    @field_validator("loss_date")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > datetime.now(UTC).date():
+            raise ValueError("must not be in the future")
+        return value
+
+
+class DocumentsSubmission(PortalAction):
+    """`POST /api/claims/{claimId}/documents`: documents the claimant sends later."""
+
+    documents: Annotated[Documents, Field(min_length=1)]
+
+
+class DecisionRequest(PortalAction):
+    """`POST /api/claims/{claimId}/decision`: an adjuster's decision."""
+
+    decision: Literal["approve", "reject"]
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+    LOCK_TIMEOUT = "lock_timeout"
+
+
+class ClaimResult(ApiModel):
+    """The orchestration output."""
+
+    claim_id: str
+    outcome: Outcome
+    amount_paid: float = 0.0
+    payout_id: str | None = None
+    fraud_score: float | None = None
+    decided_by: ActorName | None = None
+    decided_at: datetime | None = None
+    reasons: list[str] = Field(default_factory=list)
+    comment: str | None = None
+
+
+class Assessment(ApiModel):
+    """The automatic decision: approve, reject, or leave it to an adjuster."""
+
+    route: Literal["approve", "reject", "manual"]
+    reasons: list[str]
+
+
+def missing_documents(
+    required: Iterable[str], extractions: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Required kinds that no readable document provides (an unreadable one does not count)."""
+    provided = {str(e.get("kind")) for e in extractions if e.get("readable")}
+    return sorted(set(required) - provided)
+
+
+def policy_covers(policy: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """Whether the policy pays for losses at all, and if not, why."""
+    if not policy.get("found", True):
+        return False, f"policy {policy.get('policyNumber')} does not exist"
+    if not policy.get("active"):
+        return False, "the policy is not active"
+    if not policy.get("coveredLossTypes") or float(policy.get("coverageLimit") or 0) <= 0:
+        return False, "the policy does not cover this loss"
+    return True, None
+
+
+def amount_paid(amount: float, policy: Mapping[str, Any]) -> float:
+    """What an approved claim pays: the amount up to the coverage limit, less the deductible."""
+    limit = float(policy.get("coverageLimit") or 0)
+    deductible = float(policy.get("deductible") or 0)
+    return round(max(0.0, min(amount, limit) - deductible), 2)
+
+
+def assess(
+    amount: float,
+    fraud_score: float,
+    policy: Mapping[str, Any],
+    photo_reviews: Iterable[Mapping[str, Any]] = (),
+    *,
+    auto_approval_limit: float = DEFAULT_AUTO_APPROVAL_LIMIT,
+    fraud_threshold: float = DEFAULT_FRAUD_THRESHOLD,
+) -> Assessment:
+    """Reject what the policy does not cover; approve small, clean claims; else an adjuster.
+
+    Clean means: fraud score under the threshold and every photo consistent with the claim.
+    """
+    covered, why_not = policy_covers(policy)
+    if not covered:
+        return Assessment(route="reject", reasons=[why_not or "not covered"])
+    reasons = []
+    if amount > auto_approval_limit:
+        reasons.append(f"amount {amount:g} exceeds the auto-approval limit {auto_approval_limit:g}")
+    if fraud_score >= fraud_threshold:
+        reasons.append(f"fraud score {fraud_score:g} is at or above {fraud_threshold:g}")
+    inconsistent = [r["documentId"] for r in photo_reviews if not r.get("damageConsistent", True)]
+    if inconsistent:
+        reasons.append(f"photos inconsistent with the claim: {', '.join(inconsistent)}")
+    if reasons:
+        return Assessment(route="manual", reasons=reasons)
+    return Assessment(route="approve", reasons=["within the auto-approval rules"])

@@ -1,0 +1,142 @@
+"""What every workflow shares: business ids, instance ids, stages, actors, the model base class.
+
+Usage:
+
+    from domain.common import ApiModel, BusinessId, Workflow, instance_id, stage_status
+
+    class OrderRequest(ApiModel):          # camelCase on the wire, unknown fields rejected
+        order_id: BusinessId
+
+    instance_id(Workflow.MAINTENANCE, "ORD-1")          # "maintenance-ORD-1"
+    parse_instance_id("maintenance-ORD-1")              # (Workflow.MAINTENANCE, "ORD-1")
+    stage_status("awaiting_approval", ["ReturnToServiceApproval"])
+    # {"stage": "awaiting_approval", "waitingFor": ["ReturnToServiceApproval"]}
+
+Models validate once at the edge (api/); orchestrators and activities exchange the plain JSON
+form, `model.model_dump(mode="json", by_alias=True)`, or `to_json(model)` for short.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+BUSINESS_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+BusinessId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+"""A business id as users type it: 1-64 of letters, digits, `_` and `-` (safe in URLs and ids)."""
+
+ActorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Timestamp = AwareDatetime
+"""Datetimes on the wire carry a timezone, so no one guesses what a naive time meant."""
+
+
+class ApiModel(BaseModel):
+    """Base of every payload model: camelCase aliases on the wire, snake_case in Python.
+
+    Unknown fields are rejected (a typo in a field name is a 400, not a silently dropped value)
+    and instances are immutable, so a validated payload stays validated.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Workflow(StrEnum):
+    """The workflows; the value is the instance-id prefix."""
+
+    CLAIM = "claim"
+    SHIPMENT = "shipment"
+    MAINTENANCE = "maintenance"
+
+    @property
+    def collection(self) -> str:
+        """The API collection under /api/ where this workflow's instances live."""
+        return _COLLECTIONS[self]
+
+    @property
+    def orchestrator(self) -> str:
+        """The orchestrator function name that runs this workflow."""
+        return f"{self.value}_orchestrator"
+
+
+_COLLECTIONS = {
+    Workflow.CLAIM: "claims",
+    Workflow.SHIPMENT: "shipments",
+    Workflow.MAINTENANCE: "maintenance-orders",
+}
+
+
+def is_business_id(value: str) -> bool:
+    """True when `value` is a valid business id."""
+    return BUSINESS_ID_RE.fullmatch(value) is not None
+
+
+def instance_id(workflow: Workflow | str, business_id: str) -> str:
+    """The orchestration instance id of a workflow's business id, e.g. `claim-CLM-1001`.
+
+    Deterministic, so a second start for the same business id finds the first instance.
+    """
+    if not is_business_id(business_id):
+        raise ValueError(f"invalid business id {business_id!r}")
+    return f"{Workflow(workflow).value}-{business_id}"
+
+
+def parse_instance_id(value: str) -> tuple[Workflow, str] | None:
+    """Split an instance id into (workflow, business id); None when it is not one of ours.
+
+    Sub-orchestration ids and other instances that do not follow the rule are not workflows.
+    """
+    prefix, _, business_id = value.partition("-")
+    try:
+        workflow = Workflow(prefix)
+    except ValueError:
+        return None
+    return (workflow, business_id) if is_business_id(business_id) else None
+
+
+def stage_status(stage: str, waiting_for: Iterable[str] = (), **extra: Any) -> dict[str, Any]:
+    """The custom status of an instance: its business stage and the events it accepts now.
+
+    Portals read it through the status view; api/ refuses (409) a portal event that is not
+    listed in `waitingFor`. `extra` adds small details (e.g. a lock queue position).
+    """
+    return {"stage": stage, "waitingFor": list(waiting_for), **extra}
+
+
+class Actor(ApiModel):
+    """Who did something: from the App Service principal header, else from the request body."""
+
+    name: ActorName
+    source: Literal["principal", "body"]
+
+
+class PortalAction(ApiModel):
+    """Base of every portal event body; `actor` is used only when no principal header is sent."""
+
+    actor: ActorName | None = Field(
+        default=None, description="Who acts, when the caller is not signed in via App Service."
+    )
+
+
+def to_json(model: BaseModel) -> dict[str, Any]:
+    """The plain JSON dict passed to orchestrators and activities."""
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """A timezone-aware UTC datetime from an ISO string (or a datetime) read back from JSON."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """The ISO form of a datetime as stored in JSON (UTC)."""
+    return parse_time(moment).isoformat()

@@ -1,0 +1,80 @@
+"""The shapes the HTTP API answers with, shared by every workflow's routes.
+
+They are models so the OpenAPI document describes exactly what api/ sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from domain.common import ApiModel, Timestamp, Workflow
+
+
+class FieldError(ApiModel):
+    """One invalid input field: where it is (dotted path) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Problem(ApiModel):
+    """RFC 9457 problem details, the body of every 4xx/5xx answer."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    status_url: str | None = Field(default=None, description="The existing instance (409).")
+
+
+class Started(ApiModel):
+    """Answer to a start: the instance id and the app's own status route for it."""
+
+    id: str
+    workflow: Workflow
+    status_url: str
+
+
+class Accepted(ApiModel):
+    """Answer to a delivered portal event."""
+
+    id: str
+    event: str
+    status_url: str
+
+
+class StatusView(ApiModel):
+    """The business view of one instance, for portals and support."""
+
+    id: str
+    workflow: Workflow
+    runtime_status: str
+    stage: str | None = None
+    waiting_for: list[str] = Field(default_factory=list)
+    created_time: Timestamp | None = None
+    last_updated_time: Timestamp | None = None
+    output: Any = None
+
+
+class WorkflowSummary(ApiModel):
+    """One row of the workflows listing."""
+
+    id: str
+    workflow: Workflow
+    business_id: str
+    runtime_status: str
+    stage: str | None = None
+    created_time: Timestamp | None = None
+    last_updated_time: Timestamp | None = None
+    status_url: str
+
+
+class WorkflowPage(ApiModel):
+    """A page of the listing; pass `continuationToken` back to get the next one."""
+
+    items: list[WorkflowSummary]
+    continuation_token: str | None = None

@@ -1,0 +1,1 @@
+"""Durable entities; each is a thin wrapper around pure rules in domain/."""

@@ -1,0 +1,45 @@
+// Log Analytics workspace and the workspace-based Application Insights the app reports to.
+
+param logAnalyticsName string
+param applicationInsightsName string
+param location string
+param tags object = {}
+
+@description('Days the workspace keeps logs.')
+@minValue(30)
+@maxValue(730)
+param retentionInDays int = 30
+
+@description('Accept telemetry only from Entra ID identities (the app then needs APPLICATIONINSIGHTS_AUTHENTICATION_STRING).')
+param disableLocalAuth bool = false
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: logAnalyticsName
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: retentionInDays
+    features: {
+      enableLogAccessUsingOnlyResourcePermissions: true
+    }
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: applicationInsightsName
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    DisableLocalAuth: disableLocalAuth
+  }
+}
+
+output applicationInsightsName string = appInsights.name
+output connectionString string = appInsights.properties.ConnectionString
+output workspaceId string = workspace.id

@@ -1,0 +1,240 @@
+"""The claim workflow: lock the policy, assess in parallel, chase documents, decide, pay, notify.
+
+Stages: waiting_for_policy -> assessing -> [awaiting_documents] -> [awaiting_decision] ->
+paying -> the outcome (approved, rejected, abandoned, expired, lock_timeout).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from domain.claims import ClaimResult, Outcome, amount_paid, missing_documents, policy_covers
+from domain.common import Workflow, to_json
+from orchestrators.common import Steps, log, retry, set_stage, wait_for_event, workflow_input
+from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
+
+bp = df.Blueprint()
+
+PARTNER_RETRY = retry(attempts=4, first_interval=timedelta(seconds=5))
+LOCK = LockPolicy(
+    lease=timedelta(days=30), deadline=timedelta(days=30), max_backoff=timedelta(hours=1)
+)
+REMINDER_EVERY = timedelta(days=3)
+MAX_REMINDERS = 3
+ESCALATE_AFTER = timedelta(days=2)
+EXPIRE_AFTER = timedelta(days=10)
+SYSTEM = "system"
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=Workflow.CLAIM.orchestrator)
+def claim_orchestrator(context: df.DurableOrchestrationContext):
+    """One claim per policy at a time: the policy lock is held from assessment to payout."""
+    claim = workflow_input(context)
+    resource = f"policy:{claim['policyNumber']}"
+    lock = yield from acquire_lock(context, resource, LOCK, "waiting_for_policy")
+    if not lock.granted:
+        reason = f"policy {claim['policyNumber']} stayed busy with {lock.holder}"
+        result = ClaimResult(
+            claim_id=claim["claimId"], outcome=Outcome.LOCK_TIMEOUT, reasons=[reason]
+        )
+    else:
+        result = yield from holding_lock(context, resource, _handle(context, claim))
+    yield from set_stage(context, result.outcome.value)
+    log(context, "claim %s ended %s", result.claim_id, result.outcome.value)
+    return to_json(result)
+
+
+def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> Steps:
+    yield from set_stage(context, "assessing")
+    documents = claim["documents"]
+    *read, policy, fraud = yield context.task_all(
+        [
+            *_document_tasks(context, documents),
+            context.call_activity_with_retry(
+                "claims_lookup_policy", PARTNER_RETRY, claim["policyNumber"]
+            ),
+            context.call_activity_with_retry("claims_score_fraud", PARTNER_RETRY, claim),
+        ]
+    )
+    extractions, reviews = read[: len(documents)], read[len(documents) :]
+    covered, _ = policy_covers(policy)
+    if covered:
+        extra = yield from _chase_documents(context, claim, policy, extractions)
+        if extra is None:
+            return (yield from _close(context, claim, Outcome.ABANDONED, fraud["score"]))
+        extractions, more_reviews = extra
+        reviews = reviews + more_reviews
+    assessment = yield context.call_activity_with_retry(
+        "claims_assess",
+        PARTNER_RETRY,
+        {
+            "amount": claim["amount"],
+            "fraudScore": fraud["score"],
+            "policy": policy,
+            "photoReviews": reviews,
+        },
+    )
+    if assessment["route"] == "manual":
+        decision = yield from _await_decision(context, claim, assessment["reasons"])
+        if decision is None:
+            return (yield from _close(context, claim, Outcome.EXPIRED, fraud["score"]))
+    else:
+        decision = {"decision": assessment["route"], "actor": {"name": SYSTEM}, "comment": None}
+    decided = {
+        "decided_by": (decision.get("actor") or {}).get("name"),
+        "decided_at": context.current_utc_datetime,
+        "comment": decision.get("comment"),
+        "reasons": assessment["reasons"],
+    }
+    if decision["decision"] != "approve":
+        return (yield from _close(context, claim, Outcome.REJECTED, fraud["score"], **decided))
+    paid = amount_paid(claim["amount"], policy)
+    payout_id = None
+    if paid > 0:
+        yield from set_stage(context, "paying")
+        payout = yield context.call_activity_with_retry(
+            "claims_pay",
+            PARTNER_RETRY,
+            {
+                "claimId": claim["claimId"],
+                "amount": paid,
+                "currency": claim["currency"],
+                "payee": claim["claimant"],
+                "idempotencyKey": f"{context.instance_id}:payout",
+            },
+        )
+        payout_id = payout["payoutId"]
+    return (
+        yield from _close(
+            context,
+            claim,
+            Outcome.APPROVED,
+            fraud["score"],
+            amount_paid=paid,
+            payout_id=payout_id,
+            **decided,
+        )
+    )
+
+
+def _document_tasks(
+    context: df.DurableOrchestrationContext, documents: list[dict[str, Any]]
+) -> list:
+    """Extract every document, then review every photo: one task each, to run in parallel."""
+    photos = [document for document in documents if document["kind"] == "photo"]
+    return [
+        *(
+            context.call_activity_with_retry("claims_extract_document", PARTNER_RETRY, d)
+            for d in documents
+        ),
+        *(
+            context.call_activity_with_retry("claims_review_photo", PARTNER_RETRY, p)
+            for p in photos
+        ),
+    ]
+
+
+def _chase_documents(
+    context: df.DurableOrchestrationContext,
+    claim: dict[str, Any],
+    policy: dict[str, Any],
+    extractions: list[dict[str, Any]],
+) -> Steps:
+    """Wait until the policy's required documents are in; None when the claimant gave up.
+
+    A reminder goes out every REMINDER_EVERY; after MAX_REMINDERS unanswered ones the claim is
+    abandoned. Returns (all extractions, reviews of the photos submitted later).
+    """
+    reviews: list[dict[str, Any]] = []
+    reminders = 0
+    required = policy.get("requiredDocuments") or []
+    while missing := missing_documents(required, extractions):
+        yield from set_stage(
+            context,
+            "awaiting_documents",
+            ["DocumentsSubmitted"],
+            missingDocuments=missing,
+            reminders=reminders,
+        )
+        received = yield from wait_for_event(
+            context, ["DocumentsSubmitted"], context.current_utc_datetime + REMINDER_EVERY
+        )
+        if received is None:
+            if reminders == MAX_REMINDERS:
+                return None
+            reminders += 1
+            yield from _notify(
+                context, claim, "claim_documents_reminder", f"reminder-{reminders}", missing=missing
+            )
+            continue
+        submitted = received[1]["documents"]
+        read = yield context.task_all(_document_tasks(context, submitted))
+        extractions = extractions + read[: len(submitted)]
+        reviews = reviews + read[len(submitted) :]
+    return extractions, reviews
+
+
+def _await_decision(
+    context: df.DurableOrchestrationContext, claim: dict[str, Any], reasons: list[str]
+) -> Steps:
+    """An adjuster's decision; escalates once after ESCALATE_AFTER, None after EXPIRE_AFTER."""
+    started = context.current_utc_datetime
+    escalated = False
+    while True:
+        deadline = started + (EXPIRE_AFTER if escalated else ESCALATE_AFTER)
+        yield from set_stage(
+            context, "awaiting_decision", ["ClaimDecision"], escalated=escalated, reasons=reasons
+        )
+        received = yield from wait_for_event(context, ["ClaimDecision"], deadline)
+        if received is not None:
+            return received[1]
+        if escalated:
+            return None
+        escalated = True
+        yield from _notify(
+            context, claim, "claim_escalated", "escalation", recipient="supervisor", reasons=reasons
+        )
+
+
+def _close(
+    context: df.DurableOrchestrationContext,
+    claim: dict[str, Any],
+    outcome: Outcome,
+    fraud_score: float,
+    **fields: Any,
+) -> Steps:
+    """Tell the claimant the outcome and build the result."""
+    result = ClaimResult(
+        claim_id=claim["claimId"], outcome=outcome, fraud_score=fraud_score, **fields
+    )
+    summary = {
+        "outcome": outcome.value,
+        "amountPaid": result.amount_paid,
+        "payoutId": result.payout_id,
+    }
+    yield from _notify(context, claim, f"claim_{outcome.value}", "outcome", **summary)
+    return result
+
+
+def _notify(
+    context: df.DurableOrchestrationContext,
+    claim: dict[str, Any],
+    template: str,
+    step: str,
+    recipient: str | None = None,
+    **data: Any,
+) -> Steps:
+    """One message per (instance, step): a retried activity or a replay never sends twice."""
+    yield context.call_activity_with_retry(
+        "claims_notify",
+        PARTNER_RETRY,
+        {
+            "recipient": recipient or claim["claimant"]["email"],
+            "template": template,
+            "data": {"claimId": claim["claimId"], **data},
+            "idempotencyKey": f"{context.instance_id}:notify:{step}",
+        },
+    )

@@ -1,0 +1,109 @@
+"""Helpers every orchestrator uses: stages, waiting for portal events, retries, replay-safe logs.
+
+All are deterministic. The generators are used with `yield from` inside an orchestrator:
+
+    yield from set_stage(context, "awaiting_decision", ["ClaimDecision"])
+    received = yield from wait_for_event(context, ["ClaimDecision"], deadline)
+    if received is None:            # the deadline passed first
+        ...
+    name, payload = received        # payload is always a dict (decoded defensively)
+
+    result = yield context.call_activity_with_retry("claims_pay", retry(5), payload)
+    log(context, "claim %s paid", claim_id)   # silent during replay
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Generator, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from domain.common import stage_status
+
+RECORD_STAGE_ACTIVITY = "record_stage"
+
+_logger = logging.getLogger("workflows.orchestrators")
+
+Steps = Generator[Any, Any, Any]
+
+
+def log(context: df.DurableOrchestrationContext, message: str, *args: Any) -> None:
+    """Log once per real step: replays would otherwise repeat every line."""
+    if not context.is_replaying:
+        _logger.info("%s: " + message, context.instance_id, *args)
+
+
+def retry(attempts: int = 4, first_interval: timedelta = timedelta(seconds=5)) -> df.RetryOptions:
+    """Retry policy for partner calls: `attempts` tries in all, `first_interval` apart."""
+    return df.RetryOptions(
+        first_retry_interval_in_milliseconds=int(first_interval.total_seconds() * 1000),
+        max_number_of_attempts=attempts,
+    )
+
+
+def decode_event(value: Any) -> dict[str, Any]:
+    """An external event's payload as a dict, whatever encoding it arrived in.
+
+    `client.raise_event` JSON-encodes its payload once more than the wire needs (SDK issue
+    #295), so an orchestrator may receive a JSON string where a dict was sent.
+    """
+    for _ in range(3):
+        if not isinstance(value, str | bytes):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"value": value}
+    if value is None:
+        return {}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def workflow_input(context: df.DurableOrchestrationContext) -> dict[str, Any]:
+    """The orchestration input as a dict, decoded like an event payload (see decode_event)."""
+    return decode_event(context.get_input())
+
+
+def set_stage(
+    context: df.DurableOrchestrationContext,
+    stage: str,
+    waiting_for: Iterable[str] = (),
+    **extra: Any,
+) -> Steps:
+    """Publish the business stage in the custom status; record telemetry when the stage changes.
+
+    `waiting_for` lists the portal events accepted now (api/ answers 409 to others). Use with
+    `yield from`: the telemetry is an activity, so calling this without it does nothing.
+    """
+    previous = context.custom_status
+    status = stage_status(stage, waiting_for, **extra)
+    context.set_custom_status(status)
+    if isinstance(previous, dict) and previous.get("stage") == stage:
+        return
+    workflow = context.instance_id.partition("-")[0]
+    yield context.call_activity(
+        RECORD_STAGE_ACTIVITY,
+        {"instanceId": context.instance_id, "workflow": workflow, "stage": stage},
+    )
+
+
+def wait_for_event(
+    context: df.DurableOrchestrationContext, names: Sequence[str], deadline: datetime
+) -> Steps:
+    """Wait for the first of the events `names` or for `deadline` (a durable timer).
+
+    Returns `(event name, payload dict)`, or None when the deadline came first. The timer is
+    cancelled when an event wins, so a finished instance does not wait on it.
+    """
+    events = [context.wait_for_external_event(name) for name in names]
+    timer = context.create_timer(deadline)
+    winner = yield context.task_any([*events, timer])
+    if winner is timer:
+        return None
+    timer.cancel()
+    name = names[events.index(winner)]
+    return name, decode_event(winner.result)

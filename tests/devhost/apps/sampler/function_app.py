@@ -1,0 +1,258 @@
+"""A sample app exercising every Durable feature devhost implements."""
+
+import json
+import os
+from datetime import timedelta
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+ATTEMPTS: dict[str, int] = {}
+
+
+# -- orchestrators -----------------------------------------------------------------------------
+
+
+@app.orchestration_trigger(context_name="context")
+def hello_sequence(context: df.DurableOrchestrationContext):
+    name = context.get_input() or "devhost"
+    results = []
+    for city in ("Tokyo", "Seattle", "London"):
+        results.append((yield context.call_activity("say_hello", f"{name} in {city}")))
+    return results
+
+
+@app.orchestration_trigger(context_name="context")
+def noop_sequence(context: df.DurableOrchestrationContext):
+    for step in range(context.get_input() or 5):
+        yield context.call_activity("noop", step)
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    results = yield context.task_all([context.call_activity("noop", i) for i in range(count)])
+    return sum(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_with_retry(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=3)
+    spec = context.get_input()
+    try:
+        result = yield context.call_activity_with_retry("flaky", options, spec)
+    except Exception as error:
+        return {"failed": str(error)}
+    return {"result": result}
+
+
+@app.orchestration_trigger(context_name="context")
+def parent(context: df.DurableOrchestrationContext):
+    named = yield context.call_sub_orchestrator("hello_sequence", "child", f"{context.instance_id}-c")
+    generated = yield context.call_sub_orchestrator("hello_sequence", "anon")
+    try:
+        yield context.call_sub_orchestrator("always_fails", None)
+    except Exception as error:
+        failure = str(error)
+    return {"named": named, "generated": generated, "failure": failure}
+
+
+@app.orchestration_trigger(context_name="context")
+def always_fails(context: df.DurableOrchestrationContext):
+    yield context.call_activity("say_hello", "doomed")
+    raise ValueError("the books do not balance")
+
+
+@app.orchestration_trigger(context_name="context")
+def approval(context: df.DurableOrchestrationContext):
+    """Waits for Approval or a 3-day timeout; records custom status while waiting."""
+    context.set_custom_status({"stage": "awaiting_approval"})
+    deadline = context.current_utc_datetime + timedelta(days=3)
+    timer = context.create_timer(deadline)
+    event = context.wait_for_external_event("Approval")
+    winner = yield context.task_any([event, timer])
+    if winner == event:
+        timer.cancel()
+        context.set_custom_status({"stage": "approved"})
+        return {"approved": event.result}
+    context.set_custom_status({"stage": "expired"})
+    return {"approved": None}
+
+
+@app.orchestration_trigger(context_name="context")
+def long_wait(context: df.DurableOrchestrationContext):
+    """A 10-day durable timer: longer than the 6-day maximum short timer."""
+    started = context.current_utc_datetime
+    yield context.create_timer(started + timedelta(days=10))
+    return (context.current_utc_datetime - started).days
+
+
+@app.orchestration_trigger(context_name="context")
+def collect_events(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    received = []
+    for _ in range(count):
+        received.append((yield context.wait_for_external_event("Item")))
+    return received
+
+
+@app.orchestration_trigger(context_name="context")
+def counter_loop(context: df.DurableOrchestrationContext):
+    value = context.get_input() or 0
+    if value < 3:
+        context.continue_as_new(value + 1)
+        return None
+    return value
+
+
+@app.orchestration_trigger(context_name="context")
+def entity_user(context: df.DurableOrchestrationContext):
+    counter = df.EntityId("counter", context.get_input())
+    context.signal_entity(counter, "add", 5)
+    yield context.call_entity(counter, "add", 10)
+    total = yield context.call_entity(counter, "get")
+    try:
+        yield context.call_entity(counter, "explode")
+    except Exception as error:
+        problem = str(error)
+    return {"total": total, "problem": problem}
+
+
+@app.orchestration_trigger(context_name="context")
+def uses_http(context: df.DurableOrchestrationContext):
+    yield context.call_http("GET", "https://example.invalid/")
+    return "unreachable"
+
+
+# -- activities --------------------------------------------------------------------------------
+
+
+@app.activity_trigger(input_name="name")
+def say_hello(name: str) -> str:
+    return f"{os.environ['SAMPLER_GREETING']} {name}!"
+
+
+@app.activity_trigger(input_name="value")
+def noop(value: int) -> int:
+    return value
+
+
+@app.activity_trigger(input_name="spec")
+async def flaky(spec: dict) -> str:
+    """Fails the first `failures` calls for a key, then succeeds."""
+    key = spec["key"]
+    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    if ATTEMPTS[key] <= spec["failures"]:
+        raise RuntimeError(f"attempt {ATTEMPTS[key]} failed")
+    return f"succeeded on attempt {ATTEMPTS[key]}"
+
+
+# -- entities ----------------------------------------------------------------------------------
+
+
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext):
+    value = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        value += context.get_input()
+        context.set_state(value)
+    elif operation == "get":
+        context.set_result(value)
+    elif operation == "reset":
+        context.destruct_on_exit()
+    elif operation == "explode":
+        raise ValueError("counters cannot explode")
+
+
+# -- HTTP triggers -----------------------------------------------------------------------------
+
+
+@app.route(route="start/{name}/{id?}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    body = req.get_body()
+    payload = json.loads(body) if body else None
+    instance_id = await client.start_new(req.route_params["name"], req.route_params.get("id"),
+                                         payload)
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.route(route="client/{id}", methods=["GET", "POST", "DELETE"])
+@app.durable_client_input(client_name="client")
+async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Drives one SDK client operation, named by ?op=, and reports what the SDK returned."""
+    instance_id = req.route_params["id"]
+    op = req.params.get("op", "status")
+    if op == "status":
+        status = await client.get_status(instance_id, show_history=True)
+        return func.HttpResponse(json.dumps(status.to_json() if status else None),
+                                 mimetype="application/json")
+    if op == "raise":
+        await client.raise_event(instance_id, req.params["event"], req.get_json())
+    elif op == "terminate":
+        await client.terminate(instance_id, "stopped by test")
+    elif op == "suspend":
+        await client.suspend(instance_id, "paused by test")
+    elif op == "resume":
+        await client.resume(instance_id, "resumed by test")
+    elif op == "purge":
+        result = await client.purge_instance_history(instance_id)
+        return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}))
+    elif op == "payload":
+        return func.HttpResponse(json.dumps(client.create_http_management_payload(instance_id)))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="query", methods=["GET", "DELETE"])
+@app.durable_client_input(client_name="client")
+async def query(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    statuses = [df.OrchestrationRuntimeStatus(s) for s in req.params.get("status", "").split(",") if s]
+    if req.method == "DELETE":
+        result = await client.purge_instance_history_by(runtime_status=statuses)
+        return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}))
+    found = await client.get_status_by(runtime_status=statuses)
+    return func.HttpResponse(json.dumps(sorted(s.instance_id for s in found)),
+                             mimetype="application/json")
+
+
+@app.route(route="entities/{key}", methods=["GET", "POST"])
+@app.durable_client_input(client_name="client")
+async def entity_ops(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    entity = df.EntityId("counter", req.route_params["key"])
+    if req.method == "POST":
+        await client.signal_entity(entity, req.params.get("op", "add"), req.get_json())
+        return func.HttpResponse(status_code=202)
+    state = await client.read_entity_state(entity)
+    return func.HttpResponse(json.dumps({"exists": state.entity_exists, "state": state.entity_state}),
+                             mimetype="application/json")
+
+
+@app.route(route="echo/{kind:alpha}/{number:int}/{*rest}", methods=["GET", "PUT"],
+           auth_level=func.AuthLevel.ANONYMOUS)
+def echo(req: func.HttpRequest) -> func.HttpResponse:
+    """Reflects the request back, so tests can see what a function receives."""
+    return func.HttpResponse(
+        json.dumps({
+            "method": req.method,
+            "route": dict(req.route_params),
+            "query": dict(req.params),
+            "header": req.headers.get("x-sample"),
+            "body": req.get_body().decode(),
+        }),
+        status_code=201,
+        headers={"x-echo": "yes"},
+        mimetype="application/json",
+    )
+
+
+@app.route(route="admin-only", auth_level=func.AuthLevel.ADMIN)
+def admin_only(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("admin")
+
+
+@app.route(route="boom")
+def boom(req: func.HttpRequest) -> func.HttpResponse:
+    raise RuntimeError("secret internals")

@@ -1,0 +1,97 @@
+"""End-to-end helpers: the whole app under devhost with a manual clock, driven over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters import simulator
+from tests.conftest import ROOT, RunningHost
+
+DONE = ("Completed", "Failed", "Terminated")
+
+
+class App:
+    """The app as a portal sees it: its HTTP API, plus the clock and the simulators' ledger."""
+
+    def __init__(self, host: RunningHost, state: Path) -> None:
+        self.host = host
+        self.http = host.http
+        self.state = state
+
+    def view(self, path: str) -> dict[str, Any]:
+        response = self.http.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait(self, path: str, check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        """Poll the business view at `path` until `check(view)` holds."""
+
+        def probe():
+            response = self.http.get(path)
+            return response.json() if response.status_code == 200 and check(response.json()) else None
+
+        return self.host.wait_until(probe, message=f"{path}: {what}")
+
+    def wait_stage(self, path: str, stage: str) -> dict[str, Any]:
+        return self.wait(path, lambda v: v["stage"] == stage, f"stage {stage}")
+
+    def wait_done(self, path: str) -> dict[str, Any]:
+        return self.wait(path, lambda v: v["runtimeStatus"] in DONE, "a final status")
+
+    def advance(self, **delta: float) -> None:
+        """Move the host clock, e.g. advance(days=3)."""
+        seconds = delta.get("days", 0) * 86400 + delta.get("hours", 0) * 3600
+        self.host.advance(seconds + delta.get("seconds", 0))
+
+    def ledger(self, kind: str, **match: Any) -> list[dict[str, Any]]:
+        """Effects the partner simulators recorded, filtered by detail fields."""
+        rows = simulator.ledger(kind, path=self.state)
+        return [row for row in rows if all(row.get(k) == v for k, v in match.items())]
+
+
+@pytest.fixture(scope="module")
+def start_app(devhost_factory, tmp_path_factory) -> Callable[..., App]:
+    """Start the app under devhost (manual clock) with its own simulator state."""
+
+    def start(**settings: str) -> App:
+        state = tmp_path_factory.mktemp("simulators") / "simulator.sqlite"
+        env = {"SIMULATOR_STATE_PATH": str(state), "SIMULATOR_FAILURES": "", **settings}
+        return App(devhost_factory(ROOT, "--clock", "manual", env=env), state)
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def app(start_app) -> App:
+    return start_app()
+
+
+def principal(name: str) -> dict[str, str]:
+    """The header App Service authentication adds for a signed-in user."""
+    data = {
+        "auth_typ": "aad",
+        "name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+        "claims": [
+            {"typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "val": name}
+        ],
+    }
+    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(data).encode()).decode()}
+
+
+def assert_problem(response, status: int, *fields: str) -> dict[str, Any]:
+    """A problem+json answer with `status`, naming at least `fields`, and no traceback."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    assert "Traceback" not in response.text
+    named = {error["field"] for error in body.get("errors", [])}
+    assert set(fields) <= named, f"expected {fields} in {named}"
+    return body

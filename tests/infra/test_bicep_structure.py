@@ -1,0 +1,273 @@
+"""What a reviewer checks in the templates: wiring between files, identity-only access,
+hardened storage, Key Vault and Function App, and the settings the code reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from tree_sitter import Node
+
+from tests.infra.bicep_tree import (
+    INFRA,
+    bicepparam_assignments,
+    body,
+    declarations,
+    find_property,
+    literal,
+    lookup,
+    object_keys,
+    params,
+    parse_file,
+    properties,
+    resources,
+    text,
+    using_target,
+    value,
+)
+
+MAIN = INFRA / "main.bicep"
+MODULES = INFRA / "modules"
+PARAM_FILES = sorted(INFRA.glob("*.bicepparam"))
+TEMPLATES = sorted(INFRA.rglob("*.bicep"))
+
+ROLE_IDS = {
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+}
+
+# Settings the app code and the Functions host read.
+REQUIRED_APP_SETTINGS = {
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "KEY_VAULT_URL",
+    "TASKHUB_NAME",
+    "AUTO_APPROVAL_LIMIT",
+}
+
+# Text that only appears when a key or a key-bearing connection string is in play.
+SECRET_PATTERNS = [
+    r"AccountKey=",
+    r"SharedAccessKey=",
+    r"SharedAccessSignature=",
+    r"InstrumentationKey=",
+    r"listKeys\(",
+    r"listAccountSas\(",
+    r"listServiceSas\(",
+    r"-----BEGIN",
+]
+
+
+def module_file(declaration_path: str) -> Path:
+    return (MAIN.parent / declaration_path).resolve()
+
+
+def main_modules() -> dict[str, tuple[Path, dict[str, Node]]]:
+    """Each module in main.bicep: the file it points at and the params it passes."""
+    root = parse_file(MAIN)
+    found: dict[str, tuple[Path, dict[str, Node]]] = {}
+    for name, node in declarations(root, "module_declaration").items():
+        target = literal(node.named_children[1])
+        assert isinstance(target, str), f"module {name} path is not a plain string"
+        passed = properties(lookup(body(node), "params"))
+        found[name] = (module_file(target), passed)
+    return found
+
+
+def single_resource(path: Path, type_prefix: str) -> tuple[Node, Node]:
+    """The file's root and the body of its one declared resource of that type."""
+    root = parse_file(path)
+    declared = resources(root, type_prefix)
+    assert len(declared) == 1, f"expected one {type_prefix} in {path.name}, got {len(declared)}"
+    return root, body(declared[0])
+
+
+def test_main_uses_modules_that_exist() -> None:
+    modules = main_modules()
+    assert len(modules) >= 5
+    for name, (path, _) in modules.items():
+        assert path.is_file(), f"module {name} points at missing {path}"
+        assert path.parent == MODULES.resolve()
+
+
+def test_every_module_file_is_used() -> None:
+    used = {path for path, _ in main_modules().values()}
+    assert {path.resolve() for path in MODULES.glob("*.bicep")} == used
+
+
+@pytest.mark.parametrize("name", sorted(main_modules()))
+def test_module_params_match_the_module(name: str) -> None:
+    path, passed = main_modules()[name]
+    declared = params(parse_file(path))
+    unknown = set(passed) - set(declared)
+    assert not unknown, f"{name} passes params the module does not declare: {unknown}"
+    required = {param for param, spec in declared.items() if spec.default is None}
+    missing = required - set(passed)
+    assert not missing, f"{name} leaves required params unset: {missing}"
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda path: path.name)
+def test_param_file_matches_main(path: Path) -> None:
+    assert using_target(path) == "./main.bicep"
+    assigned = bicepparam_assignments(path)
+    declared = params(parse_file(MAIN))
+    unknown = set(assigned) - set(declared)
+    assert not unknown, f"{path.name} sets params main.bicep does not declare: {unknown}"
+    required = {name for name, spec in declared.items() if spec.default is None}
+    assert required <= set(assigned), f"{path.name} leaves {required - set(assigned)} unset"
+    assert literal(assigned["environmentName"]) == path.stem
+
+
+@pytest.mark.parametrize(
+    "path", TEMPLATES + PARAM_FILES, ids=lambda path: path.relative_to(INFRA).as_posix()
+)
+def test_no_keys_or_secrets_in_infra(path: Path) -> None:
+    source = path.read_text()
+    for pattern in SECRET_PATTERNS:
+        assert not re.search(pattern, source), f"{path.name} contains {pattern!r}"
+    # A connection-string AzureWebJobsStorage would carry the account key.
+    assert not re.search(r"\bAzureWebJobsStorage\b(?!__)", source)
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda path: path.name)
+def test_param_files_set_no_secret_values(path: Path) -> None:
+    secretish = re.compile(r"(?i)secret|password|key$|token|connectionstring")
+    named = [
+        name
+        for name in bicepparam_assignments(path)
+        if secretish.search(name) and not name.endswith("PrincipalId")
+    ]
+    assert named == []
+
+
+def test_storage_is_reached_only_with_entra_id() -> None:
+    root, storage = single_resource(MODULES / "storage.bicep", "Microsoft.Storage/storageAccounts")
+    expected = {
+        "properties.allowSharedKeyAccess": False,
+        "properties.allowBlobPublicAccess": False,
+        "properties.supportsHttpsTrafficOnly": True,
+        "properties.minimumTlsVersion": "TLS1_2",
+        "properties.defaultToOAuthAuthentication": True,
+    }
+    actual = {path: value(root, lookup(storage, path)) for path in expected}
+    assert actual == expected
+
+
+def test_deployment_container_is_private() -> None:
+    root, container = single_resource(
+        MODULES / "storage.bicep", "Microsoft.Storage/storageAccounts/blobServices/containers"
+    )
+    assert value(root, lookup(container, "properties.publicAccess")) == "None"
+
+
+def test_key_vault_uses_rbac_and_cannot_be_purged() -> None:
+    root, vault = single_resource(MODULES / "keyvault.bicep", "Microsoft.KeyVault/vaults")
+    expected = {
+        "properties.enableRbacAuthorization": True,
+        "properties.enableSoftDelete": True,
+        "properties.enablePurgeProtection": True,
+        "properties.enabledForTemplateDeployment": False,
+    }
+    actual = {path: value(root, lookup(vault, path)) for path in expected}
+    assert actual == expected
+    assert "accessPolicies" not in properties(lookup(vault, "properties"))
+
+
+def test_plan_is_flex_consumption_on_linux() -> None:
+    root, plan = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/serverfarms")
+    assert value(root, lookup(plan, "sku.name")) == "FC1"
+    assert value(root, lookup(plan, "sku.tier")) == "FlexConsumption"
+    assert value(root, lookup(plan, "properties.reserved")) is True
+
+
+def test_function_app_is_hardened_python_311() -> None:
+    root, app = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
+    expected = {
+        "kind": "functionapp,linux",
+        "identity.type": "UserAssigned",
+        "properties.httpsOnly": True,
+        "properties.siteConfig.ftpsState": "Disabled",
+        "properties.siteConfig.minTlsVersion": "1.2",
+        "properties.functionAppConfig.runtime.name": "python",
+        "properties.functionAppConfig.runtime.version": "3.11",
+        "properties.functionAppConfig.deployment.storage.type": "blobContainer",
+        "properties.functionAppConfig.deployment.storage.authentication.type": (
+            "UserAssignedIdentity"
+        ),
+    }
+    actual = {path: value(root, lookup(app, path)) for path in expected}
+    assert actual == expected
+    scale = properties(lookup(app, "properties.functionAppConfig.scaleAndConcurrency"))
+    assert {"maximumInstanceCount", "instanceMemoryMB"} <= set(scale)
+
+
+def test_basic_auth_publishing_is_off() -> None:
+    root = parse_file(MODULES / "functionapp.bicep")
+    policies = resources(root, "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    allowed = {
+        value(root, lookup(body(node), "name")): value(root, lookup(body(node), "properties.allow"))
+        for node in policies
+    }
+    assert allowed == {"ftp": False, "scm": False}
+
+
+def test_app_settings_include_what_the_code_reads() -> None:
+    functionapp = parse_file(MODULES / "functionapp.bicep")
+    platform = declarations(functionapp, "variable_declaration")["platformSettings"]
+    _, main_passed = main_modules()["functionApp"]
+    keys = object_keys(platform) | object_keys(main_passed["appSettings"])
+    missing = REQUIRED_APP_SETTINGS - keys
+    assert not missing, f"app settings lack {missing}"
+
+
+def test_app_settings_point_at_identity_and_vault() -> None:
+    functionapp = parse_file(MODULES / "functionapp.bicep")
+    platform = declarations(functionapp, "variable_declaration")["platformSettings"]
+    credential = find_property(platform, "AzureWebJobsStorage__credential")
+    assert credential is not None and literal(credential) == "managedidentity"
+    client_id = find_property(platform, "AzureWebJobsStorage__clientId")
+    assert client_id is not None and text(client_id) == "identityClientId"
+    _, main_passed = main_modules()["functionApp"]
+    vault_url = find_property(main_passed["appSettings"], "KEY_VAULT_URL")
+    assert vault_url is not None and text(vault_url) == "keyVault.outputs.uri"
+
+
+def granted_roles(path: Path, principal: str) -> set[str]:
+    """Role definition ids that rbac.bicep assigns to `principal` (the param's name)."""
+    root = parse_file(path)
+    variables = declarations(root, "variable_declaration")
+    role_ids = {
+        key: literal(node)
+        for key, node in properties(variables["roles"].named_children[-1]).items()
+    }
+    loop_roles = [
+        text(node) for node in variables["storageRoles"].named_children[-1].named_children
+    ]
+    granted: set[str] = set()
+    for node in resources(root, "Microsoft.Authorization/roleAssignments"):
+        assignment = body(node)
+        if text(lookup(assignment, "properties.principalId")) != principal:
+            continue
+        reference = text(lookup(assignment, "properties.roleDefinitionId"))
+        names = re.findall(r"roles\.(\w+)", reference)
+        if re.search(r"\broleId\b", reference):
+            names += [item.removeprefix("roles.") for item in loop_roles]
+        granted.update(str(role_ids[name]) for name in names)
+    return granted
+
+
+def test_identity_gets_the_durable_storage_vault_and_telemetry_roles() -> None:
+    granted = granted_roles(MODULES / "rbac.bicep", "principalId")
+    missing = {name for name, role_id in ROLE_IDS.items() if role_id not in granted}
+    assert not missing, f"the app identity is not granted {missing}"
+
+
+def test_main_outputs_what_deploy_needs() -> None:
+    outputs = declarations(parse_file(MAIN), "output_declaration")
+    assert {"functionAppName", "functionAppHostName", "keyVaultName"} <= set(outputs)
