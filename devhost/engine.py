@@ -9,6 +9,7 @@ and hands its result back here to be recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import traceback
@@ -106,10 +107,8 @@ class Engine:
             if progressed:
                 await asyncio.sleep(0)
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
-            except TimeoutError:
-                pass
         self._stopped.set()
 
     def _step(self) -> bool:

@@ -64,7 +64,8 @@ def load_app(app_dir: Path) -> FunctionIndex:
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        raise ConfigError(f"function_app.py failed to import: {type(error).__name__}: {error}")
+        message = f"function_app.py failed to import: {type(error).__name__}: {error}"
+        raise ConfigError(message) from None
     apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if not apps:
         raise ConfigError("function_app.py defines no FunctionApp (e.g. app = df.DFApp())")
