@@ -13,7 +13,7 @@ import azure.durable_functions as df
 
 from domain.claims import ClaimResult, Outcome, amount_paid, missing_documents, policy_covers
 from domain.common import Workflow, to_json
-from orchestrators.common import Steps, log, retry, set_stage, wait_for_event, workflow_input
+from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -32,7 +32,7 @@ SYSTEM = "system"
 @bp.orchestration_trigger(context_name="context", orchestration=Workflow.CLAIM.orchestrator)
 def claim_orchestrator(context: df.DurableOrchestrationContext):
     """One claim per policy at a time: the policy lock is held from assessment to payout."""
-    claim = workflow_input(context)
+    claim: dict[str, Any] = context.get_input()
     resource = f"policy:{claim['policyNumber']}"
     lock = yield from acquire_lock(context, resource, LOCK, "waiting_for_policy")
     if not lock.granted:

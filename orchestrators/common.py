@@ -63,11 +63,6 @@ def decode_event(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def workflow_input(context: df.DurableOrchestrationContext) -> dict[str, Any]:
-    """The orchestration input as a dict, decoded like an event payload (see decode_event)."""
-    return decode_event(context.get_input())
-
-
 def set_stage(
     context: df.DurableOrchestrationContext,
     stage: str,

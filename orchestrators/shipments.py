@@ -154,7 +154,7 @@ class ShipmentRun:
             self.raise_if_cancelled()
             reserved = yield from self.effect(
                 "shipments_reserve",
-                quote,
+                quote.carrier,
                 quote=to_json(quote),
                 idempotencyKey=f"{self.id}:reserve:{quote.carrier}:{quote.quote_id}",
             )
@@ -165,7 +165,7 @@ class ShipmentRun:
             self.raise_if_cancelled()
             booked = yield from self.effect(
                 "shipments_book",
-                quote,
+                quote.carrier,
                 reservationId=reserved["reservationId"],
                 idempotencyKey=f"{self.id}:book:{quote.carrier}:{reserved['reservationId']}",
             )
@@ -280,7 +280,7 @@ class ShipmentRun:
         if self.cancel.is_completed:
             raise Cancelled(decode_event(self.cancel.result))
 
-    def effect(self, activity: str, quote: Quote, **payload: Any) -> Steps:
+    def effect(self, activity: str, carrier: str, **payload: Any) -> Steps:
         """Run a carrier effect with retries; its result, or None when it still failed.
 
         Effects are not raced against Cancel: one that is in flight is let finish so that
@@ -289,11 +289,11 @@ class ShipmentRun:
         try:
             return (
                 yield self.context.call_activity_with_retry(
-                    activity, EFFECT_RETRY, {"carrier": quote.carrier, **payload}
+                    activity, EFFECT_RETRY, {"carrier": carrier, **payload}
                 )
             )
         except Exception as error:  # the SDK raises a plain Exception after the last retry
-            log(self.context, "%s with %s failed: %s", activity, quote.carrier, error)
+            log(self.context, "%s with %s failed: %s", activity, carrier, error)
             return None
 
     def undo(self) -> Steps:

@@ -29,12 +29,19 @@ class App:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def view_query(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        response = self.http.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def wait(self, path: str, check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
         """Poll the business view at `path` until `check(view)` holds."""
 
         def probe():
             response = self.http.get(path)
-            return response.json() if response.status_code == 200 and check(response.json()) else None
+            return (
+                response.json() if response.status_code == 200 and check(response.json()) else None
+            )
 
         return self.host.wait_until(probe, message=f"{path}: {what}")
 

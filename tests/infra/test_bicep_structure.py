@@ -271,3 +271,28 @@ def test_identity_gets_the_durable_storage_vault_and_telemetry_roles() -> None:
 def test_main_outputs_what_deploy_needs() -> None:
     outputs = declarations(parse_file(MAIN), "output_declaration")
     assert {"functionAppName", "functionAppHostName", "keyVaultName"} <= set(outputs)
+
+
+def referenced_identifiers(root: Node) -> set[str]:
+    """Identifiers used as values: not declaration names, object keys or member names."""
+    used: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        parent = node.parent
+        is_declared_name = parent is not None and parent.type.endswith("_declaration")
+        is_declared_name = is_declared_name and parent.named_children[0] == node
+        is_key = parent is not None and parent.type == "object_property"
+        is_key = is_key and parent.named_children[0] == node
+        if node.type == "identifier" and not (is_declared_name or is_key):
+            used.add(text(node))
+        stack.extend(node.named_children)
+    return used
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: path.relative_to(INFRA).as_posix())
+def test_every_param_and_variable_is_used(path: Path) -> None:
+    root = parse_file(path)
+    declared = set(params(root)) | set(declarations(root, "variable_declaration"))
+    unused = declared - referenced_identifiers(root)
+    assert not unused, f"{path.name} declares unused {unused}"

@@ -1,0 +1,37 @@
+"""The workloads the devhost benchmark drives: sequences, a fan-out, events and an entity."""
+
+import azure.durable_functions as df
+
+app = df.DFApp()
+
+
+@app.orchestration_trigger(context_name="context")
+def hello_sequence5(context: df.DurableOrchestrationContext):
+    for step in range(5):
+        yield context.call_activity("noop", step)
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    results = yield context.task_all([context.call_activity("noop", i) for i in range(count)])
+    return len(results)
+
+
+@app.orchestration_trigger(context_name="context")
+def collect_events(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    for _ in range(count):
+        yield context.wait_for_external_event("Item")
+    return count
+
+
+@app.activity_trigger(input_name="value")
+def noop(value: int) -> int:
+    return value
+
+
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext):
+    context.set_state(context.get_state(lambda: 0) + 1)

@@ -1,0 +1,175 @@
+"""Benchmark devhost: throughput and latency of durable work, printed as a table.
+
+    .venv/bin/python bench/devhost.py [--runs 3]
+
+Each run starts a fresh devhost (real clock, every commit fsynced) on bench/app and drives it
+over the Durable HTTP API, as any client would. Medians of the runs are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = Path(__file__).resolve().parent / "app"
+API = "/runtime/webhooks/durabletask"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Devhost:
+    """A devhost child process on a fresh hub file."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "devhost", "start", "--app", str(APP),
+                   "--port", str(self.port), "--hub", str(workdir / "bench.sqlite")]
+        self.log = (workdir / "devhost.log").open("wb")
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/admin/host/status").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("devhost did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+async def wait_status(client: httpx.AsyncClient, instance_id: str) -> dict:
+    while True:
+        body = (await client.get(f"{API}/instances/{instance_id}")).json()
+        if body["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+            if body["runtimeStatus"] != "Completed":
+                raise RuntimeError(f"{instance_id}: {body}")
+            return body
+        await asyncio.sleep(0.01)
+
+
+async def start(client: httpx.AsyncClient, name: str, instance_id: str, data=None) -> None:
+    response = await client.post(f"{API}/orchestrators/{name}/{instance_id}", json=data)
+    response.raise_for_status()
+
+
+async def hello_sequences(client: httpx.AsyncClient, count: int = 500) -> tuple[float, str]:
+    began = time.perf_counter()
+    await asyncio.gather(*(start(client, "hello_sequence5", f"seq-{n}") for n in range(count)))
+    while True:
+        page = await client.get(f"{API}/instances", params={"runtimeStatus": "Completed"})
+        if len(page.json()) >= count:
+            break
+        await asyncio.sleep(0.02)
+    elapsed = time.perf_counter() - began
+    return count / elapsed, f"{count} started at once, 5 activities each"
+
+
+async def fan_out(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+    began = time.perf_counter()
+    await start(client, "fan_out", "fan", count)
+    body = await wait_status(client, "fan")
+    assert body["output"] == count
+    return time.perf_counter() - began, f"{count} activities, start to output"
+
+
+async def events(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+    await start(client, "collect_events", "events", count)
+    await asyncio.sleep(0.2)
+    began = time.perf_counter()
+    semaphore = asyncio.Semaphore(32)
+
+    async def raise_one(n: int) -> None:
+        async with semaphore:
+            url = f"{API}/instances/events/raiseEvent/Item"
+            (await client.post(url, json=n)).raise_for_status()
+
+    await asyncio.gather(*(raise_one(n) for n in range(count)))
+    await wait_status(client, "events")
+    return count / (time.perf_counter() - began), f"{count} raised to one orchestration"
+
+
+async def signals(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+    began = time.perf_counter()
+    semaphore = asyncio.Semaphore(32)
+
+    async def signal_one(_: int) -> None:
+        async with semaphore:
+            url = f"{API}/entities/counter/bench"
+            (await client.post(url, params={"op": "add"})).raise_for_status()
+
+    await asyncio.gather(*(signal_one(n) for n in range(count)))
+    while True:
+        response = await client.get(f"{API}/entities/counter/bench")
+        if response.status_code == 200 and response.json() >= count:
+            break
+        await asyncio.sleep(0.01)
+    return count / (time.perf_counter() - began), f"{count} signals to one entity"
+
+
+Scenario = Callable[[httpx.AsyncClient], Awaitable[tuple[float, str]]]
+SCENARIOS: list[tuple[str, str, str, Scenario]] = [
+    ("HelloSequence5", "orchestrations/s", ">= 100", hello_sequences),
+    ("Fan-out/fan-in 1,000", "seconds", "<= 3", fan_out),
+    ("External events", "events/s", ">= 500", events),
+    ("Entity signals", "signals/s", ">= 500", signals),
+]
+
+
+async def run_once(name: str, scenario: Scenario) -> tuple[float, str]:
+    with tempfile.TemporaryDirectory() as workdir:
+        host = Devhost(Path(workdir))
+        try:
+            limits = httpx.Limits(max_connections=64)
+            async with httpx.AsyncClient(base_url=host.url, timeout=60, limits=limits) as client:
+                return await scenario(client)
+        finally:
+            host.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    for name, unit, target, scenario in SCENARIOS:
+        values = []
+        for _ in range(args.runs):
+            value, detail = asyncio.run(run_once(name, scenario))
+            values.append(value)
+        rows.append((name, detail, unit, target, statistics.median(values), values))
+    print(f"devhost benchmark, {args.runs} runs each, median (all runs); "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print()
+    print(f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
+          f"{'target':<7} | runs")
+    print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------")
+    for name, detail, unit, target, median, values in rows:
+        runs = ", ".join(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in values)
+        shown = f"{median:.1f}" if median >= 10 else f"{median:.2f}"
+        print(f"| {name:<22} | {detail:<38} | {shown:>10} | {unit:<16} | {target:<7} | {runs}")
+
+
+if __name__ == "__main__":
+    main()

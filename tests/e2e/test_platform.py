@@ -1,0 +1,114 @@
+"""Beside the workflows: the lock view, the instance listing, the API document."""
+
+from __future__ import annotations
+
+import yaml
+
+import function_app
+from domain.claims import ClaimRequest, DecisionRequest
+from tests.e2e.conftest import App, assert_problem
+from tests.e2e.test_claims import claim, file_claim
+
+
+def test_a_lock_nobody_took_is_free(app: App):
+    lock = app.view("/api/locks/aircraft:N-NEVER")
+    assert lock == {
+        "resource": "aircraft:N-NEVER",
+        "holder": None,
+        "leaseExpiresAt": None,
+        "queue": [],
+    }
+
+
+def test_a_held_lock_shows_its_holder_and_lease(app: App):
+    path = file_claim(app, claim("CLM-HELD", "POL-HELD", amount=3000))
+    app.wait_stage(path, "awaiting_decision")
+    lock = app.view("/api/locks/policy:POL-HELD")
+    assert lock["holder"] == "claim-CLM-HELD" and lock["leaseExpiresAt"]
+    app.http.post(f"{path}/decision", json={"decision": "reject", "actor": "ops"})
+    app.wait_done(path)
+    assert app.view("/api/locks/policy:POL-HELD")["holder"] is None
+
+
+def test_workflows_are_listed_by_type_and_status_in_pages(app: App):
+    ids = [f"CLM-LIST-{n}" for n in range(3)]
+    for claim_id in ids:
+        app.wait_done(file_claim(app, claim(claim_id, f"POL-{claim_id}")))
+    running = file_claim(app, claim("CLM-LIST-OPEN", "POL-LIST-OPEN", amount=8000))
+    app.wait_stage(running, "awaiting_decision")
+
+    seen, token = [], None
+    while True:
+        params = {"type": "claim", "pageSize": "2"}
+        if token:
+            params["continuationToken"] = token
+        page = app.view_query("/api/workflows", params)
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        token = page["continuationToken"]
+        if not token:
+            break
+    listed = {item["businessId"]: item for item in seen}
+    assert len(listed) == len(seen), "no instance appears on two pages"
+    assert set(ids) | {"CLM-LIST-OPEN"} <= set(listed)
+    assert all(item["workflow"] == "claim" for item in seen)
+    assert listed["CLM-LIST-0"]["stage"] == "approved"
+    assert listed["CLM-LIST-0"]["statusUrl"].endswith("/api/claims/CLM-LIST-0")
+
+    open_only = app.view_query("/api/workflows", {"type": "claim", "status": "Running"})
+    assert [item["businessId"] for item in open_only["items"]] == ["CLM-LIST-OPEN"]
+    assert open_only["items"][0]["stage"] == "awaiting_decision"
+
+    assert_problem(app.http.get("/api/workflows", params={"type": "invoice"}), 400, "type")
+    assert_problem(app.http.get("/api/workflows", params={"status": "Sleeping"}), 400, "status.0")
+    assert_problem(
+        app.http.get("/api/workflows", params={"continuationToken": "garbage"}),
+        400,
+        "continuationToken",
+    )
+    app.http.post(f"{running}/decision", json={"decision": "reject", "actor": "ops"})
+    app.wait_done(running)
+
+
+def http_routes() -> set[tuple[str, str]]:
+    """Every (method, /api/route) the app serves, read from the registered functions."""
+    routes = set()
+    for function in function_app.app.get_functions():
+        for binding in function.get_bindings():
+            if binding.type == "httpTrigger":
+                for method in binding.methods:
+                    routes.add((str(method).split(".")[-1].lower(), f"/api/{binding.route}"))
+    return routes
+
+
+def test_the_openapi_document_covers_every_route_with_the_models_schemas(app: App):
+    response = app.http.get("/api/openapi.yaml")
+    assert response.status_code == 200
+    assert "yaml" in response.headers["content-type"]
+    document = yaml.safe_load(response.text)
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (method, path) for path, operations in document["paths"].items() for method in operations
+    }
+    missing = http_routes() - documented
+    assert not missing, f"routes missing from the document: {sorted(missing)}"
+
+    schemas = document["components"]["schemas"]
+    claim_schema = ClaimRequest.model_json_schema(by_alias=True)
+    assert set(schemas["ClaimRequest"]["properties"]) == set(claim_schema["properties"])
+    assert set(schemas["ClaimRequest"]["required"]) == set(claim_schema["required"])
+    assert schemas["DecisionRequest"]["properties"]["decision"]["enum"] == ["approve", "reject"]
+    assert set(DecisionRequest.model_json_schema(by_alias=True)["properties"]) == set(
+        schemas["DecisionRequest"]["properties"]
+    )
+    start = document["paths"]["/api/claims"]["post"]
+    assert start["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ClaimRequest"
+    }
+    assert {"202", "400", "409"} <= set(start["responses"])
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                for media in answer.get("content", {}).values():
+                    ref = media["schema"].get("$ref", "")
+                    assert ref.split("/")[-1] in schemas, f"{path} {status} refers to {ref}"
