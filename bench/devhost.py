@@ -39,13 +39,26 @@ class Devhost:
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "devhost", "start", "--app", str(APP),
-                   "--port", str(self.port), "--hub", str(workdir / "bench.sqlite")]
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app",
+            str(APP),
+            "--port",
+            str(self.port),
+            "--hub",
+            str(workdir / "bench.sqlite"),
+        ]
         self.log = (workdir / "devhost.log").open("wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"devhost exited; see {workdir / 'devhost.log'}")
             try:
                 if httpx.get(self.url + "/admin/host/status").status_code == 200:
                     return
@@ -159,11 +172,15 @@ def main() -> None:
             value, detail = asyncio.run(run_once(name, scenario))
             values.append(value)
         rows.append((name, detail, unit, target, statistics.median(values), values))
-    print(f"devhost benchmark, {args.runs} runs each, median (all runs); "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(
+        f"devhost benchmark, {args.runs} runs each, median (all runs); "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
     print()
-    print(f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
-          f"{'target':<7} | runs")
+    print(
+        f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
+        f"{'target':<7} | runs"
+    )
     print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------")
     for name, detail, unit, target, median, values in rows:
         runs = ", ".join(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in values)

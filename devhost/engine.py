@@ -15,10 +15,11 @@ import logging
 import traceback
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -39,6 +40,7 @@ from devhost.replay import (
 from devhost.store import Instance, Message, TaskHub
 
 log = logging.getLogger("devhost")
+T = TypeVar("T")
 BATCH = 200
 
 
@@ -88,6 +90,7 @@ class Engine:
         self.accepting = True
         self._wakeup = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -111,13 +114,57 @@ class Engine:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
         self._stopped.set()
 
-    def _step(self) -> bool:
-        """One pass over every queue; True when anything was done."""
-        progressed = self._record_activity_results()
-        progressed |= self._run_orchestrations()
-        progressed |= self._run_entities()
-        progressed |= self._start_activities()
+    def _step(self, orchestrate: bool = True) -> bool:
+        """One pass over every queue in one transaction (group commit); True if anything ran.
+
+        Client writes queued since the last pass commit here too, and their callers hear back
+        only after the commit, so an accepted request is always durable.
+        """
+        writes, self._writes = self._writes, []
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        try:
+            with self.hub.transaction():
+                for operation, future in writes:
+                    outcomes.append((future, *self._apply_write(operation)))
+                progressed = bool(writes) | self._record_activity_results()
+                if orchestrate:
+                    progressed |= self._run_orchestrations()
+                    progressed |= self._run_entities()
+        except BaseException as error:
+            self.histories.clear()
+            for _, future in writes:
+                if not future.done():
+                    future.set_exception(error)
+            raise
+        for future, succeeded, value in outcomes:
+            if future.done():
+                continue
+            if succeeded:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        if orchestrate:
+            progressed |= self._start_activities()
         return progressed
+
+    def _apply_write(self, operation: Callable[[], Any]) -> tuple[bool, Any]:
+        """Run one client write under a savepoint so a refused one leaves the others intact."""
+        self.hub.db.execute("SAVEPOINT client_write")
+        try:
+            value = operation()
+        except Exception as error:
+            self.hub.db.execute("ROLLBACK TO client_write")
+            self.hub.db.execute("RELEASE client_write")
+            return False, error
+        self.hub.db.execute("RELEASE client_write")
+        return True, value
+
+    async def _write(self, operation: Callable[[], T]) -> T:
+        """Queue a state change for the next group commit and wait until it is durable."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writes.append((operation, future))
+        self.wake()
+        return await future
 
     async def stop(self, grace: float) -> None:
         """Stop taking work; give running activities `grace` seconds to finish and record them."""
@@ -127,7 +174,7 @@ class Engine:
         pending = list(self.inflight.values())
         if pending:
             await asyncio.wait(pending, timeout=grace)
-        self._record_activity_results()
+        self._step(orchestrate=False)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _idle_timeout(self) -> float:
@@ -144,28 +191,24 @@ class Engine:
 
     # -- public operations (management API, durable client) ----------------------------------
 
-    def start(
-        self,
-        name: str,
-        instance_id: str | None,
-        input_json: str | None,
-        parent: tuple[str, int] | None = None,
-    ) -> str:
+    async def start(self, name: str, instance_id: str | None, input_json: str | None) -> str:
         if name not in self.index.orchestrators:
             raise HostError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an "
                 "orchestrator function."
             )
-        instance_id = instance_id or uuid.uuid4().hex
-        existing = self.hub.instance(instance_id)
-        if existing and not existing.finished:
-            raise Conflict(
-                f"An instance with ID '{instance_id}' already exists and is {existing.status}."
-            )
-        with self.hub.transaction():
-            self._create_instance(name, instance_id, input_json, parent)
-        self.wake()
-        return instance_id
+        chosen = instance_id or uuid.uuid4().hex
+
+        def create() -> str:
+            existing = self.hub.instance(chosen)
+            if existing and not existing.finished:
+                raise Conflict(
+                    f"An instance with ID '{chosen}' already exists and is {existing.status}."
+                )
+            self._create_instance(name, chosen, input_json, None)
+            return chosen
+
+        return await self._write(create)
 
     def _create_instance(
         self, name: str, instance_id: str, input_json: str | None, parent: tuple[str, int] | None
@@ -216,63 +259,62 @@ class Engine:
             raise NotFound(f"No instance with ID '{instance_id}' was found.")
         return instance
 
-    def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
-        instance = self.require(instance_id)
-        if instance.finished:
-            raise Gone(f"Instance '{instance_id}' is {instance.status} and takes no events.")
-        now, epoch = self._now()
-        with self.hub.transaction():
-            self._send(instance_id, h.event_raised(now, name, data_json), epoch)
-        self.wake()
-
-    def terminate(self, instance_id: str, reason: str | None) -> None:
+    def require_live(self, instance_id: str) -> Instance:
+        """The instance, if it exists and has not finished (404 / 410 otherwise)."""
         instance = self.require(instance_id)
         if instance.finished:
             raise Gone(f"Instance '{instance_id}' is already {instance.status}.")
-        now, _ = self._now()
-        with self.hub.transaction():
-            self._append(
-                instance_id,
-                [
-                    h.event(h.EventType.EXECUTION_TERMINATED, now, Input=json.dumps(reason)),
-                ],
-            )
+        return instance
+
+    async def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
+        def deliver() -> None:
+            self.require_live(instance_id)
+            now, epoch = self._now()
+            self._send(instance_id, h.event_raised(now, name, data_json), epoch)
+
+        await self._write(deliver)
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        def terminate() -> None:
+            instance = self.require_live(instance_id)
+            now, _ = self._now()
+            terminated = h.event(h.EventType.EXECUTION_TERMINATED, now, Input=json.dumps(reason))
+            self._append(instance_id, [terminated])
             self._finish(instance, "Terminated", json.dumps(reason), now)
-        self.wake()
 
-    def suspend(self, instance_id: str, reason: str | None) -> None:
-        self._set_suspended(instance_id, reason, suspended=True)
+        await self._write(terminate)
 
-    def resume(self, instance_id: str, reason: str | None) -> None:
-        self._set_suspended(instance_id, reason, suspended=False)
+    async def suspend(self, instance_id: str, reason: str | None) -> None:
+        await self._write(lambda: self._set_suspended(instance_id, reason, suspended=True))
+
+    async def resume(self, instance_id: str, reason: str | None) -> None:
+        await self._write(lambda: self._set_suspended(instance_id, reason, suspended=False))
 
     def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
-        instance = self.require(instance_id)
-        if instance.finished:
-            raise Gone(f"Instance '{instance_id}' is already {instance.status}.")
+        instance = self.require_live(instance_id)
         if (instance.status == "Suspended") == suspended:
             return
         now, _ = self._now()
         kind = h.EventType.EXECUTION_SUSPENDED if suspended else h.EventType.EXECUTION_RESUMED
-        with self.hub.transaction():
-            self._append(instance_id, [h.event(kind, now, Reason=reason)])
-            self.hub.update_instance(
-                instance_id, status="Suspended" if suspended else "Running", updated_at=to_wire(now)
-            )
-        self.wake()
+        self._append(instance_id, [h.event(kind, now, Reason=reason)])
+        status = "Suspended" if suspended else "Running"
+        self.hub.update_instance(instance_id, status=status, updated_at=to_wire(now))
 
-    def purge(self, instance_ids: list[str]) -> int:
-        with self.hub.transaction():
+    async def purge(self, instance_ids: list[str]) -> int:
+        def purge() -> int:
             for instance_id in instance_ids:
                 self.hub.delete_instance(instance_id)
                 self.histories.pop(instance_id, None)
-        return len(instance_ids)
+            return len(instance_ids)
 
-    def signal_entity(self, entity_id: str, operation: str, input_json: str | None) -> None:
-        _, epoch = self._now()
-        with self.hub.transaction():
+        return await self._write(purge)
+
+    async def signal_entity(self, entity_id: str, operation: str, input_json: str | None) -> None:
+        def send() -> None:
+            _, epoch = self._now()
             self._send_entity(entity_id, operation, input_json, signal=True, epoch=epoch)
-        self.wake()
+
+        await self._write(send)
 
     def _send_entity(
         self,
@@ -339,10 +381,9 @@ class Engine:
         by_instance: OrderedDict[str, list[Message]] = OrderedDict()
         for message in messages:
             by_instance.setdefault(message.target, []).append(message)
-        with self.hub.transaction():
-            for instance_id, batch in by_instance.items():
-                self._episode(instance_id, batch, now)
-                self.hub.delete_messages([m.id for m in batch])
+        for instance_id, batch in by_instance.items():
+            self._episode(instance_id, batch, now)
+            self.hub.delete_messages([m.id for m in batch])
         return True
 
     def _episode(self, instance_id: str, messages: list[Message], now: datetime) -> None:
@@ -525,10 +566,9 @@ class Engine:
         by_entity: OrderedDict[str, list[Message]] = OrderedDict()
         for message in messages:
             by_entity.setdefault(message.target, []).append(message)
-        with self.hub.transaction():
-            for entity_id, batch in by_entity.items():
-                self._entity_batch(entity_id, batch, now)
-                self.hub.delete_messages([m.id for m in batch])
+        for entity_id, batch in by_entity.items():
+            self._entity_batch(entity_id, batch, now)
+            self.hub.delete_messages([m.id for m in batch])
         return True
 
     def _entity_batch(self, entity_id: str, messages: list[Message], now: datetime) -> None:
@@ -643,19 +683,18 @@ class Engine:
             return False
         done, self.finished = self.finished, []
         now = self.clock.now()
-        with self.hub.transaction():
-            for outcome in done:
-                message = outcome.message
-                self.inflight.pop(message.id, None)
-                if not self.hub.message_exists(message.id):
-                    continue
-                task_id = message.body["taskId"]
-                if outcome.failure:
-                    event = h.task_failed(now, task_id, *outcome.failure)
-                else:
-                    event = h.task_completed(now, task_id, outcome.result)
-                self.hub.delete_messages([message.id])
-                self._send(message.target, event, now.timestamp(), message.body.get("execution"))
+        for outcome in done:
+            message = outcome.message
+            self.inflight.pop(message.id, None)
+            if not self.hub.message_exists(message.id):
+                continue
+            task_id = message.body["taskId"]
+            if outcome.failure:
+                event = h.task_failed(now, task_id, *outcome.failure)
+            else:
+                event = h.task_completed(now, task_id, outcome.result)
+            self.hub.delete_messages([message.id])
+            self._send(message.target, event, now.timestamp(), message.body.get("execution"))
         return True
 
 

@@ -130,7 +130,7 @@ class ManagementApi:
         if instance_id is not None:
             validate_instance_id(instance_id)
         data = self._unwrap(await read_json(request))
-        started = self.engine.start(request.match_info["name"], instance_id, data)
+        started = await self.engine.start(request.match_info["name"], instance_id, data)
         payload = self.urls_for(request).management_payload(started)
         return web.json_response(
             payload,
@@ -189,19 +189,22 @@ class ManagementApi:
             last = rows[-1]
             token = f"{last.created_at}|{last.id}"
             headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(token.encode()).decode()
-        show_input = _flag(request, "showInput")
+        show_input = _flag(request, "showInput", True)
         body = [instance_status(row, show_input=show_input) for row in rows]
         return web.json_response(body, headers=headers)
 
     async def purge_one(self, request: web.Request) -> web.Response:
         instance_id = self._instance_id(request)
         instance = self.engine.hub.instance(instance_id)
-        if instance is None or not instance.finished:
+        if instance is None:
+            return error(404, f"No instance with ID '{instance_id}' was found.")
+        if not instance.finished:  # Azure answers 412 Precondition Failed here
             return error(
-                404,
-                f"No completed, failed or terminated instance with ID '{instance_id}' was found.",
+                412,
+                "Only orchestrations in a terminal state can be purged, but the orchestration "
+                f"with instance ID {instance_id} has status {instance.status}",
             )
-        return web.json_response({"instancesDeleted": self.engine.purge([instance_id])})
+        return web.json_response({"instancesDeleted": await self.engine.purge([instance_id])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
         query = self._query(request, None)
@@ -218,25 +221,27 @@ class ManagementApi:
         )
         if not rows:
             return error(404, "No instances matched the purge filter.")
-        return web.json_response({"instancesDeleted": self.engine.purge([r.id for r in rows])})
+        return web.json_response(
+            {"instancesDeleted": await self.engine.purge([r.id for r in rows])}
+        )
 
     async def raise_event(self, request: web.Request) -> web.Response:
         instance_id = self._instance_id(request)
-        self.engine.require(instance_id)
+        self.engine.require_live(instance_id)
         data = await read_json(request, required=True)
-        self.engine.raise_event(instance_id, request.match_info["event"], data)
+        await self.engine.raise_event(instance_id, request.match_info["event"], data)
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:
-        self.engine.terminate(self._instance_id(request), request.query.get("reason"))
+        await self.engine.terminate(self._instance_id(request), request.query.get("reason"))
         return web.Response(status=202)
 
     async def suspend(self, request: web.Request) -> web.Response:
-        self.engine.suspend(self._instance_id(request), request.query.get("reason"))
+        await self.engine.suspend(self._instance_id(request), request.query.get("reason"))
         return web.Response(status=202)
 
     async def resume(self, request: web.Request) -> web.Response:
-        self.engine.resume(self._instance_id(request), request.query.get("reason"))
+        await self.engine.resume(self._instance_id(request), request.query.get("reason"))
         return web.Response(status=202)
 
     @staticmethod
@@ -254,5 +259,5 @@ class ManagementApi:
     async def signal_entity(self, request: web.Request) -> web.Response:
         operation = request.query.get("op", "")
         data = self._unwrap(await read_json(request))
-        self.engine.signal_entity(self._entity_id(request), operation, data)
+        await self.engine.signal_entity(self._entity_id(request), operation, data)
         return web.Response(status=202)

@@ -10,6 +10,7 @@ only party that knows them, so asking it is more faithful than re-deriving them.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +39,26 @@ from azure.durable_functions.models.actions.WaitForExternalEventAction import (
 from azure.durable_functions.orchestrator import Orchestrator
 
 from devhost.history import SCHEDULING_EVENTS, EventType
+
+history_event_module = importlib.import_module(
+    "azure.durable_functions.models.history.HistoryEvent"
+)
+
+
+def _parse_timestamp(text: str, _dateutil=history_event_module.dt_parse) -> datetime:
+    """Parse a history timestamp the fast way when it is in the host's own ISO format.
+
+    The SDK parses every history event's timestamp with dateutil on every replay, which
+    was most of the host's CPU time. devhost writes one fixed ISO-8601 format that
+    `datetime.fromisoformat` reads many times faster; anything else still goes to dateutil.
+    """
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return _dateutil(text)
+
+
+history_event_module.dt_parse = _parse_timestamp
 
 OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 RETRY_TIMER = "-WithRetry timer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -40,6 +41,23 @@ class RunningHost:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def keys_file(self) -> Path:
+        return self.hub.with_name(self.hub.stem + ".keys.json")
+
+    def keys(self) -> dict:
+        """The key file devhost keeps beside the hub: master, functionKeys, systemKeys."""
+        return json.loads(self.keys_file.read_text())
+
+    def _status_params(self) -> dict[str, str]:
+        """With --require-keys the status probe needs the master key; `.http` carries none."""
+        if "--require-keys" not in self.args or not self.keys_file.exists():
+            return {}
+        try:
+            return {"code": self.keys()["master"]}
+        except (ValueError, KeyError):  # the file is being written
+            return {}
+
     def start(self, timeout: float = 30.0) -> RunningHost:
         command = [sys.executable, "-m", "devhost", "start", "--app", str(self.app)]
         command += ["--port", str(self.port), "--hub", str(self.hub), *self.args]
@@ -54,7 +72,8 @@ class RunningHost:
             if self.process.poll() is not None:
                 raise RuntimeError(f"devhost exited early:\n{self.log.read_text()}")
             try:
-                if self.http.get("/admin/host/status").status_code == 200:
+                probe = self.http.get("/admin/host/status", params=self._status_params())
+                if probe.status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

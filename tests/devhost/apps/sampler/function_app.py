@@ -11,6 +11,22 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 ATTEMPTS: dict[str, int] = {}
 
 
+class Money:
+    """A value the SDK serialises through to_json/from_json rather than plain JSON."""
+
+    def __init__(self, cents: int, currency: str) -> None:
+        self.cents = cents
+        self.currency = currency
+
+    @staticmethod
+    def to_json(obj: "Money") -> dict:
+        return {"cents": obj.cents, "currency": obj.currency}
+
+    @staticmethod
+    def from_json(data: dict) -> "Money":
+        return Money(data["cents"], data["currency"])
+
+
 # -- orchestrators -----------------------------------------------------------------------------
 
 
@@ -121,6 +137,44 @@ def entity_user(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def money_flow(context: df.DurableOrchestrationContext):
+    """Custom objects cross the activity boundary in both directions."""
+    doubled = yield context.call_activity("double_money", Money(context.get_input(), "EUR"))
+    return {"cents": doubled.cents, "currency": doubled.currency, "type": type(doubled).__name__}
+
+
+@app.orchestration_trigger(context_name="context")
+def calls_missing(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("no_such_activity", 1)
+    except Exception as error:
+        return {"activity": str(error)}
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def ledger_writer(context: df.DurableOrchestrationContext):
+    """Signals a ledger entity from an orchestration, then reads it back with a call."""
+    ledger = df.EntityId("ledger", context.get_input())
+    for word in ("from", "the", "orchestration"):
+        context.signal_entity(ledger, "append", word)
+    return (yield context.call_entity(ledger, "get"))
+
+
+@app.orchestration_trigger(context_name="context")
+def race(context: df.DurableOrchestrationContext):
+    """task_any over two activities and an event; task_all over the rest."""
+    first = yield context.task_any(
+        [context.wait_for_external_event("Go"), context.create_timer(
+            context.current_utc_datetime + timedelta(hours=1))]
+    )
+    both = yield context.task_all(
+        [context.call_activity("say_hello", "A"), context.call_activity("say_hello", "B")]
+    )
+    return {"first": first.result, "both": both, "now": context.current_utc_datetime.isoformat()}
+
+
+@app.orchestration_trigger(context_name="context")
 def uses_http(context: df.DurableOrchestrationContext):
     yield context.call_http("GET", "https://example.invalid/")
     return "unreachable"
@@ -149,6 +203,12 @@ async def flaky(spec: dict) -> str:
     return f"succeeded on attempt {ATTEMPTS[key]}"
 
 
+@app.activity_trigger(input_name="money")
+def double_money(money: Money) -> Money:
+    assert isinstance(money, Money), type(money)
+    return Money(money.cents * 2, money.currency)
+
+
 # -- entities ----------------------------------------------------------------------------------
 
 
@@ -165,6 +225,20 @@ def counter(context: df.DurableEntityContext):
         context.destruct_on_exit()
     elif operation == "explode":
         raise ValueError("counters cannot explode")
+
+
+@app.entity_trigger(context_name="context")
+def ledger(context: df.DurableEntityContext):
+    """Order-sensitive state: proves operations run one at a time in arrival order."""
+    entries = context.get_state(list)
+    operation = context.operation_name
+    if operation == "append":
+        entries.append(context.get_input())
+        context.set_state(entries)
+    elif operation == "get":
+        context.set_result(entries)
+    elif operation == "delete":
+        context.destruct_on_exit()
 
 
 # -- HTTP triggers -----------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""Activities that block, sleep and count, for crash, shutdown and concurrency tests.
+
+Every activity call is appended to `$DURABLE_DIR/calls.log`, so tests can tell how often
+work really ran (at least once) from how often its result was recorded (exactly once).
+"""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+_lock = threading.Lock()
+_running = {"now": 0, "peak": 0}
+
+
+def _record(line: str) -> Path:
+    folder = Path(os.environ["DURABLE_DIR"])
+    with _lock, (folder / "calls.log").open("a") as log:
+        log.write(line + "\n")
+    return folder
+
+
+@app.orchestration_trigger(context_name="context")
+def gated_sequence(context: df.DurableOrchestrationContext):
+    steps = context.get_input()
+    results = []
+    for step in range(steps):
+        results.append((yield context.call_activity("gated", f"{context.instance_id}:{step}")))
+    return results
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_pair(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity("slow", {"tag": f"{context.instance_id}:0", "seconds": 1})
+    second = yield context.call_activity("slow", {"tag": f"{context.instance_id}:1", "seconds": 0})
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def burst(context: df.DurableOrchestrationContext):
+    count = context.get_input()
+    return (yield context.task_all([context.call_activity("echo", i) for i in range(count)]))
+
+
+@app.orchestration_trigger(context_name="context")
+def inbox(context: df.DurableOrchestrationContext):
+    received = []
+    for _ in range(context.get_input()):
+        received.append((yield context.wait_for_external_event("Item")))
+    return received
+
+
+@app.orchestration_trigger(context_name="context")
+def crowd(context: df.DurableOrchestrationContext):
+    peaks = yield context.task_all(
+        [context.call_activity("sleepy", i) for i in range(context.get_input())]
+    )
+    return max(peaks)
+
+
+@app.activity_trigger(input_name="tag")
+def gated(tag: str) -> str:
+    """Blocks while `$DURABLE_DIR/hold` exists."""
+    folder = _record(f"gated {tag}")
+    deadline = time.monotonic() + 60
+    while (folder / "hold").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return f"done {tag}"
+
+
+@app.activity_trigger(input_name="job")
+def slow(job: dict) -> str:
+    _record(f"slow {job['tag']} start")
+    time.sleep(job["seconds"])
+    _record(f"slow {job['tag']} end")
+    return f"slept {job['tag']}"
+
+
+@app.activity_trigger(input_name="value")
+def echo(value: int) -> int:
+    return value
+
+
+@app.activity_trigger(input_name="index")
+def sleepy(index: int) -> int:
+    """Reports how many activities were running at once while it ran."""
+    with _lock:
+        _running["now"] += 1
+        _running["peak"] = max(_running["peak"], _running["now"])
+    time.sleep(0.15)
+    with _lock:
+        peak = _running["peak"]
+        _running["now"] -= 1
+    return peak
+
+
+@app.route(route="ping", methods=["GET"])
+def ping(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(os.environ.get("DURABLE_GREETING", "unset"))

@@ -1,0 +1,91 @@
+"""Helpers shared by the devhost tests: the Durable HTTP API as a user drives it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import RunningHost
+
+WEBHOOKS = "/runtime/webhooks/durabletask"
+APPS = Path(__file__).resolve().parent / "apps"
+SAMPLER = APPS / "sampler"
+DURABLE = APPS / "durable"
+
+
+def unique(prefix: str) -> str:
+    """An instance id no other test uses, so tests can share one host."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def start(host: RunningHost, name: str, instance_id: str, payload: Any = None) -> str:
+    """Start an orchestration through the management API and check it was accepted."""
+    kwargs = {} if payload is None else {"json": payload}
+    response = host.http.post(f"{WEBHOOKS}/orchestrators/{name}/{instance_id}", **kwargs)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def run(host: RunningHost, name: str, payload: Any = None, prefix: str | None = None) -> dict:
+    """Start an orchestration and wait for its final status, with full history."""
+    instance_id = start(host, name, unique(prefix or name), payload)
+    return host.wait_for(instance_id, showHistory="true", showHistoryOutput="true")
+
+
+def status(host: RunningHost, instance_id: str, **query: str) -> httpx.Response:
+    return host.http.get(f"{WEBHOOKS}/instances/{instance_id}", params=query)
+
+
+def history(host: RunningHost, instance_id: str) -> list[dict[str, Any]]:
+    response = status(host, instance_id, showHistory="true", showHistoryOutput="true")
+    assert response.status_code in (200, 202), response.text
+    return response.json()["historyEvents"]
+
+
+def kinds(events: list[dict[str, Any]]) -> list[str]:
+    return [event["EventType"] for event in events]
+
+
+DONE = ("Completed", "Failed", "Terminated")
+
+
+def settle(host: RunningHost, instance_id: str, step: float = 1.0) -> dict[str, Any]:
+    """Wait for a final status, moving the manual clock whenever a durable timer is pending."""
+
+    def probe() -> dict[str, Any] | None:
+        body = status(host, instance_id, showHistory="true", showHistoryOutput="true").json()
+        if body.get("runtimeStatus") in DONE:
+            return body
+        seen = kinds(body.get("historyEvents") or [])
+        if seen.count("TimerCreated") > seen.count("TimerFired"):
+            host.advance(step)
+        return None
+
+    return host.wait_until(probe, message=f"{instance_id} to finish")
+
+
+def raise_event(host: RunningHost, instance_id: str, name: str, data: Any) -> httpx.Response:
+    return host.http.post(f"{WEBHOOKS}/instances/{instance_id}/raiseEvent/{name}", json=data)
+
+
+def assert_error(response: httpx.Response, status_code: int) -> dict[str, Any]:
+    """A refusal: the expected status with a JSON body that says what was wrong."""
+    assert response.status_code == status_code, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert isinstance(body.get("Message"), str) and body["Message"], body
+    return body
+
+
+def raw_history(hub: Path, instance_id: str) -> list[dict[str, Any]]:
+    """The history exactly as replayed to the SDK, read from the task hub file (read-only)."""
+    with sqlite3.connect(f"file:{hub}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+        ).fetchall()
+    return [json.loads(event) for (event,) in rows]
