@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -20,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,34 +74,54 @@ class Devhost:
         self.log.close()
 
 
-async def wait_status(client: httpx.AsyncClient, instance_id: str) -> dict:
+class Client:
+    """A thin JSON client over aiohttp, which costs the load generator far less CPU than httpx."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def request(self, method: str, path: str, **kwargs) -> tuple[int, object]:
+        async with self.session.request(method, path, **kwargs) as response:
+            text = await response.text()
+            return response.status, (json.loads(text) if text else None)
+
+    async def get(self, path: str, **kwargs) -> tuple[int, object]:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs) -> tuple[int, object]:
+        status, body = await self.request("POST", path, **kwargs)
+        if status >= 400:
+            raise RuntimeError(f"POST {path}: {status} {body}")
+        return status, body
+
+
+async def wait_status(client: Client, instance_id: str) -> dict:
     while True:
-        body = (await client.get(f"{API}/instances/{instance_id}")).json()
+        _, body = await client.get(f"{API}/instances/{instance_id}")
         if body["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
             if body["runtimeStatus"] != "Completed":
                 raise RuntimeError(f"{instance_id}: {body}")
             return body
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
 
 
-async def start(client: httpx.AsyncClient, name: str, instance_id: str, data=None) -> None:
-    response = await client.post(f"{API}/orchestrators/{name}/{instance_id}", json=data)
-    response.raise_for_status()
+async def start(client: Client, name: str, instance_id: str, data=None) -> None:
+    await client.post(f"{API}/orchestrators/{name}/{instance_id}", json=data)
 
 
-async def hello_sequences(client: httpx.AsyncClient, count: int = 500) -> tuple[float, str]:
+async def hello_sequences(client: Client, count: int = 500) -> tuple[float, str]:
     began = time.perf_counter()
     await asyncio.gather(*(start(client, "hello_sequence5", f"seq-{n}") for n in range(count)))
-    while True:
-        page = await client.get(f"{API}/instances", params={"runtimeStatus": "Completed"})
-        if len(page.json()) >= count:
-            break
-        await asyncio.sleep(0.02)
+    unfinished = {"runtimeStatus": "Pending,Running", "top": "1"}
+    while (await client.get(f"{API}/instances", params=unfinished))[1]:
+        await asyncio.sleep(0.05)
+    _, completed = await client.get(f"{API}/instances", params={"runtimeStatus": "Completed"})
+    assert len(completed) == count
     elapsed = time.perf_counter() - began
     return count / elapsed, f"{count} started at once, 5 activities each"
 
 
-async def fan_out(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+async def fan_out(client: Client, count: int = 1000) -> tuple[float, str]:
     began = time.perf_counter()
     await start(client, "fan_out", "fan", count)
     body = await wait_status(client, "fan")
@@ -107,7 +129,7 @@ async def fan_out(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, 
     return time.perf_counter() - began, f"{count} activities, start to output"
 
 
-async def events(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+async def events(client: Client, count: int = 1000) -> tuple[float, str]:
     await start(client, "collect_events", "events", count)
     await asyncio.sleep(0.2)
     began = time.perf_counter()
@@ -116,32 +138,32 @@ async def events(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, s
     async def raise_one(n: int) -> None:
         async with semaphore:
             url = f"{API}/instances/events/raiseEvent/Item"
-            (await client.post(url, json=n)).raise_for_status()
+            await client.post(url, json=n)
 
     await asyncio.gather(*(raise_one(n) for n in range(count)))
     await wait_status(client, "events")
     return count / (time.perf_counter() - began), f"{count} raised to one orchestration"
 
 
-async def signals(client: httpx.AsyncClient, count: int = 1000) -> tuple[float, str]:
+async def signals(client: Client, count: int = 1000) -> tuple[float, str]:
     began = time.perf_counter()
     semaphore = asyncio.Semaphore(32)
 
     async def signal_one(_: int) -> None:
         async with semaphore:
             url = f"{API}/entities/counter/bench"
-            (await client.post(url, params={"op": "add"})).raise_for_status()
+            await client.post(url, params={"op": "add"})
 
     await asyncio.gather(*(signal_one(n) for n in range(count)))
     while True:
-        response = await client.get(f"{API}/entities/counter/bench")
-        if response.status_code == 200 and response.json() >= count:
+        status, state = await client.get(f"{API}/entities/counter/bench")
+        if status == 200 and state >= count:
             break
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
     return count / (time.perf_counter() - began), f"{count} signals to one entity"
 
 
-Scenario = Callable[[httpx.AsyncClient], Awaitable[tuple[float, str]]]
+Scenario = Callable[[Client], Awaitable[tuple[float, str]]]
 SCENARIOS: list[tuple[str, str, str, Scenario]] = [
     ("HelloSequence5", "orchestrations/s", ">= 100", hello_sequences),
     ("Fan-out/fan-in 1,000", "seconds", "<= 3", fan_out),
@@ -154,9 +176,8 @@ async def run_once(name: str, scenario: Scenario) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as workdir:
         host = Devhost(Path(workdir))
         try:
-            limits = httpx.Limits(max_connections=64)
-            async with httpx.AsyncClient(base_url=host.url, timeout=60, limits=limits) as client:
-                return await scenario(client)
+            async with aiohttp.ClientSession(host.url) as session:
+                return await scenario(Client(session))
         finally:
             host.close()
 

@@ -42,6 +42,7 @@ from devhost.store import Instance, Message, TaskHub
 log = logging.getLogger("devhost")
 T = TypeVar("T")
 BATCH = 200
+GATHER_SECONDS = 0.004
 
 
 class HostError(Exception):
@@ -91,6 +92,7 @@ class Engine:
         self._wakeup = asyncio.Event()
         self._stopped = asyncio.Event()
         self._writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._gathering = False
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -108,7 +110,8 @@ class Engine:
                 await asyncio.sleep(0.5)
                 continue
             if progressed:
-                await asyncio.sleep(0)
+                # A short pause lets concurrent requests gather into the next group commit.
+                await asyncio.sleep(GATHER_SECONDS if self._gathering else 0)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
@@ -121,6 +124,7 @@ class Engine:
         only after the commit, so an accepted request is always durable.
         """
         writes, self._writes = self._writes, []
+        self._gathering = bool(writes)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             with self.hub.transaction():

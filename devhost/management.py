@@ -167,6 +167,8 @@ class ManagementApi:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError as problem:
                 raise HostError("x-ms-continuation-token is not valid.") from problem
+            if "|" not in after:  # garbage decodes leniently; never restart at page one
+                raise HostError("x-ms-continuation-token is not valid.")
         return InstanceQuery(
             statuses=_statuses(request),
             created_from=_time(request, "createdTimeFrom"),

@@ -152,6 +152,7 @@ def _chase_documents(
     reminders = 0
     required = policy.get("requiredDocuments") or []
     while missing := missing_documents(required, extractions):
+        remind_at = context.current_utc_datetime + REMINDER_EVERY
         yield from set_stage(
             context,
             "awaiting_documents",
@@ -159,9 +160,7 @@ def _chase_documents(
             missingDocuments=missing,
             reminders=reminders,
         )
-        received = yield from wait_for_event(
-            context, ["DocumentsSubmitted"], context.current_utc_datetime + REMINDER_EVERY
-        )
+        received = yield from wait_for_event(context, ["DocumentsSubmitted"], remind_at)
         if received is None:
             if reminders == MAX_REMINDERS:
                 return None

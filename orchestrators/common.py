@@ -73,6 +73,8 @@ def set_stage(
 
     `waiting_for` lists the portal events accepted now (api/ answers 409 to others). Use with
     `yield from`: the telemetry is an activity, so calling this without it does nothing.
+    Take a deadline's "now" before calling this: portals see the stage before the activity
+    returns, and a deadline computed afterwards would move with anything that happened meanwhile.
     """
     previous = context.custom_status
     status = stage_status(stage, waiting_for, **extra)

@@ -34,7 +34,13 @@ class App:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait(self, path: str, check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    def wait(
+        self,
+        path: str,
+        check: Callable[[dict[str, Any]], bool],
+        what: str,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
         """Poll the business view at `path` until `check(view)` holds."""
 
         def probe():
@@ -43,13 +49,7 @@ class App:
                 response.json() if response.status_code == 200 and check(response.json()) else None
             )
 
-        return self.host.wait_until(probe, message=f"{path}: {what}")
-
-    def wait_stage(self, path: str, stage: str) -> dict[str, Any]:
-        return self.wait(path, lambda v: v["stage"] == stage, f"stage {stage}")
-
-    def wait_done(self, path: str) -> dict[str, Any]:
-        return self.wait(path, lambda v: v["runtimeStatus"] in DONE, "a final status")
+        return self.host.wait_until(probe, timeout=timeout, message=f"{path}: {what}")
 
     def advance(self, **delta: float) -> None:
         """Move the host clock, e.g. advance(days=3)."""
@@ -81,14 +81,8 @@ def app(start_app) -> App:
 
 def principal(name: str) -> dict[str, str]:
     """The header App Service authentication adds for a signed-in user."""
-    data = {
-        "auth_typ": "aad",
-        "name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-        "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
-        "claims": [
-            {"typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "val": name}
-        ],
-    }
+    name_type = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+    data = {"auth_typ": "aad", "name_typ": name_type, "claims": [{"typ": name_type, "val": name}]}
     return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(data).encode()).decode()}
 
 

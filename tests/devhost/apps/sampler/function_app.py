@@ -2,7 +2,7 @@
 
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -285,7 +285,8 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
 async def query(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     statuses = [df.OrchestrationRuntimeStatus(s) for s in req.params.get("status", "").split(",") if s]
     if req.method == "DELETE":
-        result = await client.purge_instance_history_by(runtime_status=statuses)
+        since = datetime(2000, 1, 1, tzinfo=UTC)  # the SDK insists on a start time
+        result = await client.purge_instance_history_by(since, runtime_status=statuses)
         return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}))
     found = await client.get_status_by(runtime_status=statuses)
     return func.HttpResponse(json.dumps(sorted(s.instance_id for s in found)),
