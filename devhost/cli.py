@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,6 +123,16 @@ def _start(args: argparse.Namespace) -> int:
 
     asyncio.run(host.serve(announce))
     hub.close()
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        # An activity outlived the grace period. It runs again on the next start (activities
+        # are at-least-once), so its thread must not hold the process open at exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

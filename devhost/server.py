@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from devhost.clock import Clock, ManualClock, to_wire
-from devhost.config import HostConfig
+from devhost.config import ConfigError, HostConfig
 from devhost.engine import Engine, HostError
 from devhost.keys import Keys
 from devhost.loader import FunctionIndex
@@ -174,7 +174,14 @@ class Host:
         self.rpc_base_url = f"http://127.0.0.1:{rpc_port}/durabletask/"
         runner = web.AppRunner(self.public_app(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, self.options.bind, self.options.port).start()
+        try:
+            await web.TCPSite(runner, self.options.bind, self.options.port).start()
+        except OSError as problem:
+            await runner.cleanup()
+            await rpc_runner.cleanup()
+            raise ConfigError(
+                f"cannot listen on {self.options.bind}:{self.options.port}: {problem.strerror}"
+            ) from None
         engine_task = asyncio.create_task(self.engine.run())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

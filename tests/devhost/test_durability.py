@@ -34,7 +34,9 @@ def calls(folder: Path) -> Counter[str]:
 
 
 def results(host, instance_id: str, kind: str = "TaskCompleted") -> list:
-    return [e["Result"] for e in history(host, instance_id) if e["EventType"] == kind]
+    """What the history recorded: activity results, or the data of raised events."""
+    field = "Input" if kind == "EventRaised" else "Result"
+    return [e[field] for e in history(host, instance_id) if e["EventType"] == kind]
 
 
 def test_sigkill_mid_work_loses_nothing_and_records_no_result_twice(host, folder):

@@ -51,6 +51,12 @@ class App:
 
         return self.host.wait_until(probe, timeout=timeout, message=f"{path}: {what}")
 
+    def wait_stage(self, path: str, stage: str) -> dict[str, Any]:
+        return self.wait(path, lambda v: v["stage"] == stage, f"stage {stage}")
+
+    def wait_done(self, path: str) -> dict[str, Any]:
+        return self.wait(path, lambda v: v["runtimeStatus"] in DONE, "a final status")
+
     def advance(self, **delta: float) -> None:
         """Move the host clock, e.g. advance(days=3)."""
         seconds = delta.get("days", 0) * 86400 + delta.get("hours", 0) * 3600
