@@ -7,8 +7,7 @@ import azure.functions as func
 
 from api import openapi
 from api.common import handle_errors, json_response
-from domain.locks import LockState, LockView, view
-from entities.lock import LOCK_ENTITY
+from domain.locks import LOCK_ENTITY, LockState, LockView, view
 
 bp = df.Blueprint()
 

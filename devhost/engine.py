@@ -15,7 +15,7 @@ import logging
 import traceback
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,24 +118,44 @@ class Engine:
         self._stopped.set()
 
     def _step(self, orchestrate: bool = True) -> bool:
-        """One pass over every queue in one transaction (group commit); True if anything ran.
+        """One pass over every queue; True if anything ran.
 
-        Client writes queued since the last pass commit here too, and their callers hear back
-        only after the commit, so an accepted request is always durable.
+        Client writes and activity results commit first, together (group commit), and callers
+        hear back only after that commit, so an accepted request is always durable. Episodes
+        and entity batches then commit in a second transaction, so a long replay never delays
+        an answer and the events that arrive meanwhile are replayed together next time.
         """
+        progressed = self._commit_writes()
+        if orchestrate:
+            with self._rollback_guard(), self.hub.transaction():
+                progressed |= self._record_activity_results()
+                progressed |= self._run_orchestrations()
+                progressed |= self._run_entities()
+            progressed |= self._start_activities()
+        return progressed
+
+    @contextlib.contextmanager
+    def _rollback_guard(self) -> Iterator[None]:
+        """The in-memory history cache must not outlive a rolled-back transaction."""
+        try:
+            yield
+        except BaseException:
+            self.histories.clear()
+            raise
+
+    def _commit_writes(self) -> bool:
+        if not self._writes and not self.finished:
+            self._gathering = False
+            return False
         writes, self._writes = self._writes, []
         self._gathering = bool(writes)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
-            with self.hub.transaction():
+            with self._rollback_guard(), self.hub.transaction():
                 for operation, future in writes:
                     outcomes.append((future, *self._apply_write(operation)))
-                progressed = bool(writes) | self._record_activity_results()
-                if orchestrate:
-                    progressed |= self._run_orchestrations()
-                    progressed |= self._run_entities()
+                recorded = self._record_activity_results()
         except BaseException as error:
-            self.histories.clear()
             for _, future in writes:
                 if not future.done():
                     future.set_exception(error)
@@ -147,9 +167,7 @@ class Engine:
                 future.set_result(value)
             else:
                 future.set_exception(value)
-        if orchestrate:
-            progressed |= self._start_activities()
-        return progressed
+        return bool(writes) or recorded
 
     def _apply_write(self, operation: Callable[[], Any]) -> tuple[bool, Any]:
         """Run one client write under a savepoint so a refused one leaves the others intact."""
@@ -358,9 +376,12 @@ class Engine:
     def _finish(self, instance: Instance, status: str, output: str | None, now: datetime) -> None:
         """Record a terminal status, drop pending timers and tell a waiting parent."""
         self.hub.update_instance(instance.id, status=status, output=output, updated_at=to_wire(now))
-        for message in self.hub.pending_messages(instance.id):
-            if message.queue == "orchestrator":
-                self.hub.delete_messages([message.id])
+        # Pending timers and events die with the instance; so does work a terminated
+        # instance had queued but not started (activities already running just finish).
+        dropped = ("orchestrator", "activity") if status == "Terminated" else ("orchestrator",)
+        self.hub.delete_messages(
+            [m.id for m in self.hub.pending_messages(instance.id) if m.queue in dropped]
+        )
         if instance.parent_id is None or instance.parent_task_id is None:
             return
         if status == "Completed":

@@ -20,6 +20,9 @@ from pydantic import Field
 
 from domain.common import ApiModel, Timestamp
 
+LOCK_ENTITY = "lock"
+"""The entity name: lock `policy:P-1` is the entity `lock@policy:P-1`."""
+
 OwnerId = str
 
 

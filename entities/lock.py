@@ -19,8 +19,7 @@ import azure.durable_functions as df
 
 from domain import locks
 from domain.common import to_json
-
-LOCK_ENTITY = "lock"
+from domain.locks import LOCK_ENTITY
 
 bp = df.Blueprint()
 

@@ -25,9 +25,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from domain.common import iso
+from domain.locks import LOCK_ENTITY
 from orchestrators.common import Steps, log, set_stage
-
-LOCK_ENTITY = "lock"
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,13 @@ class RunningHost:
         response.raise_for_status()
         return response.json()["now"]
 
-    def wait_for(self, instance_id: str, statuses=("Completed", "Failed", "Terminated"),
-                 timeout: float = 30.0, **query) -> dict:
+    def wait_for(
+        self,
+        instance_id: str,
+        statuses=("Completed", "Failed", "Terminated"),
+        timeout: float = 30.0,
+        **query,
+    ) -> dict:
         """Poll the management API until the instance reaches one of `statuses`."""
         deadline = time.monotonic() + timeout
         body: dict = {}
@@ -132,12 +137,20 @@ def devhost_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     hosts: list[RunningHost] = []
     tmp_path = tmp_path_factory.mktemp("devhost")
 
-    def start(app: Path | str = ROOT, *args: str, env: dict[str, str] | None = None,
-              hub: Path | None = None, port: int | None = None) -> RunningHost:
+    def start(
+        app: Path | str = ROOT,
+        *args: str,
+        env: dict[str, str] | None = None,
+        hub: Path | None = None,
+        port: int | None = None,
+    ) -> RunningHost:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         host = RunningHost(
-            app=Path(app), hub=hub or tmp_path / f"hub{len(hosts)}.sqlite",
-            port=port or free_port(), args=list(args), env=full_env,
+            app=Path(app),
+            hub=hub or tmp_path / f"hub{len(hosts)}.sqlite",
+            port=port or free_port(),
+            args=list(args),
+            env=full_env,
         )
         hosts.append(host)
         return host.start()

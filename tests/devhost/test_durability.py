@@ -25,7 +25,10 @@ def folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def host(devhost_factory, folder):
-    return devhost_factory(DURABLE, env={"DURABLE_DIR": str(folder)}, hub=folder / "hub.sqlite")
+    """A fresh hub per test; the same hub file across the restarts within it."""
+    running = devhost_factory(DURABLE, env={"DURABLE_DIR": str(folder)}, hub=folder / "hub.sqlite")
+    yield running
+    running.stop()
 
 
 def calls(folder: Path) -> Counter[str]:

@@ -1,4 +1,4 @@
-"""HTTP triggers: routing, func.HttpRequest/HttpResponse, and the SDK's durable client inside them."""
+"""HTTP triggers: routing, HttpRequest/HttpResponse, and the SDK's durable client inside them."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def test_sdk_start_new_and_check_status_response(host):
     body = response.json()
     assert body["id"] == instance_id
     assert response.headers["Location"] == body["statusQueryGetUri"]
-    assert body["statusQueryGetUri"].startswith(f"{host.base_url}{WEBHOOKS}/instances/{instance_id}")
+    assert body["statusQueryGetUri"].startswith(
+        f"{host.base_url}{WEBHOOKS}/instances/{instance_id}"
+    )
     followed = host.http.get(body["statusQueryGetUri"])
     assert followed.status_code in (200, 202)
     assert followed.json()["instanceId"] == instance_id

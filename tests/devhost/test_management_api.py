@@ -355,10 +355,13 @@ def test_purge_by_filter(host):
         assert_error(status(host, instance_id), 404)
     for instance_id in (*failed, *running, *outside):
         assert status(host, instance_id).status_code in (200, 202)
-    again = host.http.delete(f"{WEBHOOKS}/instances", params={**window, "runtimeStatus": "Completed"})
+    again = host.http.delete(
+        f"{WEBHOOKS}/instances", params={**window, "runtimeStatus": "Completed"}
+    )
     assert_error(again, 404)
     assert_error(
-        host.http.delete(f"{WEBHOOKS}/instances", params={**window, "runtimeStatus": "Running"}), 400
+        host.http.delete(f"{WEBHOOKS}/instances", params={**window, "runtimeStatus": "Running"}),
+        400,
     )
     everything_finished = host.http.delete(f"{WEBHOOKS}/instances", params=window)
     assert everything_finished.json() == {"instancesDeleted": 1}

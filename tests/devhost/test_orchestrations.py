@@ -1,4 +1,4 @@
-"""Orchestrations run through the SDK's own replay: every action kind, as the extension records it."""
+"""Orchestrations through the SDK's own replay: every action kind, recorded as Azure does."""
 
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ def test_activity_sequence_returns_each_result_in_order(host):
 
     assert body["runtimeStatus"] == "Completed"
     # The greeting comes from local.settings.json, which devhost put into the environment.
-    assert body["output"] == ["Hello Ann in Tokyo!", "Hello Ann in Seattle!", "Hello Ann in London!"]
+    assert body["output"] == [
+        "Hello Ann in Tokyo!",
+        "Hello Ann in Seattle!",
+        "Hello Ann in London!",
+    ]
     events = body["historyEvents"]
     assert kinds(events) == [
         "ExecutionStarted",
@@ -270,3 +274,28 @@ def test_task_any_and_task_all_with_the_host_clock(host):
     assert body["output"]["first"] == "go!"
     assert body["output"]["both"] == ["Hello A!", "Hello B!"]
     assert datetime.fromisoformat(body["output"]["now"]) == datetime.fromisoformat(now)
+
+
+def test_sub_orchestration_retry_records_failures_and_timers(host):
+    instance_id = unique("sub-retry")
+    start(host, "parent_with_retry", instance_id, {"key": instance_id, "failures": 2})
+
+    body = settle(host, instance_id)
+
+    assert body["runtimeStatus"] == "Completed"
+    assert body["output"] == {"result": "succeeded on attempt 3"}
+    assert kinds(body["historyEvents"]) == [
+        "ExecutionStarted",
+        "SubOrchestrationInstanceFailed",
+        "TimerCreated",
+        "TimerFired",
+        "SubOrchestrationInstanceFailed",
+        "TimerCreated",
+        "TimerFired",
+        "SubOrchestrationInstanceCompleted",
+        "ExecutionCompleted",
+    ]
+    listed = host.http.get(f"{WEBHOOKS}/instances", params={"instanceIdPrefix": instance_id})
+    children = [row for row in listed.json() if row["instanceId"] != instance_id]
+    assert sorted(row["runtimeStatus"] for row in children) == ["Completed", "Failed", "Failed"]
+    assert {row["name"] for row in children} == {"flaky_child"}

@@ -228,8 +228,10 @@ def test_a_second_start_and_late_actions_conflict(app: App):
 
 @pytest.fixture(scope="module")
 def flaky_payments(start_app) -> App:
-    """The payment provider takes the payout, then the answer is lost once."""
-    return start_app(SIMULATOR_FAILURES=json.dumps({"payments.pay!lost": 1}))
+    """A second app: the payment provider takes the payout, then the answer is lost once; the
+    fraud service is down for one claim; the auto-approval limit is raised."""
+    failures = {"payments.pay!lost": 1, "fraud.score:CLM-DOOMED": 100}
+    return start_app(SIMULATOR_FAILURES=json.dumps(failures), AUTO_APPROVAL_LIMIT="10000")
 
 
 def test_a_payout_happens_exactly_once_when_the_payment_is_retried(flaky_payments: App):
@@ -242,3 +244,20 @@ def test_a_payout_happens_exactly_once_when_the_payment_is_retried(flaky_payment
     payouts = app.ledger("payout", claimId="CLM-RETRY")
     assert len(payouts) == 1 and payouts[0]["payoutId"] == out["payoutId"]
     assert out["outcome"] == "approved" and out["amountPaid"] == 120.5
+
+
+def test_the_auto_approval_limit_is_a_setting(flaky_payments: App):
+    app = flaky_payments
+    out = app.wait_done(file_claim(app, claim("CLM-LIMIT", "POL-10", amount=5000)))["output"]
+    assert (out["outcome"], out["decidedBy"], out["amountPaid"]) == ("approved", "system", 5000)
+
+
+def test_a_claim_that_fails_still_releases_its_policy_lock(flaky_payments: App):
+    app = flaky_payments
+    path = file_claim(app, claim("CLM-DOOMED", "POL-11"))
+    view = advance_until(app, path, lambda v: v["runtimeStatus"] in DONE, step=5)
+    assert view["runtimeStatus"] == "Failed" and "Traceback" not in str(view["output"])
+    lock = app.view("/api/locks/policy:POL-11")
+    assert lock["holder"] is None and lock["queue"] == []
+    later = file_claim(app, claim("CLM-AFTER", "POL-11"))
+    assert app.wait_done(later)["output"]["outcome"] == "approved"

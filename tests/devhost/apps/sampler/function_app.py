@@ -66,13 +66,33 @@ def flaky_with_retry(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def parent(context: df.DurableOrchestrationContext):
-    named = yield context.call_sub_orchestrator("hello_sequence", "child", f"{context.instance_id}-c")
+    named = yield context.call_sub_orchestrator(
+        "hello_sequence", "child", f"{context.instance_id}-c"
+    )
     generated = yield context.call_sub_orchestrator("hello_sequence", "anon")
     try:
         yield context.call_sub_orchestrator("always_fails", None)
     except Exception as error:
         failure = str(error)
     return {"named": named, "generated": generated, "failure": failure}
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext):
+    """Fails (the whole sub-orchestration) whenever its flaky activity fails."""
+    return (yield context.call_activity("flaky", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_with_retry(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=1000, max_number_of_attempts=3)
+    try:
+        result = yield context.call_sub_orchestrator_with_retry(
+            "flaky_child", options, context.get_input()
+        )
+    except Exception as error:
+        return {"failed": str(error)}
+    return {"result": result}
 
 
 @app.orchestration_trigger(context_name="context")
@@ -165,8 +185,10 @@ def ledger_writer(context: df.DurableOrchestrationContext):
 def race(context: df.DurableOrchestrationContext):
     """task_any over two activities and an event; task_all over the rest."""
     first = yield context.task_any(
-        [context.wait_for_external_event("Go"), context.create_timer(
-            context.current_utc_datetime + timedelta(hours=1))]
+        [
+            context.wait_for_external_event("Go"),
+            context.create_timer(context.current_utc_datetime + timedelta(hours=1)),
+        ]
     )
     both = yield context.task_all(
         [context.call_activity("say_hello", "A"), context.call_activity("say_hello", "B")]
@@ -249,8 +271,9 @@ def ledger(context: df.DurableEntityContext):
 async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     body = req.get_body()
     payload = json.loads(body) if body else None
-    instance_id = await client.start_new(req.route_params["name"], req.route_params.get("id"),
-                                         payload)
+    instance_id = await client.start_new(
+        req.route_params["name"], req.route_params.get("id"), payload
+    )
     return client.create_check_status_response(req, instance_id)
 
 
@@ -262,8 +285,9 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
     op = req.params.get("op", "status")
     if op == "status":
         status = await client.get_status(instance_id, show_history=True)
-        return func.HttpResponse(json.dumps(status.to_json() if status else None),
-                                 mimetype="application/json")
+        return func.HttpResponse(
+            json.dumps(status.to_json() if status else None), mimetype="application/json"
+        )
     if op == "raise":
         await client.raise_event(instance_id, req.params["event"], req.get_json())
     elif op == "terminate":
@@ -283,14 +307,17 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @app.route(route="query", methods=["GET", "DELETE"])
 @app.durable_client_input(client_name="client")
 async def query(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    statuses = [df.OrchestrationRuntimeStatus(s) for s in req.params.get("status", "").split(",") if s]
+    statuses = [
+        df.OrchestrationRuntimeStatus(s) for s in req.params.get("status", "").split(",") if s
+    ]
     if req.method == "DELETE":
         since = datetime(2000, 1, 1, tzinfo=UTC)  # the SDK insists on a start time
         result = await client.purge_instance_history_by(since, runtime_status=statuses)
         return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}))
     found = await client.get_status_by(runtime_status=statuses)
-    return func.HttpResponse(json.dumps(sorted(s.instance_id for s in found)),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps(sorted(s.instance_id for s in found)), mimetype="application/json"
+    )
 
 
 @app.route(route="entities/{key}", methods=["GET", "POST"])
@@ -301,22 +328,29 @@ async def entity_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
         await client.signal_entity(entity, req.params.get("op", "add"), req.get_json())
         return func.HttpResponse(status_code=202)
     state = await client.read_entity_state(entity)
-    return func.HttpResponse(json.dumps({"exists": state.entity_exists, "state": state.entity_state}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"exists": state.entity_exists, "state": state.entity_state}),
+        mimetype="application/json",
+    )
 
 
-@app.route(route="echo/{kind:alpha}/{number:int}/{*rest}", methods=["GET", "PUT"],
-           auth_level=func.AuthLevel.ANONYMOUS)
+@app.route(
+    route="echo/{kind:alpha}/{number:int}/{*rest}",
+    methods=["GET", "PUT"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
 def echo(req: func.HttpRequest) -> func.HttpResponse:
     """Reflects the request back, so tests can see what a function receives."""
     return func.HttpResponse(
-        json.dumps({
-            "method": req.method,
-            "route": dict(req.route_params),
-            "query": dict(req.params),
-            "header": req.headers.get("x-sample"),
-            "body": req.get_body().decode(),
-        }),
+        json.dumps(
+            {
+                "method": req.method,
+                "route": dict(req.route_params),
+                "query": dict(req.params),
+                "header": req.headers.get("x-sample"),
+                "body": req.get_body().decode(),
+            }
+        ),
         status_code=201,
         headers={"x-echo": "yes"},
         mimetype="application/json",
