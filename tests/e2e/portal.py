@@ -52,3 +52,18 @@ def output_of(app: App, path: str) -> dict[str, Any]:
     view = app.wait_done(path)
     assert view["runtimeStatus"] == "Completed", view
     return view["output"]
+
+
+def failed_attempts(app: App, instance_id: str, activity: str) -> int:
+    """How many calls of `activity` failed in the instance's history (each one was retried or
+    given up on), read through the Durable HTTP API."""
+    response = app.http.get(
+        f"/runtime/webhooks/durabletask/instances/{instance_id}", params={"showHistory": "true"}
+    )
+    assert response.status_code == 200, response.text
+    history = response.json()["historyEvents"]
+    return sum(
+        1
+        for event in history
+        if event["EventType"] == "TaskFailed" and event.get("FunctionName") == activity
+    )

@@ -132,7 +132,8 @@ def test_actions_on_unknown_shipments_or_with_bad_bodies(shipments: App):
     assert_problem(act(shipments, "SHP-BODY", "delivery"), 409)
 
 
-def test_a_pickup_not_confirmed_in_12_minutes_is_escalated_once(shipments: App):
+def test_late_pickup_and_late_delivery_are_each_escalated_once(shipments: App):
+    """Pickup: 12 minutes after booking. Delivery: when the quoted transit time has passed."""
     assert start(shipments, shipment(shipments, "SHP-LATE")).status_code == 202
     booked(shipments, "SHP-LATE")
     shipments.advance(seconds=11 * 60)
@@ -148,6 +149,19 @@ def test_a_pickup_not_confirmed_in_12_minutes_is_escalated_once(shipments: App):
     assert act(shipments, "SHP-LATE", "pickup").status_code == 202
     shipments.wait_stage(path("SHP-LATE"), "in_transit")
     assert len(messages(shipments, "shipment-SHP-LATE", "shipment_pickup_overdue")) == 1
+
+    shipments.advance(days=2, seconds=-60)  # FASTFREIGHT quotes two days in transit
+    shipments.wait_stage(path("SHP-LATE"), "in_transit")
+    assert messages(shipments, "shipment-SHP-LATE", "shipment_delivery_overdue") == []
+    shipments.advance(seconds=120)
+    shipments.host.wait_until(
+        lambda: messages(shipments, "shipment-SHP-LATE", "shipment_delivery_overdue"),
+        message="the delivery escalation",
+    )
+    assert act(shipments, "SHP-LATE", "delivery").status_code == 202
+    output = output_of(shipments, path("SHP-LATE"))
+    assert output["outcome"] == "delivered"
+    assert output["escalations"] == ["shipment_pickup_overdue", "shipment_delivery_overdue"]
 
 
 def test_no_pickup_by_the_end_of_the_window_plus_grace_cancels_the_booking(shipments: App):
