@@ -34,7 +34,7 @@ from domain.maintenance import (
     task_instance_id,
     task_result,
 )
-from orchestrators.common import Steps, decode_event, log, retry, set_stage, wait_for_event
+from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
 from orchestrators.locking import LockPolicy, acquire_lock, release_lock
 
 bp = df.Blueprint()
@@ -52,7 +52,7 @@ AIRCRAFT_LOCK = LockPolicy(
 @bp.orchestration_trigger(context_name="context")
 def maintenance_orchestrator(context: df.DurableOrchestrationContext):
     """Run one maintenance order (input: the validated MaintenanceOrderRequest JSON)."""
-    order = MaintenanceOrderRequest.model_validate(decode_event(context.get_input()))
+    order = MaintenanceOrderRequest.model_validate(context.get_input())
     timestamps = {"requestedAt": iso(context.current_utc_datetime)}
     resource = aircraft_lock(order.tail_number)
     lock = yield from acquire_lock(context, resource, AIRCRAFT_LOCK, Stage.WAITING_FOR_AIRCRAFT)
@@ -195,7 +195,7 @@ def maintenance_task(context: df.DurableOrchestrationContext):
 
     Input `{orderId, task}`; output the task result (domain.maintenance.task_result).
     """
-    task = MaintenanceTask.model_validate(decode_event(context.get_input())["task"])
+    task = MaintenanceTask.model_validate(context.get_input()["task"])
     key = context.instance_id
     yield from set_stage(context, Stage.CHECKING_PARTS)
     offers: list[SupplierOffer] = []

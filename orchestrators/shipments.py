@@ -70,8 +70,7 @@ class ShipmentRun:
     def __init__(self, context: df.DurableOrchestrationContext) -> None:
         self.context = context
         self.id = context.instance_id
-        # The client encodes the start input once more than the wire needs, like raise_event.
-        self.request = ShipmentRequest.model_validate(decode_event(context.get_input()))
+        self.request = ShipmentRequest.model_validate(context.get_input())
         self.cancel = context.wait_for_external_event(Event.CANCEL)
         self.reservation: dict[str, Any] | None = None  # held, not yet booked
         self.booking: dict[str, Any] | None = None  # {carrier, bookingId, price, ...}

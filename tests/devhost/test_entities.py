@@ -153,3 +153,14 @@ def test_entity_state_survives_a_restart(host):
     assert host.http.get(f"{WEBHOOKS}/entities/ledger/{key}").json() == ["before restart"]
     signal(host, "ledger", key, "append", "after")
     state_becomes(host, "ledger", key, ["before restart", "after"])
+
+
+def test_accepted_signals_survive_sigkill(host):
+    key = unique("crash")
+    for n in range(20):
+        assert signal(host, "ledger", key, "append", n).status_code == 202
+
+    host.stop(kill=True)
+    host.start()
+
+    state_becomes(host, "ledger", key, list(range(20)))

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import App, principal
-from tests.e2e.portal import advance_until, effects, messages, output_of
+from tests.e2e.portal import advance_until, effects, failed_attempts, messages, output_of
 
 DAY = 24 * 3600
 
@@ -154,6 +154,8 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
     assert results["T2"]["partsReceivedAt"] is None
     assert output["approvedBy"] == "lead"
     assert len(effects(orders, "maintenance-MO-PARTS", "order")) == 1
+    task_instance = "maintenance-MO-PARTS:task:T1"
+    assert failed_attempts(orders, task_instance, "maintenance_order_part") == 1  # the lost answer
 
 
 def test_a_second_order_for_the_same_aircraft_waits_for_the_first(orders: App):

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import App, assert_problem, principal
-from tests.e2e.portal import advance_until, effects, messages, output_of
+from tests.e2e.portal import advance_until, effects, failed_attempts, messages, output_of
 
 GRACE_MINUTES = 30
 
@@ -258,6 +258,8 @@ def test_a_failing_booking_is_compensated_and_the_next_carrier_booked_once(start
     ]
     kinds = [row["kind"] for row in ledger]
     assert kinds.index("reservation_cancellation") < kinds.index("booking")
+    # three failed FASTFREIGHT attempts, then ROADRUNNER's lost answer before its retry
+    assert failed_attempts(app, "shipment-SHP-FALLBACK", "shipments_book") == 4
     results = [(a["carrier"], a["step"], a["result"]) for a in output["attempts"]]
     assert ("FASTFREIGHT", "book", "failed") in results
     assert ("ROADRUNNER", "book", "booked") in results
