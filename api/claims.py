@@ -61,35 +61,17 @@ async def decide_claim(req: func.HttpRequest, client: df.DurableOrchestrationCli
     )
 
 
-_ACTION = {202: Accepted, 400: Problem, 404: Problem, 409: Problem}
-openapi.operation(
-    "POST",
-    "/claims",
-    "Start a claim",
+openapi.workflow(
+    "claims",
+    "claimId",
     tag="claims",
-    body=ClaimRequest,
-    responses={202: Started, 400: Problem, 409: Problem},
-)
-openapi.operation(
-    "GET",
-    "/claims/{claimId}",
-    "A claim's business status",
-    tag="claims",
-    responses={200: StatusView, 404: Problem},
-)
-openapi.operation(
-    "POST",
-    "/claims/{claimId}/documents",
-    "Submit missing documents",
-    tag="claims",
-    body=DocumentsSubmission,
-    responses=_ACTION,
-)
-openapi.operation(
-    "POST",
-    "/claims/{claimId}/decision",
-    "Approve or reject a claim",
-    tag="claims",
-    body=DecisionRequest,
-    responses=_ACTION,
+    start=ClaimRequest,
+    started=Started,
+    status=StatusView,
+    problem=Problem,
+    accepted=Accepted,
+    actions={
+        "documents": ("Submit missing documents", DocumentsSubmission),
+        "decision": ("Approve or reject a claim", DecisionRequest),
+    },
 )

@@ -289,10 +289,7 @@ async def deliver_event(
     if status is None:
         raise ProblemError(404, f"No {workflow.value} has the id {business_id!r}.")
     body = parse_body(req, model)
-    actor = principal_actor(req)
-    body_actor = getattr(body, "actor", None)
-    if actor is None and body_actor:
-        actor = Actor(name=body_actor, source="body")
+    actor = resolve_actor(req, getattr(body, "actor", None))
     if require_actor and actor is None:
         raise ProblemError(
             400,
@@ -309,11 +306,31 @@ async def deliver_event(
             f"{waiting}, not {event}.",
             status_url=url,
         )
+    await raise_portal_event(client, view.id, event, body, actor, url)
+    return json_response(Accepted(id=view.id, event=event, status_url=url), 202)
+
+
+def resolve_actor(req: func.HttpRequest, body_actor: str | None) -> Actor | None:
+    """Who acts: the signed-in principal, else the body's `actor` field, else nobody."""
+    actor = principal_actor(req)
+    if actor is None and body_actor:
+        actor = Actor(name=body_actor, source="body")
+    return actor
+
+
+async def raise_portal_event(
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    event: str,
+    body: BaseModel,
+    actor: Actor | None,
+    url: str,
+) -> None:
+    """Raise `event` with the body and the resolved actor; 410 if the instance just finished."""
     payload = {**to_json(body), "actor": to_json(actor) if actor else None}
     try:
-        await client.raise_event(view.id, event, payload)
-    except Exception as error:  # finished between our check and the event
+        await client.raise_event(instance_id, event, payload)
+    except Exception as error:  # finished between the caller's check and the event
         if "gone" in str(error).lower():
-            raise ProblemError(410, f"{view.id} has finished.", status_url=url) from None
+            raise ProblemError(410, f"{instance_id} has finished.", status_url=url) from None
         raise
-    return json_response(Accepted(id=view.id, event=event, status_url=url), 202)

@@ -22,13 +22,14 @@ from api.common import (
     handle_errors,
     json_response,
     parse_body,
-    principal_actor,
+    raise_portal_event,
+    resolve_actor,
     route_id,
     start_workflow,
     status_url,
     status_view,
 )
-from domain.common import Actor, Workflow, to_json
+from domain.common import Workflow, to_json
 from domain.maintenance import (
     Event,
     MaintenanceOrderRequest,
@@ -82,7 +83,7 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
     order_id = route_id(req, "orderId")
     order = await _find_order(client, order_id)
     body = parse_body(req, PartsReceived)
-    actor = _actor(req, body.actor)
+    actor = resolve_actor(req, body.actor)
     url = status_url(req, MAINTENANCE, order_id)
     task_id = task_instance_id(order.instance_id, body.task_id)
     task = await client.get_status(task_id)
@@ -100,13 +101,7 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             f"{view.stage!r}, not waiting for parts.",
             status_url=url,
         )
-    payload = {**to_json(body), "actor": to_json(actor) if actor else None}
-    try:
-        await client.raise_event(task_id, Event.PARTS_RECEIVED, payload)
-    except Exception as error:  # the task finished between our check and the event
-        if "gone" in str(error).lower():
-            raise ProblemError(410, f"Task {body.task_id} has finished.", status_url=url) from None
-        raise
+    await raise_portal_event(client, task_id, Event.PARTS_RECEIVED, body, actor, url)
     accepted = Accepted(id=order.instance_id, event=Event.PARTS_RECEIVED, status_url=url)
     return json_response(accepted, 202)
 
@@ -160,43 +155,20 @@ async def _task_ids(client: df.DurableOrchestrationClient, order_instance_id: st
     return {task.task_id for task in order.tasks}
 
 
-def _actor(req: func.HttpRequest, body_actor: str | None) -> Actor | None:
-    """The signed-in principal, else the body's `actor` (the same rule as every portal event)."""
-    actor = principal_actor(req)
-    if actor is None and body_actor:
-        actor = Actor(name=body_actor, source="body")
-    return actor
-
-
-_ACTION = {202: Accepted, 400: Problem, 404: Problem, 409: Problem}
-openapi.operation(
-    "POST",
-    "/maintenance-orders",
-    "Start a maintenance order",
+openapi.workflow(
+    "maintenance-orders",
+    "orderId",
     tag="maintenance",
-    body=MaintenanceOrderRequest,
-    responses={202: Started, 400: Problem, 409: Problem},
-)
-openapi.operation(
-    "GET",
-    "/maintenance-orders/{orderId}",
-    "A maintenance order's business status, with its tasks while they run",
-    tag="maintenance",
-    responses={200: MaintenanceStatusView, 404: Problem},
-)
-openapi.operation(
-    "POST",
-    "/maintenance-orders/{orderId}/parts-received",
-    "Parts for one task were received",
-    tag="maintenance",
-    body=PartsReceived,
-    responses=_ACTION,
-)
-openapi.operation(
-    "POST",
-    "/maintenance-orders/{orderId}/approval",
-    "Approve (or refuse) the aircraft's return to service",
-    tag="maintenance",
-    body=ReturnToServiceApproval,
-    responses=_ACTION,
+    start=MaintenanceOrderRequest,
+    started=Started,
+    status=MaintenanceStatusView,
+    problem=Problem,
+    accepted=Accepted,
+    actions={
+        "parts-received": ("Parts for one task were received", PartsReceived),
+        "approval": (
+            "Approve (or refuse) the aircraft's return to service",
+            ReturnToServiceApproval,
+        ),
+    },
 )

@@ -73,6 +73,47 @@ def operation(
     _operations[(op.method, op.path)] = op
 
 
+def workflow(
+    collection: str,
+    id_param: str,
+    *,
+    tag: str,
+    start: type[BaseModel],
+    started: type[BaseModel],
+    status: type[BaseModel],
+    problem: type[BaseModel],
+    accepted: type[BaseModel],
+    actions: dict[str, tuple[str, type[BaseModel]]],
+) -> None:
+    """Document one workflow's routes: start, status, and each portal action by path suffix."""
+    base = f"/{collection}"
+    instance = f"{base}/{{{id_param}}}"
+    operation(
+        "POST",
+        base,
+        f"Start a {tag} workflow",
+        tag=tag,
+        body=start,
+        responses={202: started, 400: problem, 409: problem},
+    )
+    operation(
+        "GET",
+        instance,
+        "Business status of one instance",
+        tag=tag,
+        responses={200: status, 404: problem},
+    )
+    for suffix, (summary, model) in actions.items():
+        operation(
+            "POST",
+            f"{instance}/{suffix}",
+            summary,
+            tag=tag,
+            body=model,
+            responses={202: accepted, 400: problem, 404: problem, 409: problem},
+        )
+
+
 def operations() -> list[Operation]:
     """Every registered operation."""
     return list(_operations.values())

@@ -76,43 +76,18 @@ async def cancel_shipment(req: func.HttpRequest, client: df.DurableOrchestration
     return await deliver_event(req, client, SHIPMENT, shipment_id, Event.CANCEL, CancelRequest)
 
 
-_ACTION = {202: Accepted, 400: Problem, 404: Problem, 409: Problem}
-openapi.operation(
-    "POST",
-    "/shipments",
-    "Start a shipment: quote, book, follow pickup and delivery",
+openapi.workflow(
+    "shipments",
+    "shipmentId",
     tag="shipments",
-    body=ShipmentRequest,
-    responses={202: Started, 400: Problem, 409: Problem},
-)
-openapi.operation(
-    "GET",
-    "/shipments/{shipmentId}",
-    "A shipment's business status",
-    tag="shipments",
-    responses={200: StatusView, 404: Problem},
-)
-openapi.operation(
-    "POST",
-    "/shipments/{shipmentId}/pickup",
-    "Confirm the pickup",
-    tag="shipments",
-    body=PickupConfirmation,
-    responses=_ACTION,
-)
-openapi.operation(
-    "POST",
-    "/shipments/{shipmentId}/delivery",
-    "Confirm the delivery",
-    tag="shipments",
-    body=DeliveryConfirmation,
-    responses=_ACTION,
-)
-openapi.operation(
-    "POST",
-    "/shipments/{shipmentId}/cancel",
-    "Cancel the shipment, compensating any reservation or booking",
-    tag="shipments",
-    body=CancelRequest,
-    responses=_ACTION,
+    start=ShipmentRequest,
+    started=Started,
+    status=StatusView,
+    problem=Problem,
+    accepted=Accepted,
+    actions={
+        "pickup": ("Confirm the pickup", PickupConfirmation),
+        "delivery": ("Confirm the delivery", DeliveryConfirmation),
+        "cancel": ("Cancel the shipment, compensating any reservation or booking", CancelRequest),
+    },
 )
