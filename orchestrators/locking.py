@@ -73,8 +73,13 @@ def acquire_lock(
     resource: str,
     policy: LockPolicy,
     waiting_stage: str = "waiting_for_lock",
+    waiting_for: tuple[str, ...] = (),
 ) -> Steps:
-    """Take the lock for `resource` as this instance; returns a LockResult (use `yield from`)."""
+    """Take the lock for `resource` as this instance; returns a LockResult (use `yield from`).
+
+    `waiting_for` names the events the caller still honours while it waits (shown in the
+    custom status, so portals may send them; they are buffered until the caller looks).
+    """
     started = context.current_utc_datetime
     give_up_at = started + policy.deadline
     delay = policy.first_backoff
@@ -102,7 +107,7 @@ def acquire_lock(
             "holder": answer["holder"],
             "position": answer["position"],
         }
-        yield from set_stage(context, waiting_stage, (), lock=lock_info)
+        yield from set_stage(context, waiting_stage, waiting_for, lock=lock_info)
         yield context.create_timer(min(now + delay, give_up_at))
         delay = min(delay * 2, policy.max_backoff)
 

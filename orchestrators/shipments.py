@@ -144,7 +144,9 @@ class ShipmentRun:
     def book(self, quote: Quote) -> Steps:
         """Lock the carrier's day, reserve, book. False (and nothing held) when it fails."""
         resource = carrier_lock(quote.carrier, quote.pickup_date)
-        lock = yield from acquire_lock(self.context, resource, CARRIER_LOCK, Stage.BOOKING)
+        lock = yield from acquire_lock(
+            self.context, resource, CARRIER_LOCK, Stage.BOOKING, (Event.CANCEL,)
+        )
         yield from set_stage(self.context, Stage.BOOKING, [Event.CANCEL], carrier=quote.carrier)
         if not lock.granted:
             self.attempt(quote, "book", "capacity_locked")
