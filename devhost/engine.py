@@ -12,18 +12,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
-
+from devhost import activities, entities
 from devhost import history as h
 from devhost.clock import Clock, to_wire
 from devhost.loader import FunctionIndex
@@ -67,13 +63,6 @@ class Gone(HostError):
     status = 410
 
 
-@dataclass
-class ActivityResult:
-    message: Message
-    result: str | None = None
-    failure: tuple[str, str] | None = None  # (reason, details)
-
-
 class Engine:
     """Owns the task hub and runs all durable work."""
 
@@ -86,7 +75,7 @@ class Engine:
         self.max_activities = max(1, max_activities)
         self.pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="activity")
         self.inflight: dict[int, asyncio.Future[Any]] = {}
-        self.finished: list[ActivityResult] = []
+        self.finished: list[tuple[Message, activities.Outcome]] = []
         self.histories: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.accepting = True
         self._wakeup = asyncio.Event()
@@ -597,70 +586,28 @@ class Engine:
         return True
 
     def _entity_batch(self, entity_id: str, messages: list[Message], now: datetime) -> None:
-        name, _, key = entity_id[1:].partition("@")
+        name, key = entities.split_entity_id(entity_id)
         requests = [m.body for m in messages]
+        exists = self.hub.entity_exists(entity_id)
+        state = self.hub.entity_state(entity_id) if exists else None
         handle = self.index.entities.get(name.lower())
         if handle is None:
-            results = [
-                {
-                    "isError": True,
-                    "result": json.dumps(f"The entity function '{name}' is not in this app."),
-                }
-            ] * len(requests)
+            message = f"The entity function '{name}' is not in this app."
+            outcome = entities.failed(message, len(requests), exists, state)
         else:
-            results = self._run_entity(handle, entity_id, name, key, requests, now)
-        epoch = now.timestamp()
-        for request, result in zip(requests, results, strict=True):
-            if request["signal"] or not request.get("parent"):
-                continue
-            reply = {"result": result.get("result")}
-            if result.get("isError"):
-                reply["exceptionType"] = "Exception"
-            self._send(
-                request["parent"], h.event_raised(now, request["id"], json.dumps(reply)), epoch
-            )
-
-    def _run_entity(
-        self,
-        handle: Any,
-        entity_id: str,
-        name: str,
-        key: str,
-        requests: list[dict[str, Any]],
-        now: datetime,
-    ) -> list[dict[str, Any]]:
-        exists = self.hub.entity_exists(entity_id)
-        context = json.dumps(
-            {
-                "self": {"name": name, "key": key},
-                "exists": exists,
-                "state": self.hub.entity_state(entity_id) if exists else None,
-                "batch": [
-                    {"name": r["op"], "input": json.dumps(r["input"]), "isSignal": r["signal"]}
-                    for r in requests
-                ],
-            }
-        )
-        try:
-            outcome = json.loads(handle(context))
-        except Exception as error:
-            log.exception("entity %s failed", entity_id)
-            message = json.dumps(f"{type(error).__name__}: {error}")
-            return [{"isError": True, "result": message}] * len(requests)
-        if outcome.get("entityExists"):
-            self.hub.put_entity(entity_id, name, key, outcome.get("entityState"), to_wire(now))
+            outcome = entities.run_batch(handle, entity_id, exists, state, requests)
+        if outcome.exists:
+            self.hub.put_entity(entity_id, name, key, outcome.state, to_wire(now))
         else:
             self.hub.delete_entity(entity_id)
-        for signal in outcome.get("signals") or []:
-            target = signal.get("target", {})
-            self._send_entity(
-                f"@{str(target.get('name', '')).lower()}@{target.get('key')}",
-                signal.get("name"),
-                signal.get("input"),
-                signal=True,
-                epoch=now.timestamp(),
-            )
-        return outcome.get("results") or []
+        epoch = now.timestamp()
+        for target, operation, input_json in outcome.signals:
+            self._send_entity(target, operation, input_json, signal=True, epoch=epoch)
+        for request, result in zip(requests, outcome.results, strict=True):
+            if request["signal"] or not request.get("parent"):
+                continue
+            answer = h.event_raised(now, request["id"], entities.reply(result))
+            self._send(request["parent"], answer, epoch)
 
     # -- activities --------------------------------------------------------------------------
 
@@ -677,30 +624,10 @@ class Engine:
         return bool(messages)
 
     async def _invoke_activity(self, message: Message) -> None:
-        body = message.body
-        function = self.index.activities.get(body["name"])
-        outcome = ActivityResult(message)
-        try:
-            if function is None:
-                raise LookupError(f"The activity function '{body['name']}' is not in this app.")
-            value = ActivityTriggerConverter.decode(
-                meta.Datum(value=body["input"] or "null", type="json"), trigger_metadata=None
-            )
-            kwargs: dict[str, Any] = {function.input_param: value}
-            if function.context_param:
-                kwargs[function.context_param] = _InvocationContext(function.name)
-            if asyncio.iscoroutinefunction(function.handler):
-                result = await function.handler(**kwargs)
-            else:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, lambda: function.handler(**kwargs)
-                )
-            outcome.result = ActivityTriggerConverter.encode(result, expected_type=None).value
-        except Exception as error:
-            log.warning("activity %s failed: %s", body["name"], error)
-            details = "".join(traceback.format_exception_only(type(error), error)).strip()
-            outcome.failure = (f"Activity function '{body['name']}' failed: {error}", details)
-        self.finished.append(outcome)
+        name = message.body["name"]
+        function = self.index.activities.get(name)
+        outcome = await activities.invoke(function, name, message.body["input"], self.pool)
+        self.finished.append((message, outcome))
         self.wake()
 
     def _record_activity_results(self) -> bool:
@@ -708,8 +635,7 @@ class Engine:
             return False
         done, self.finished = self.finished, []
         now = self.clock.now()
-        for outcome in done:
-            message = outcome.message
+        for message, outcome in done:
             self.inflight.pop(message.id, None)
             if not self.hub.message_exists(message.id):
                 continue
@@ -721,15 +647,3 @@ class Engine:
             self.hub.delete_messages([message.id])
             self._send(message.target, event, now.timestamp(), message.body.get("execution"))
         return True
-
-
-@dataclass(frozen=True)
-class _InvocationContext:
-    """The bits of func.Context an activity may read."""
-
-    function_name: str
-    invocation_id: str = ""
-    function_directory: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "invocation_id", str(uuid.uuid4()))

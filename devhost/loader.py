@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,19 @@ from typing import Any
 import azure.functions as func
 
 from devhost.config import ConfigError
+
+
+@dataclass(frozen=True)
+class InvocationContext:
+    """The parts of func.Context a function may read."""
+
+    invocation_id: str
+    function_name: str
+    function_directory: str = ""
+
+    @classmethod
+    def new(cls, function_name: str) -> InvocationContext:
+        return cls(str(uuid.uuid4()), function_name)
 
 
 @dataclass(frozen=True)

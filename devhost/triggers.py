@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 from aiohttp import web
 
-from devhost.loader import HttpFunction
+from devhost.loader import HttpFunction, InvocationContext
 from devhost.routes import RouteTemplate, compile_route
 
 log = logging.getLogger("devhost")
@@ -22,15 +21,6 @@ log = logging.getLogger("devhost")
 class _Route:
     function: HttpFunction
     template: RouteTemplate
-
-
-@dataclass(frozen=True)
-class InvocationContext:
-    """The parts of func.Context a function may read."""
-
-    invocation_id: str
-    function_name: str
-    function_directory: str = ""
 
 
 class HttpTriggers:
@@ -74,7 +64,7 @@ class HttpTriggers:
         if function.client_param:
             kwargs[function.client_param] = client_binding
         if function.context_param:
-            kwargs[function.context_param] = InvocationContext(str(uuid.uuid4()), function.name)
+            kwargs[function.context_param] = InvocationContext.new(function.name)
         handler = function.handler
         if asyncio.iscoroutinefunction(handler):
             result = await handler(**kwargs)

@@ -1,0 +1,48 @@
+"""Invoke an activity function as the Python worker does: decode the input with the SDK's
+converter, call the function (async on the loop, sync in a thread), encode what it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost.loader import ActivityFunction, InvocationContext
+
+log = logging.getLogger("devhost")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str | None = None  # JSON text
+    failure: tuple[str, str] | None = None  # (reason, details) for TaskFailed
+
+
+async def invoke(
+    function: ActivityFunction | None, name: str, input_json: str | None, pool: Executor
+) -> Outcome:
+    """Run one activity; failures come back as an Outcome, never as an exception."""
+    try:
+        if function is None:
+            raise LookupError(f"The activity function '{name}' is not in this app.")
+        value = ActivityTriggerConverter.decode(
+            meta.Datum(value=input_json or "null", type="json"), trigger_metadata=None
+        )
+        kwargs = {function.input_param: value}
+        if function.context_param:
+            kwargs[function.context_param] = InvocationContext.new(function.name)
+        if asyncio.iscoroutinefunction(function.handler):
+            result = await function.handler(**kwargs)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(pool, lambda: function.handler(**kwargs))
+        return Outcome(result=ActivityTriggerConverter.encode(result, expected_type=None).value)
+    except Exception as error:
+        log.warning("activity %s failed: %s", name, error)
+        details = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return Outcome(failure=(f"Activity function '{name}' failed: {error}", details))
