@@ -202,11 +202,11 @@ def main() -> None:
         f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
         f"{'target':<7} | runs"
     )
-    print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------")
+    print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|")
     for name, detail, unit, target, median, values in rows:
         runs = ", ".join(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in values)
         shown = f"{median:.1f}" if median >= 10 else f"{median:.2f}"
-        print(f"| {name:<22} | {detail:<38} | {shown:>10} | {unit:<16} | {target:<7} | {runs}")
+        print(f"| {name:<22} | {detail:<38} | {shown:>10} | {unit:<16} | {target:<7} | {runs} |")
 
 
 if __name__ == "__main__":
