@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, field_validator
 
-from domain.common import ActorName, ApiModel, BusinessId, PortalAction
+from domain.common import ActorName, ApiModel, BusinessId, PortalAction, require_unique
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
@@ -65,10 +65,7 @@ class Document(ApiModel):
 
 
 def _unique_ids(documents: list[Document]) -> list[Document]:
-    ids = [document.document_id for document in documents]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ValueError(f"documentId must be unique; repeated: {', '.join(duplicates)}")
+    require_unique((document.document_id for document in documents), "documentId")
     return documents
 
 

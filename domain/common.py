@@ -126,6 +126,14 @@ class PortalAction(ApiModel):
     )
 
 
+def require_unique(values: Iterable[str], field: str) -> None:
+    """Raise ValueError naming every value of `field` that appears more than once."""
+    listed = list(values)
+    repeated = sorted({value for value in listed if listed.count(value) > 1})
+    if repeated:
+        raise ValueError(f"{field} must be unique; repeated: {', '.join(repeated)}")
+
+
 def to_json(model: BaseModel) -> dict[str, Any]:
     """The plain JSON dict passed to orchestrators and activities."""
     return model.model_dump(mode="json", by_alias=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from domain.common import ApiModel, BusinessId, PortalAction
+from domain.common import ApiModel, BusinessId, PortalAction, require_unique
 from domain.views import StatusView
 
 TailNumber = Annotated[
@@ -81,10 +81,7 @@ class MaintenanceTask(ApiModel):
     @field_validator("parts")
     @classmethod
     def _parts_unique(cls, parts: list[PartRequirement]) -> list[PartRequirement]:
-        numbers = [part.part_number for part in parts]
-        duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"part numbers listed twice: {', '.join(duplicates)}")
+        require_unique((part.part_number for part in parts), "partNumber")
         return parts
 
 
@@ -104,10 +101,7 @@ class MaintenanceOrderRequest(ApiModel):
     @field_validator("tasks")
     @classmethod
     def _task_ids_unique(cls, tasks: list[MaintenanceTask]) -> list[MaintenanceTask]:
-        ids = [task.task_id for task in tasks]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"task ids listed twice: {', '.join(duplicates)}")
+        require_unique((task.task_id for task in tasks), "taskId")
         return tasks
 
 
