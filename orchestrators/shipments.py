@@ -300,33 +300,28 @@ class ShipmentRun:
     def undo(self) -> Steps:
         """Compensate whatever the carrier holds for this shipment, newest first."""
         if self.booking is not None and "cancelledAt" not in self.booking:
-            booking_id = self.booking["bookingId"]
-            yield self.context.call_activity_with_retry(
-                "shipments_cancel_booking",
-                EFFECT_RETRY,
-                {
-                    "carrier": self.booking["carrier"],
-                    "bookingId": booking_id,
-                    "idempotencyKey": f"{self.id}:cancel-booking:{booking_id}",
-                },
-            )
+            yield from self.cancel_with_carrier("booking", self.booking)
             self.booking["cancelledAt"] = self.now_iso()
             self.timestamps["bookingCancelledAt"] = self.booking["cancelledAt"]
         if self.reservation is not None:
-            reservation_id = self.reservation["reservationId"]
-            yield self.context.call_activity_with_retry(
-                "shipments_cancel_reservation",
-                EFFECT_RETRY,
-                {
-                    "carrier": self.reservation["carrier"],
-                    "reservationId": reservation_id,
-                    "idempotencyKey": f"{self.id}:cancel-reservation:{reservation_id}",
-                },
-            )
+            yield from self.cancel_with_carrier("reservation", self.reservation)
             self.attempts.append(
                 {"carrier": self.reservation["carrier"], "step": "reserve", "result": "released"}
             )
             self.reservation = None
+
+    def cancel_with_carrier(self, kind: str, held: dict[str, Any]) -> Steps:
+        """Cancel a carrier's `booking` or `reservation` (idempotent per held id)."""
+        id_field = f"{kind}Id"
+        yield self.context.call_activity_with_retry(
+            f"shipments_cancel_{kind}",
+            EFFECT_RETRY,
+            {
+                "carrier": held["carrier"],
+                id_field: held[id_field],
+                "idempotencyKey": f"{self.id}:cancel-{kind}:{held[id_field]}",
+            },
+        )
 
     def escalate(self, template: str) -> Steps:
         self.escalations.append(template)
