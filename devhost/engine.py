@@ -117,7 +117,6 @@ class Engine:
         progressed = self._commit_writes()
         if orchestrate:
             with self._rollback_guard(), self.hub.transaction():
-                progressed |= self._record_activity_results()
                 progressed |= self._run_orchestrations()
                 progressed |= self._run_entities()
             progressed |= self._start_activities()
@@ -335,11 +334,10 @@ class Engine:
         *,
         signal: bool,
         epoch: float,
-        request_id: str | None = None,
         parent: str | None = None,
     ) -> dict[str, Any]:
         request = {
-            "id": request_id or str(uuid.uuid4()),
+            "id": str(uuid.uuid4()),
             "op": operation,
             "signal": signal,
             "input": input_json,
@@ -368,9 +366,7 @@ class Engine:
         # Pending timers and events die with the instance; so does work a terminated
         # instance had queued but not started (activities already running just finish).
         dropped = ("orchestrator", "activity") if status == "Terminated" else ("orchestrator",)
-        self.hub.delete_messages(
-            [m.id for m in self.hub.pending_messages(instance.id) if m.queue in dropped]
-        )
+        self._drop_messages(instance.id, lambda m: m.queue in dropped)
         if instance.parent_id is None or instance.parent_task_id is None:
             return
         if status == "Completed":
@@ -385,20 +381,18 @@ class Engine:
             )
         self._send(instance.parent_id, event, now.timestamp())
 
+    def _drop_messages(self, target: str, unwanted: Callable[[Message], bool]) -> None:
+        self.hub.delete_messages([m.id for m in self.hub.pending_messages(target) if unwanted(m)])
+
     # -- orchestrations ----------------------------------------------------------------------
 
     def _run_orchestrations(self) -> bool:
         now, epoch = self._now()
         messages = self.hub.ready("orchestrator", epoch, BATCH, skip_suspended=True)
-        if not messages:
-            return False
-        by_instance: OrderedDict[str, list[Message]] = OrderedDict()
-        for message in messages:
-            by_instance.setdefault(message.target, []).append(message)
-        for instance_id, batch in by_instance.items():
+        for instance_id, batch in _by_target(messages).items():
             self._episode(instance_id, batch, now)
             self.hub.delete_messages([m.id for m in batch])
-        return True
+        return bool(messages)
 
     def _episode(self, instance_id: str, messages: list[Message], now: datetime) -> None:
         instance = self.hub.instance(instance_id)
@@ -485,9 +479,9 @@ class Engine:
         self.hub.clear_history(instance.id)
         self.histories.pop(instance.id, None)
         execution_id = uuid.uuid4().hex
-        for message in self.hub.pending_messages(instance.id):
-            if message.queue == "orchestrator" and message.body.get("execution"):
-                self.hub.delete_messages([message.id])
+        self._drop_messages(
+            instance.id, lambda m: m.queue == "orchestrator" and bool(m.body.get("execution"))
+        )
         self.hub.update_instance(
             instance.id,
             status="Running",
@@ -575,15 +569,10 @@ class Engine:
     def _run_entities(self) -> bool:
         now, epoch = self._now()
         messages = self.hub.ready("entity", epoch, BATCH * 5)
-        if not messages:
-            return False
-        by_entity: OrderedDict[str, list[Message]] = OrderedDict()
-        for message in messages:
-            by_entity.setdefault(message.target, []).append(message)
-        for entity_id, batch in by_entity.items():
+        for entity_id, batch in _by_target(messages).items():
             self._entity_batch(entity_id, batch, now)
             self.hub.delete_messages([m.id for m in batch])
-        return True
+        return bool(messages)
 
     def _entity_batch(self, entity_id: str, messages: list[Message], now: datetime) -> None:
         name, key = entities.split_entity_id(entity_id)
@@ -647,3 +636,11 @@ class Engine:
             self.hub.delete_messages([message.id])
             self._send(message.target, event, now.timestamp(), message.body.get("execution"))
         return True
+
+
+def _by_target(messages: list[Message]) -> dict[str, list[Message]]:
+    """Messages grouped by instance or entity, each group in arrival order."""
+    groups: dict[str, list[Message]] = {}
+    for message in messages:
+        groups.setdefault(message.target, []).append(message)
+    return groups

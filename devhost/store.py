@@ -273,14 +273,9 @@ class TaskHub:
         row = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
         return row is not None
 
-    def next_due(
-        self, queues: tuple[str, ...] = ("orchestrator", "entity", "activity")
-    ) -> float | None:
-        marks = ",".join("?" * len(queues))
-        row = self.db.execute(
-            f"SELECT MIN(visible_at) FROM messages WHERE queue IN ({marks})", queues
-        ).fetchone()
-        return row[0]
+    def next_due(self) -> float | None:
+        """When the earliest queued message becomes visible (timers make this the future)."""
+        return self.db.execute("SELECT MIN(visible_at) FROM messages").fetchone()[0]
 
     def pending_messages(self, target: str) -> list[Message]:
         rows = self.db.execute(

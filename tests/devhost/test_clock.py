@@ -22,11 +22,6 @@ from tests.devhost.support import (
 DAY = 86400
 
 
-@pytest.fixture(scope="module")
-def host(devhost_factory):
-    return devhost_factory(SAMPLER, "--clock", "manual")
-
-
 def timers(host, instance_id: str) -> tuple[int, int]:
     seen = kinds(history(host, instance_id))
     return seen.count("TimerCreated"), seen.count("TimerFired")

@@ -3,14 +3,7 @@ signals from clients and orchestrations, and call_entity replies as the extensio
 
 from __future__ import annotations
 
-import pytest
-
-from tests.devhost.support import SAMPLER, WEBHOOKS, assert_error, run, unique
-
-
-@pytest.fixture(scope="module")
-def host(devhost_factory):
-    return devhost_factory(SAMPLER, "--clock", "manual")
+from tests.devhost.support import WEBHOOKS, assert_error, run, unique
 
 
 def signal(host, name: str, key: str, op: str, value=None):

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from tests.devhost.support import (
-    SAMPLER,
     WEBHOOKS,
     assert_error,
     kinds,
@@ -16,11 +15,6 @@ from tests.devhost.support import (
     status,
     unique,
 )
-
-
-@pytest.fixture(scope="module")
-def host(devhost_factory):
-    return devhost_factory(SAMPLER, "--clock", "manual")
 
 
 def test_a_function_sees_route_values_query_headers_and_body(host):

@@ -8,7 +8,6 @@ import pytest
 
 from devhost.clock import from_wire, to_wire
 from tests.devhost.support import (
-    SAMPLER,
     WEBHOOKS,
     assert_error,
     history,
@@ -31,11 +30,6 @@ PAYLOAD_KEYS = {
     "suspendPostUri",
     "resumePostUri",
 }
-
-
-@pytest.fixture(scope="module")
-def host(devhost_factory):
-    return devhost_factory(SAMPLER, "--clock", "manual")
 
 
 def everything(host) -> list[dict]:

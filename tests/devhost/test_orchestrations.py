@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from tests.devhost.support import (
-    SAMPLER,
     WEBHOOKS,
     history,
     kinds,
@@ -19,11 +16,6 @@ from tests.devhost.support import (
     status,
     unique,
 )
-
-
-@pytest.fixture(scope="module")
-def host(devhost_factory):
-    return devhost_factory(SAMPLER, "--clock", "manual")
 
 
 def test_activity_sequence_returns_each_result_in_order(host):
