@@ -190,10 +190,11 @@ class Engine:
     def _idle_timeout(self) -> float:
         if self.clock.manual:
             return 1.0
-        due = self.hub.next_due()
-        if due is None:
-            return 1.0
-        return min(1.0, max(0.0, due - self.clock.now().timestamp()))
+        # Work already due was done by the last step, or waits for a wake-up (a running
+        # activity, a suspended instance); only future timers decide how long to sleep.
+        now = self.clock.now().timestamp()
+        due = self.hub.next_due(after=now)
+        return 1.0 if due is None else min(1.0, due - now)
 
     def _now(self) -> tuple[datetime, float]:
         now = self.clock.now()

@@ -273,9 +273,12 @@ class TaskHub:
         row = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
         return row is not None
 
-    def next_due(self) -> float | None:
-        """When the earliest queued message becomes visible (timers make this the future)."""
-        return self.db.execute("SELECT MIN(visible_at) FROM messages").fetchone()[0]
+    def next_due(self, after: float) -> float | None:
+        """When the next message still in the future (a timer) becomes visible."""
+        row = self.db.execute(
+            "SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", (after,)
+        ).fetchone()
+        return row[0]
 
     def pending_messages(self, target: str) -> list[Message]:
         rows = self.db.execute(
