@@ -200,7 +200,7 @@ def main() -> None:
     print()
     print(
         f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
-        f"{'target':<7} | runs"
+        f"{'target':<7} | runs |"
     )
     print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|")
     for name, detail, unit, target, median, values in rows:
