@@ -3,6 +3,10 @@
 Support follows an instance through its stages in Application Insights ("WorkflowStageChanged"
 custom events) without reading orchestration history. Without APPLICATIONINSIGHTS_CONNECTION_STRING
 nothing is exported and only local logging happens, so devhost and tests pay nothing for it.
+
+Where Application Insights accepts only Entra ID (local authentication disabled), the app setting
+APPLICATIONINSIGHTS_AUTHENTICATION_STRING ("ClientId=<guid>;Authorization=AAD", the format the
+Functions host reads too) makes the exporters send a managed-identity token with every batch.
 """
 
 from __future__ import annotations
@@ -10,13 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from adapters import settings
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 APP_LOGGER = "workflows"
 STAGE_EVENT = "WorkflowStageChanged"
 CONNECTION_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+AUTHENTICATION_SETTING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 
 _lock = threading.Lock()
 _configured = False
@@ -24,6 +34,48 @@ _handlers: list[logging.Handler] = []
 _events = logging.getLogger(f"{APP_LOGGER}.events")
 _events.propagate = False  # events go to the event handler only, not to the traces as well
 _events.setLevel(logging.INFO)
+_log = logging.getLogger(f"{APP_LOGGER}.telemetry")
+
+
+def managed_identity(client_id: str | None) -> TokenCredential:
+    """The app's managed identity: user-assigned with `client_id`, else system-assigned."""
+    from azure.identity import ManagedIdentityCredential  # only where Entra ID auth is used
+
+    return ManagedIdentityCredential(client_id=client_id)
+
+
+# Seam for tests (a fake credential); production asks the app's managed identity for tokens.
+credential_factory: Callable[[str | None], TokenCredential] = managed_identity
+
+
+def parse_authentication(value: str) -> str | None:
+    """The ClientId from an authentication string, None for the system-assigned identity.
+
+    Follows the Functions host's rules, so both accept the same setting: `;`-separated
+    key=value pairs, keys and "AAD" case-insensitive, blanks trimmed, other keys ignored;
+    Authorization=AAD is required and ClientId must be a GUID. Raises ValueError otherwise.
+    """
+    pairs = {}
+    for part in value.split(";"):
+        key, equals, item = part.partition("=")
+        if equals and key.strip():
+            pairs[key.strip().lower()] = item.strip()
+    authorization = pairs.get("authorization")
+    if authorization is None or authorization.lower() != "aad":
+        raise ValueError(
+            f"setting {AUTHENTICATION_SETTING} must contain Authorization=AAD, got "
+            f"Authorization={authorization!r}"
+        )
+    client_id = pairs.get("clientid")
+    if client_id is not None:
+        try:
+            uuid.UUID(client_id)
+        except ValueError:
+            raise ValueError(
+                f"setting {AUTHENTICATION_SETTING} has ClientId={client_id!r}, not a GUID; "
+                "use the client id of the app's user-assigned identity"
+            ) from None
+    return client_id
 
 
 def configure() -> bool:
@@ -36,14 +88,28 @@ def configure() -> bool:
         connection_string = settings.get(CONNECTION_SETTING)
         if connection_string is None:
             return False
+        credential = None
+        authentication = settings.get(AUTHENTICATION_SETTING)
+        if authentication is not None:
+            # Logged, not raised: configure() runs when function_app is imported, and a bad
+            # telemetry setting must not take the workflows down. Exporting without the token
+            # would only be rejected, so nothing is exported; the error reaches the host's logs.
+            try:
+                client_id = parse_authentication(authentication)
+            except ValueError as exc:
+                _log.error("%s; telemetry is not exported to Application Insights", exc)
+                return False
+            credential = credential_factory(client_id)
         # Imported here so processes without Application Insights never load the exporter.
         from opencensus.ext.azure.log_exporter import AzureEventHandler, AzureLogHandler
 
         app_logger = logging.getLogger(APP_LOGGER)
         if app_logger.level == logging.NOTSET:
             app_logger.setLevel(logging.INFO)
-        log_handler = AzureLogHandler(connection_string=connection_string)
-        event_handler = AzureEventHandler(connection_string=connection_string)
+        log_handler = AzureLogHandler(connection_string=connection_string, credential=credential)
+        event_handler = AzureEventHandler(
+            connection_string=connection_string, credential=credential
+        )
         app_logger.addHandler(log_handler)
         _events.addHandler(event_handler)
         _handlers.extend([log_handler, event_handler])

@@ -3,7 +3,10 @@ using './main.bicep'
 
 param environmentName = 'dev'
 param taskHubName = 'workflowsdev'
-param autoApprovalLimit = 2000
+
+// Partners without a base URL run on the local simulator here.
+param partnerBaseUrls = {}
+param requireLivePartners = false
 
 // Zone-redundant storage without the geo copy; the plan stays in one zone.
 param storageSku = 'Standard_ZRS'
@@ -11,4 +14,6 @@ param zoneRedundant = false
 param maximumInstanceCount = 40
 param instanceMemoryMB = 2048
 param logRetentionInDays = 30
-param appInsightsDisableLocalAuth = false
+
+// Public endpoints (Entra ID only, no keys) keep dev reachable from a laptop.
+param privateNetworking = false

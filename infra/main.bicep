@@ -1,6 +1,6 @@
 // The workflows app on Azure: a Flex Consumption Function App with its task-hub storage,
-// Key Vault for partner secrets, and Application Insights. Deployed into an existing
-// resource group with a .bicepparam file per environment.
+// Key Vault for partner secrets, and Application Insights, all reached with one user-assigned
+// identity. Deployed into an existing resource group with a .bicepparam file per environment.
 
 targetScope = 'resourceGroup'
 
@@ -9,26 +9,43 @@ targetScope = 'resourceGroup'
 @maxLength(12)
 param appName string = 'workflows'
 
-@description('Environment the resources belong to.')
-@allowed([
-  'dev'
-  'prod'
-])
+@description('Environment name (dev, prod, or an azd environment): lowercase letters, digits and dashes.')
+@minLength(2)
+@maxLength(10)
 param environmentName string
 
 param location string = resourceGroup().location
 
-@description('Durable task hub name (letters and digits); one per environment sharing a storage account.')
+@description('Durable task hub name: 3-45 letters and digits, starting with a letter; one per environment.')
 @minLength(3)
 @maxLength(45)
-param taskHubName string = 'workflows'
+param taskHubName string = '${replace(appName, '-', '')}${replace(environmentName, '-', '')}'
 
 @description('Claims up to this amount are approved without a person.')
 @minValue(0)
 param autoApprovalLimit int = 2000
 
-@description('Further non-secret settings the code reads, such as partner base URLs. Secrets go to Key Vault.')
-param extraAppSettings object = {}
+@description('Fraud score (0-1) from which a claim goes to a person.')
+param fraudThreshold string = '0.7'
+
+param claimsSupervisorEmail string = 'claims-supervisors@example.com'
+
+@description('Minutes a carrier may be late for pickup before the dispatcher is told.')
+@minValue(0)
+param pickupGraceMinutes int = 30
+
+param dispatcherAddress string = 'dispatch@example.com'
+param maintenancePlannerAddress string = 'maintenance-planning@example.com'
+param maintenanceManagerAddress string = 'maintenance-manager@example.com'
+
+@description('Carrier codes asked for quotes; empty asks every carrier the app knows.')
+param carrierCodes array = []
+
+@description('Base URL per partner (documents, images, policies, fraud, payments, notifications, carriers, suppliers, compliance). A partner without one runs on the local simulator. API keys go to Key Vault as <partner>-api-key.')
+param partnerBaseUrls object = {}
+
+@description('Refuse to deploy while any partner would run on the local simulator (production).')
+param requireLivePartners bool = false
 
 @description('Storage replication; zone redundancy of the plan needs ZRS or GZRS.')
 @allowed([
@@ -56,8 +73,14 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionInDays int = 30
 
-@description('Application Insights accepts only Entra ID authenticated telemetry.')
-param appInsightsDisableLocalAuth bool = false
+@description('VNet integration, with storage and Key Vault reachable only through private endpoints.')
+param privateNetworking bool = false
+
+@description('Address space of the VNet when privateNetworking is on.')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('Public IPv4 ranges (CIDR) allowed to the vault when privateNetworking is on, to set secrets.')
+param keyVaultOperatorIpRanges array = []
 
 @description('Optional Entra ID object id that may manage Key Vault secrets (Key Vault Secrets Officer).')
 param secretsOfficerPrincipalId string = ''
@@ -68,6 +91,10 @@ var tags = {
   app: appName
   environment: environmentName
 }
+// azd finds the app to deploy `services.api` (azure.yaml) to by this tag.
+var azdServiceTag = {
+  'azd-service-name': 'api'
+}
 var names = {
   identity: 'id-${appName}-${environmentName}'
   logAnalytics: 'log-${appName}-${environmentName}'
@@ -76,7 +103,56 @@ var names = {
   functionApp: 'func-${appName}-${environmentName}-${token}'
   storage: take('st${compactName}${token}', 24)
   keyVault: take('kv${compactName}${token}', 24)
+  network: '${appName}-${environmentName}'
   deploymentContainer: 'app-package'
+}
+
+// Every partner the code knows, so each <PARTNER>_BASE_URL setting exists even when empty.
+var knownPartners = {
+  documents: ''
+  images: ''
+  policies: ''
+  fraud: ''
+  payments: ''
+  notifications: ''
+  carriers: ''
+  suppliers: ''
+  compliance: ''
+}
+var partnerUrls = union(knownPartners, partnerBaseUrls)
+var partnerUrlMissing = [for partner in items(partnerUrls): empty(partner.value)]
+
+// Azure Storage task hubs: letters and digits only, starting with a letter (length is checked
+// by the decorators). Splitting on every allowed character leaves only the others.
+var alphanumerics = split('a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,0,1,2,3,4,5,6,7,8,9', ',')
+var taskHubNameIsValid = empty(join(split(toLower(taskHubName), alphanumerics), '')) && contains(take(alphanumerics, 26), toLower(first(taskHubName)))
+
+// The settings the app code reads (local.settings.json.example lists the same names).
+var appSettings = {
+  TASKHUB_NAME: taskHubName
+  KEY_VAULT_URL: keyVault.outputs.uri
+  AUTO_APPROVAL_LIMIT: string(autoApprovalLimit)
+  FRAUD_THRESHOLD: fraudThreshold
+  CLAIMS_SUPERVISOR_EMAIL: claimsSupervisorEmail
+  PICKUP_GRACE_MINUTES: string(pickupGraceMinutes)
+  DISPATCHER_ADDRESS: dispatcherAddress
+  MAINTENANCE_PLANNER_ADDRESS: maintenancePlannerAddress
+  MAINTENANCE_MANAGER_ADDRESS: maintenanceManagerAddress
+  CARRIER_CODES: join(carrierCodes, ',')
+  DOCUMENTS_BASE_URL: partnerUrls.documents
+  IMAGES_BASE_URL: partnerUrls.images
+  POLICIES_BASE_URL: partnerUrls.policies
+  FRAUD_BASE_URL: partnerUrls.fraud
+  PAYMENTS_BASE_URL: partnerUrls.payments
+  NOTIFICATIONS_BASE_URL: partnerUrls.notifications
+  CARRIERS_BASE_URL: partnerUrls.carriers
+  SUPPLIERS_BASE_URL: partnerUrls.suppliers
+  COMPLIANCE_BASE_URL: partnerUrls.compliance
+  // Simulated partners keep their ledger on the instance's local disk (the package is
+  // read-only), inject no failures and answer without delay.
+  SIMULATOR_STATE_PATH: '/tmp/workflows-simulator.sqlite'
+  SIMULATOR_FAILURES: ''
+  SIMULATOR_SLOW_MS: '0'
 }
 
 module identity 'modules/identity.bicep' = {
@@ -96,7 +172,6 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     retentionInDays: logRetentionInDays
-    disableLocalAuth: appInsightsDisableLocalAuth
   }
 }
 
@@ -108,6 +183,8 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     skuName: storageSku
     deploymentContainerName: names.deploymentContainer
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkDefaultAction: privateNetworking ? 'Deny' : 'Allow'
   }
 }
 
@@ -117,6 +194,22 @@ module keyVault 'modules/keyvault.bicep' = {
     name: names.keyVault
     location: location
     tags: tags
+    // Private: only the private endpoint, plus operators' listed ranges when there are any.
+    publicNetworkAccess: privateNetworking && empty(keyVaultOperatorIpRanges) ? 'Disabled' : 'Enabled'
+    networkDefaultAction: privateNetworking ? 'Deny' : 'Allow'
+    operatorIpRanges: privateNetworking ? keyVaultOperatorIpRanges : []
+  }
+}
+
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  params: {
+    namePrefix: names.network
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
   }
 }
 
@@ -137,22 +230,20 @@ module functionApp 'modules/functionapp.bicep' = {
     name: names.functionApp
     planName: names.plan
     location: location
-    tags: tags
+    tags: union(tags, azdServiceTag)
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
-    applicationInsightsEntraAuth: appInsightsDisableLocalAuth
     zoneRedundant: zoneRedundant
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    appSettings: union(extraAppSettings, {
-      KEY_VAULT_URL: keyVault.outputs.uri
-      TASKHUB_NAME: taskHubName
-      AUTO_APPROVAL_LIMIT: string(autoApprovalLimit)
-    })
+    virtualNetworkSubnetId: privateNetworking ? network!.outputs.appSubnetId : ''
+    appSettings: appSettings
+    taskHubNameIsValid: taskHubNameIsValid
+    livePartnersWhereRequired: !requireLivePartners || !contains(partnerUrlMissing, true)
   }
   // The host reads the task hub on start; let the identity's grants land first.
   dependsOn: [
@@ -162,6 +253,8 @@ module functionApp 'modules/functionapp.bicep' = {
 
 output functionAppName string = functionApp.outputs.name
 output functionAppHostName string = functionApp.outputs.defaultHostName
+output applicationInsightsName string = monitoring.outputs.applicationInsightsName
 output keyVaultName string = keyVault.outputs.name
 output keyVaultUri string = keyVault.outputs.uri
 output storageAccountName string = storage.outputs.name
+output taskHubName string = taskHubName

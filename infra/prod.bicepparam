@@ -3,7 +3,13 @@ using './main.bicep'
 
 param environmentName = 'prod'
 param taskHubName = 'workflowsprod'
-param autoApprovalLimit = 2000
+
+// Every partner needs its real endpoint: a JSON object such as
+// {"fraud": "https://fraud.example.com", ...} in the environment variable PARTNER_BASE_URLS
+// (the deploy workflow passes the GitHub variable of that name). The deployment is refused
+// while any partner would still run on the simulator.
+param partnerBaseUrls = json(readEnvironmentVariable('PARTNER_BASE_URLS', '{}'))
+param requireLivePartners = true
 
 // The task hub holds every running workflow: geo-zone-redundant storage, zone-redundant plan.
 param storageSku = 'Standard_GZRS'
@@ -11,4 +17,8 @@ param zoneRedundant = true
 param maximumInstanceCount = 100
 param instanceMemoryMB = 2048
 param logRetentionInDays = 90
-param appInsightsDisableLocalAuth = false
+
+// Storage and Key Vault only through private endpoints in the app's VNet. To set secrets from
+// outside, list your public IP range here, e.g. ['203.0.113.0/24'].
+param privateNetworking = true
+param keyVaultOperatorIpRanges = []

@@ -13,6 +13,23 @@ param tags object = {}
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
+@description('Enabled lets public networks reach the service (Entra ID still required); Disabled leaves private endpoints only.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Disabled'
+
+@description('Traffic from public networks that no rule lets in: Deny, or Allow (development without a VNet).')
+@allowed([
+  'Allow'
+  'Deny'
+])
+param networkDefaultAction string = 'Deny'
+
+@description('Public IPv4 ranges (CIDR) let in while networkDefaultAction is Deny: operators who set secrets.')
+param operatorIpRanges array = []
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -30,10 +47,15 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: networkDefaultAction
+      ipRules: [
+        for range in operatorIpRanges: {
+          value: range
+        }
+      ]
     }
   }
 }

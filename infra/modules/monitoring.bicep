@@ -10,9 +10,6 @@ param tags object = {}
 @maxValue(730)
 param retentionInDays int = 30
 
-@description('Accept telemetry only from Entra ID identities (the app then needs APPLICATIONINSIGHTS_AUTHENTICATION_STRING).')
-param disableLocalAuth bool = false
-
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logAnalyticsName
   location: location
@@ -36,7 +33,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    DisableLocalAuth: disableLocalAuth
+    // Telemetry only from Entra ID identities: the app sends APPLICATIONINSIGHTS_AUTHENTICATION_STRING.
+    DisableLocalAuth: true
   }
 }
 

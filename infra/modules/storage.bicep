@@ -21,6 +21,20 @@ param deploymentContainerName string
 ])
 param skuName string = 'Standard_GZRS'
 
+@description('Enabled lets public networks reach the service (Entra ID still required); Disabled leaves private endpoints only.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Disabled'
+
+@description('Traffic from public networks that no rule lets in: Deny, or Allow (development without a VNet).')
+@allowed([
+  'Allow'
+  'Deny'
+])
+param networkDefaultAction string = 'Deny'
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -37,10 +51,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: networkDefaultAction
     }
     encryption: {
       keySource: 'Microsoft.Storage'

@@ -29,7 +29,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
         monkeypatch.delenv(f"{partner.upper()}_BASE_URL", raising=False)
         monkeypatch.delenv(f"{partner.upper()}_API_KEY", raising=False)
     for name in ("SIMULATOR_FAILURES", "CARRIER_CODES", "KEY_VAULT_URL", "SIMULATOR_SLOW_MS",
-                 "APPLICATIONINSIGHTS_CONNECTION_STRING"):  # fmt: skip
+                 "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                 "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     state = tmp_path / "simulator.sqlite"
     monkeypatch.setenv("SIMULATOR_STATE_PATH", str(state))

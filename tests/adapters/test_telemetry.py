@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
+from azure.core.credentials import AccessToken
 
 from adapters import telemetry
 from tests.adapters.conftest import LocalServer, Recorded, Reply
+
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+MONITOR_SCOPE = "https://monitor.azure.com//.default"
 
 # opencensus reads the locale through a call Python deprecates; nothing to do about it here.
 pytestmark = pytest.mark.filterwarnings("ignore:'locale.getdefaultlocale':DeprecationWarning")
@@ -89,3 +94,109 @@ def test_without_a_connection_string_only_local_logging(caplog) -> None:
     assert telemetry.logger("claims").name == "workflows.claims"
     assert telemetry.logger("workflows.claims").name == "workflows.claims"
     telemetry.flush()
+
+
+class FakeCredential:
+    """Stands in for the managed identity: hands out one token and records what was asked."""
+
+    def __init__(self, client_id: str | None) -> None:
+        self.client_id = client_id
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken("fake-token", int(time.time()) + 3600)
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> list[FakeCredential]:
+    made: list[FakeCredential] = []
+
+    def factory(client_id: str | None) -> FakeCredential:
+        made.append(FakeCredential(client_id))
+        return made[-1]
+
+    monkeypatch.setattr(telemetry, "credential_factory", factory)
+    return made
+
+
+def test_with_the_authentication_string_batches_carry_a_token(
+    ingestion: LocalServer, credentials: list[FakeCredential], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(telemetry.AUTHENTICATION_SETTING, f"ClientId={CLIENT_ID};Authorization=AAD")
+    assert telemetry.configure() is True
+    telemetry.track_stage("claim-CLM-2", "claims", "paid")
+    telemetry.logger("activities").warning("carrier %s is slow", "ATLAS")
+    telemetry.flush()
+
+    assert [c.client_id for c in credentials] == [CLIENT_ID]
+    [credential] = credentials
+    assert credential.scopes and set(credential.scopes) == {(MONITOR_SCOPE,)}
+    kinds = {e["data"]["baseType"] for e in envelopes(ingestion)}
+    assert kinds == {"EventData", "MessageData"}
+    assert {r.headers.get("authorization") for r in ingestion.requests} == {"Bearer fake-token"}
+
+
+def test_without_the_authentication_string_no_token_is_sent(
+    ingestion: LocalServer, credentials: list[FakeCredential]
+) -> None:
+    telemetry.track_stage("claim-CLM-3", "claims", "paid")
+    telemetry.flush()
+    assert envelopes(ingestion)
+    assert all("authorization" not in r.headers for r in ingestion.requests)
+    assert credentials == []
+
+
+@pytest.mark.parametrize(
+    "value", ["Authorization=ikey", f"ClientId={CLIENT_ID}", "Authorization=AAD;ClientId=app"]
+)
+def test_a_malformed_authentication_string_exports_nothing_and_says_why(
+    ingestion: LocalServer,
+    credentials: list[FakeCredential],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    value: str,
+) -> None:
+    monkeypatch.setenv(telemetry.AUTHENTICATION_SETTING, value)
+    with caplog.at_level(logging.INFO, logger="workflows"):
+        assert telemetry.configure() is False
+        telemetry.track_stage("claim-CLM-4", "claims", "paid")
+        telemetry.flush()
+
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" in error.getMessage()
+    assert "claim-CLM-4 entered stage paid" in caplog.text  # local logging goes on
+    assert ingestion.requests == []
+    assert credentials == []
+
+
+@pytest.mark.parametrize(
+    ("value", "client_id"),
+    [
+        (f"ClientId={CLIENT_ID};Authorization=AAD", CLIENT_ID),
+        (f"Authorization=AAD;ClientId={CLIENT_ID}", CLIENT_ID),
+        ("Authorization=AAD", None),
+        ("authorization=aad;", None),
+        (f" CLIENTID = {CLIENT_ID} ; AUTHORIZATION = Aad ", CLIENT_ID),
+        (f";Authorization=AAD;;clientId={CLIENT_ID};Other=x", CLIENT_ID),
+    ],
+)
+def test_parse_authentication(value: str, client_id: str | None) -> None:
+    assert telemetry.parse_authentication(value) == client_id
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("", "must contain Authorization=AAD"),
+        (f"ClientId={CLIENT_ID}", "must contain Authorization=AAD"),
+        (f"Authorization=ikey;ClientId={CLIENT_ID}", "Authorization='ikey'"),
+        ("Authorization AAD", "must contain Authorization=AAD"),
+        ("Authorization=AAD;ClientId=", "not a GUID"),
+        ("Authorization=AAD;ClientId=my-identity", "not a GUID"),
+    ],
+)
+def test_parse_authentication_rejects(value: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match="APPLICATIONINSIGHTS_AUTHENTICATION_STRING") as raised:
+        telemetry.parse_authentication(value)
+    assert complaint in str(raised.value)

@@ -140,6 +140,23 @@ class Param:
         return None
 
 
+def leading(declaration: Node) -> list[Node]:
+    """The decorators and `#disable-next-line` directives written just above a declaration
+    (the grammar makes them its preceding siblings)."""
+    found: list[Node] = []
+    node = declaration.prev_named_sibling
+    while node is not None and node.type in ("decorators", "diagnostic_comment"):
+        found.insert(0, node)
+        node = node.prev_named_sibling
+    return found
+
+
+def lint_disabled(declaration: Node, rule: str) -> bool:
+    """True when `#disable-next-line <rule>` sits right above the declaration."""
+    directives = [text(node) for node in leading(declaration) if node.type == "diagnostic_comment"]
+    return any(rule in directive.split()[1:] for directive in directives)
+
+
 def params(root: Node) -> dict[str, Param]:
     return {
         name: Param(name, node)

@@ -1,5 +1,6 @@
-"""local.settings.json.example is how a developer learns the app's settings: it must list every
-setting the code reads, and hold nothing secret."""
+"""One set of app settings, three places: what the code reads, what local.settings.json.example
+lists for a developer, and what the Bicep sets in Azure. Beyond the settings the platform itself
+reads, the three must be the same set, and the example holds nothing secret."""
 
 from __future__ import annotations
 
@@ -10,11 +11,24 @@ import re
 from pathlib import Path
 
 import adapters.partners
+from tests.infra.bicep_tree import INFRA, declarations, object_keys, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ["activities", "adapters", "api", "domain", "entities", "orchestrators"]
 READ = re.compile(r"""settings\.(?:get|number)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 CONSTANT = re.compile(r"""^[A-Z_]*SETTING\s*=\s*["']([A-Z][A-Z0-9_]+)["']""", re.MULTILINE)
+HOST_REFERENCE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)%")
+
+# Read by the Functions host and the Azure SDKs rather than by the app's code: the local host
+# takes a connection string and a worker runtime, Azure an identity-based storage connection.
+PLATFORM = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "AzureWebJobsStorage",
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "AZURE_CLIENT_ID",
+}
 
 
 def settings_read_by_code() -> set[str]:
@@ -29,6 +43,7 @@ def settings_read_by_code() -> set[str]:
         )
         if partner:
             names.add(f"{partner.upper()}_BASE_URL")
+    names |= set(HOST_REFERENCE.findall((ROOT / "host.json").read_text()))
     return names
 
 
@@ -36,10 +51,31 @@ def example() -> dict[str, str]:
     return json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
 
 
-def test_every_setting_the_code_reads_is_listed():
+def set_by_bicep() -> set[str]:
+    """Keys of the platform settings in the app module plus the app settings main.bicep passes."""
+    app_module = parse_file(INFRA / "modules" / "functionapp.bicep")
+    module = declarations(app_module, "variable_declaration")
+    main = declarations(parse_file(INFRA / "main.bicep"), "variable_declaration")
+    return object_keys(module["platformSettings"]) | object_keys(main["appSettings"])
+
+
+def test_the_scan_finds_settings_read_in_every_way():
     read = settings_read_by_code()
-    assert {"AUTO_APPROVAL_LIMIT", "FRAUD_THRESHOLD", "PAYMENTS_BASE_URL"} <= read
-    assert read - set(example()) == set()
+    # settings.get / settings.number, a *_SETTING constant, a partner's base URL, host.json
+    assert {"FRAUD_THRESHOLD", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"} <= read
+    assert {"PAYMENTS_BASE_URL", "TASKHUB_NAME"} <= read
+
+
+def test_the_example_lists_exactly_what_the_code_reads():
+    assert set(example()) - PLATFORM == settings_read_by_code()
+
+
+def test_bicep_sets_exactly_what_the_code_reads():
+    assert set_by_bicep() - PLATFORM == settings_read_by_code()
+
+
+def test_platform_settings_are_set_somewhere_and_not_read_by_the_code():
+    assert (set(example()) | set_by_bicep()) - settings_read_by_code() == PLATFORM
 
 
 def test_the_example_holds_no_secret():

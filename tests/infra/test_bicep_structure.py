@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from tree_sitter import Node
 
 from tests.infra.bicep_tree import (
@@ -15,9 +16,10 @@ from tests.infra.bicep_tree import (
     body,
     declarations,
     find_property,
+    leading,
+    lint_disabled,
     literal,
     lookup,
-    object_keys,
     params,
     parse_file,
     properties,
@@ -121,7 +123,11 @@ def test_param_file_matches_main(path: Path) -> None:
     assert not unknown, f"{path.name} sets params main.bicep does not declare: {unknown}"
     required = {name for name, spec in declared.items() if spec.default is None}
     assert required <= set(assigned), f"{path.name} leaves {required - set(assigned)} unset"
-    assert literal(assigned["environmentName"]) == path.stem
+    environment = assigned["environmentName"]
+    if path.stem == "main":  # azd's: the name of the azd environment
+        assert text(environment) == "readEnvironmentVariable('AZURE_ENV_NAME', 'dev')"
+    else:
+        assert literal(environment) == path.stem
 
 
 @pytest.mark.parametrize(
@@ -217,25 +223,100 @@ def test_basic_auth_publishing_is_off() -> None:
     assert allowed == {"ftp": False, "scm": False}
 
 
-def test_app_settings_include_what_the_code_reads() -> None:
+def platform_settings() -> Node:
     functionapp = parse_file(MODULES / "functionapp.bicep")
-    platform = declarations(functionapp, "variable_declaration")["platformSettings"]
-    _, main_passed = main_modules()["functionApp"]
-    keys = object_keys(platform) | object_keys(main_passed["appSettings"])
+    return declarations(functionapp, "variable_declaration")["platformSettings"].named_children[-1]
+
+
+def main_app_settings() -> Node:
+    """The object main.bicep passes as the app's own settings."""
+    _, passed = main_modules()["functionApp"]
+    assert text(passed["appSettings"]) == "appSettings"
+    return declarations(parse_file(MAIN), "variable_declaration")["appSettings"].named_children[-1]
+
+
+def test_app_settings_include_what_the_host_needs() -> None:
+    keys = set(properties(platform_settings())) | set(properties(main_app_settings()))
     missing = REQUIRED_APP_SETTINGS - keys
     assert not missing, f"app settings lack {missing}"
 
 
 def test_app_settings_point_at_identity_and_vault() -> None:
-    functionapp = parse_file(MODULES / "functionapp.bicep")
-    platform = declarations(functionapp, "variable_declaration")["platformSettings"]
+    platform = platform_settings()
     credential = find_property(platform, "AzureWebJobsStorage__credential")
     assert credential is not None and literal(credential) == "managedidentity"
     client_id = find_property(platform, "AzureWebJobsStorage__clientId")
     assert client_id is not None and text(client_id) == "identityClientId"
-    _, main_passed = main_modules()["functionApp"]
-    vault_url = find_property(main_passed["appSettings"], "KEY_VAULT_URL")
+    vault_url = find_property(main_app_settings(), "KEY_VAULT_URL")
     assert vault_url is not None and text(vault_url) == "keyVault.outputs.uri"
+
+
+def test_telemetry_goes_through_entra_id_only() -> None:
+    root, insights = single_resource(MODULES / "monitoring.bicep", "Microsoft.Insights/components")
+    assert value(root, lookup(insights, "properties.DisableLocalAuth")) is True
+    assert value(root, lookup(insights, "properties.WorkspaceResourceId")) is None  # an id
+    auth = find_property(platform_settings(), "APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+    assert auth is not None
+    assert text(auth) == "'ClientId=${identityClientId};Authorization=AAD'"
+
+
+def test_site_resolves_key_vault_references_as_its_identity() -> None:
+    _, app = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
+    assert text(lookup(app, "properties.keyVaultReferenceIdentity")) == "identityId"
+
+
+@pytest.mark.parametrize("check", ["taskHubNameIsValid", "livePartnersWhereRequired"])
+def test_deploy_time_checks_reject_false(check: str) -> None:
+    """Checks Bicep has no decorator for reach the app module as parameters that only accept
+    true, and main.bicep passes each its computed result."""
+    declared = params(parse_file(MODULES / "functionapp.bicep"))[check].declaration
+    decorators = " ".join(text(node) for node in leading(declared) if node.type == "decorators")
+    assert re.search(r"@allowed\(\[\s*true\s*\]\)", decorators)
+    _, passed = main_modules()["functionApp"]
+    assert check in passed and literal(passed[check]) is None  # an expression, not a constant
+
+
+@pytest.mark.parametrize("path", [INFRA / "dev.bicepparam", INFRA / "prod.bicepparam"])
+def test_task_hub_names_are_valid_and_per_environment(path: Path) -> None:
+    name = literal(bicepparam_assignments(path)["taskHubName"])
+    assert isinstance(name, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,44}", name)
+    assert path.stem in name
+
+
+def test_production_is_private_and_uses_live_partners() -> None:
+    prod = bicepparam_assignments(INFRA / "prod.bicepparam")
+    assert literal(prod["privateNetworking"]) is True
+    assert literal(prod["requireLivePartners"]) is True
+    dev = bicepparam_assignments(INFRA / "dev.bicepparam")
+    assert literal(dev["requireLivePartners"]) is False
+
+
+@pytest.mark.parametrize("module", ["storage.bicep", "keyvault.bicep"])
+def test_storage_and_vault_are_private_unless_told_otherwise(module: str) -> None:
+    declared = params(parse_file(MODULES / module))
+    assert literal(declared["publicNetworkAccess"].default) == "Disabled"
+    assert literal(declared["networkDefaultAction"].default) == "Deny"
+    _, passed = main_modules()[module.removesuffix(".bicep").replace("keyvault", "keyVault")]
+    assert text(passed["networkDefaultAction"]) == "privateNetworking ? 'Deny' : 'Allow'"
+    assert text(passed["publicNetworkAccess"]).startswith("privateNetworking")
+
+
+def test_private_networking_reaches_every_task_hub_service_and_the_vault() -> None:
+    root = parse_file(MODULES / "network.bicep")
+    endpoints = declarations(root, "variable_declaration")["endpoints"].named_children[-1]
+    groups = {literal(lookup(item, "name")) for item in endpoints.named_children}
+    assert groups == {"blob", "queue", "table", "vault"}
+    (vnet,) = resources(root, "Microsoft.Network/virtualNetworks")
+    assert "'Microsoft.App/environments'" in text(body(vnet))
+    for kind in ("privateEndpoints", "privateDnsZones", "privateDnsZones/virtualNetworkLinks"):
+        (declared,) = resources(root, f"Microsoft.Network/{kind}")
+        assert declared.named_children[-1].type == "for_statement", kind
+    module = declarations(parse_file(MAIN), "module_declaration")["network"]
+    assert "if (privateNetworking)" in text(module)
+    _, passed = main_modules()["functionApp"]
+    assert "network!.outputs.appSubnetId" in text(passed["virtualNetworkSubnetId"])
+    _, app = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
+    assert "virtualNetworkSubnetId" in text(lookup(app, "properties.virtualNetworkSubnetId"))
 
 
 def granted_roles(path: Path, principal: str) -> set[str]:
@@ -268,9 +349,24 @@ def test_identity_gets_the_durable_storage_vault_and_telemetry_roles() -> None:
     assert not missing, f"the app identity is not granted {missing}"
 
 
-def test_main_outputs_what_deploy_needs() -> None:
+def test_main_outputs_what_deploy_needs_and_no_secret() -> None:
     outputs = declarations(parse_file(MAIN), "output_declaration")
-    assert {"functionAppName", "functionAppHostName", "keyVaultName"} <= set(outputs)
+    wanted = {"functionAppName", "functionAppHostName", "applicationInsightsName", "keyVaultUri"}
+    assert wanted <= set(outputs)
+    for name, node in outputs.items():
+        assert not re.search(r"(?i)key$|secret|password|connectionstring", name)
+        assert not re.search(r"(?i)connectionString|listKeys", text(node)), name
+
+
+def test_azd_deploys_the_api_service_to_the_tagged_app() -> None:
+    manifest = yaml.safe_load((INFRA.parent / "azure.yaml").read_text())
+    assert manifest["infra"] == {"provider": "bicep", "path": "infra", "module": "main"}
+    (service,) = manifest["services"].items()
+    name, spec = service
+    assert spec == {"project": ".", "language": "python", "host": "function"}
+    tag = declarations(parse_file(MAIN), "variable_declaration")["azdServiceTag"]
+    assert literal(find_property(tag, "azd-service-name")) == name
+    assert (INFRA / "main.bicepparam").is_file()
 
 
 def referenced_identifiers(root: Node) -> set[str]:
@@ -293,6 +389,11 @@ def referenced_identifiers(root: Node) -> set[str]:
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: path.relative_to(INFRA).as_posix())
 def test_every_param_and_variable_is_used(path: Path) -> None:
     root = parse_file(path)
-    declared = set(params(root)) | set(declarations(root, "variable_declaration"))
+    declared = {
+        name
+        for name, node in declarations(root, "parameter_declaration").items()
+        if not lint_disabled(node, "no-unused-params")
+    }
+    declared |= set(declarations(root, "variable_declaration"))
     unused = declared - referenced_identifiers(root)
     assert not unused, f"{path.name} declares unused {unused}"

@@ -1,0 +1,176 @@
+// Optional private networking: the app's outbound traffic enters a VNet, and storage (blob,
+// queue, table) and Key Vault are reached through private endpoints resolved by private DNS.
+
+param namePrefix string
+param location string
+param tags object = {}
+
+@description('Address space of the VNet; it must contain both subnets.')
+param addressPrefix string = '10.40.0.0/16'
+
+@description('Subnet the app joins; /24 leaves room for Flex Consumption to scale out.')
+param appSubnetPrefix string = '10.40.0.0/24'
+
+param endpointSubnetPrefix string = '10.40.1.0/24'
+
+param storageAccountId string
+param keyVaultId string
+
+// One private endpoint per storage service the task hub uses, and one for the vault. Zone
+// names are those of Azure's public cloud.
+var endpoints = [
+  {
+    name: 'blob'
+    resourceId: storageAccountId
+    zone: 'privatelink.blob.${environment().suffixes.storage}'
+  }
+  {
+    name: 'queue'
+    resourceId: storageAccountId
+    zone: 'privatelink.queue.${environment().suffixes.storage}'
+  }
+  {
+    name: 'table'
+    resourceId: storageAccountId
+    zone: 'privatelink.table.${environment().suffixes.storage}'
+  }
+  {
+    name: 'vault'
+    resourceId: keyVaultId
+    zone: 'privatelink.vaultcore.azure.net'
+  }
+]
+
+// Nothing reaches the subnets from the internet; traffic inside the VNet is allowed by the
+// default rules.
+resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
+  name: 'nsg-${namePrefix}'
+  location: location
+  tags: tags
+  properties: {
+    securityRules: [
+      {
+        name: 'deny-internet-inbound'
+        properties: {
+          priority: 4000
+          direction: 'Inbound'
+          access: 'Deny'
+          protocol: '*'
+          sourceAddressPrefix: 'Internet'
+          sourcePortRange: '*'
+          destinationAddressPrefix: '*'
+          destinationPortRange: '*'
+        }
+      }
+    ]
+  }
+}
+
+resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
+  name: 'vnet-${namePrefix}'
+  location: location
+  tags: tags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        addressPrefix
+      ]
+    }
+    subnets: [
+      {
+        // Flex Consumption joins a subnet delegated to Microsoft.App/environments.
+        name: 'app'
+        properties: {
+          addressPrefix: appSubnetPrefix
+          networkSecurityGroup: {
+            id: nsg.id
+          }
+          delegations: [
+            {
+              name: 'flex-consumption'
+              properties: {
+                serviceName: 'Microsoft.App/environments'
+              }
+            }
+          ]
+        }
+      }
+      {
+        name: 'private-endpoints'
+        properties: {
+          addressPrefix: endpointSubnetPrefix
+          networkSecurityGroup: {
+            id: nsg.id
+          }
+          privateEndpointNetworkPolicies: 'Enabled'
+        }
+      }
+    ]
+  }
+}
+
+resource zones 'Microsoft.Network/privateDnsZones@2020-06-01' = [
+  for endpoint in endpoints: {
+    name: endpoint.zone
+    location: 'global'
+    tags: tags
+  }
+]
+
+resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = [
+  for (endpoint, i) in endpoints: {
+    parent: zones[i]
+    name: vnet.name
+    location: 'global'
+    tags: tags
+    properties: {
+      registrationEnabled: false
+      virtualNetwork: {
+        id: vnet.id
+      }
+    }
+  }
+]
+
+resource privateEndpoints 'Microsoft.Network/privateEndpoints@2023-11-01' = [
+  for endpoint in endpoints: {
+    name: 'pe-${namePrefix}-${endpoint.name}'
+    location: location
+    tags: tags
+    properties: {
+      subnet: {
+        id: vnet.properties.subnets[1].id
+      }
+      privateLinkServiceConnections: [
+        {
+          name: endpoint.name
+          properties: {
+            privateLinkServiceId: endpoint.resourceId
+            groupIds: [
+              endpoint.name
+            ]
+          }
+        }
+      ]
+    }
+  }
+]
+
+resource dnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = [
+  for (endpoint, i) in endpoints: {
+    parent: privateEndpoints[i]
+    name: 'default'
+    properties: {
+      privateDnsZoneConfigs: [
+        {
+          name: endpoint.name
+          properties: {
+            privateDnsZoneId: zones[i].id
+          }
+        }
+      ]
+    }
+  }
+]
+
+output appSubnetId string = vnet.properties.subnets[0].id
