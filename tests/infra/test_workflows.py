@@ -1,8 +1,10 @@
-"""The GitHub workflows: CI runs the one CI entry point and compiles the Bicep; deploy logs in
-with OIDC, deploys the templates with a .bicepparam and ships only the app."""
+"""The GitHub workflows: CI runs the one CI entry point and compiles and lints the Bicep; Deploy
+runs CI, builds one package, then deploys dev and then prod (OIDC, what-if, the templates with a
+.bicepparam, the package, a smoke check); every action is pinned; Dependabot keeps them fresh."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +12,19 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = ROOT / ".github" / "workflows"
+GITHUB = ROOT / ".github"
+WORKFLOWS = GITHUB / "workflows"
+NEVER_DEPLOYED = {"devhost", "tests", "bench", "infra", "docs", "scripts"}
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
-def load(name: str) -> dict[str, Any]:
-    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
-    assert isinstance(workflow, dict)
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict)
     # YAML 1.1 reads the bare key `on` as True.
-    workflow["on"] = workflow.pop(True, workflow.get("on"))
-    return workflow
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
 
 
 def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,18 +39,97 @@ def uses(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [step for step in steps(workflow) if step.get("uses", "").split("@")[0] == action]
 
 
+def named(workflow: dict[str, Any], prefix: str) -> dict[str, Any]:
+    (step,) = [step for step in steps(workflow) if step.get("name", "").startswith(prefix)]
+    return step
+
+
+ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.yml"))
+
+
 @pytest.fixture(scope="module")
 def ci() -> dict[str, Any]:
-    return load("ci.yml")
+    return load(WORKFLOWS / "ci.yml")
 
 
 @pytest.fixture(scope="module")
 def deploy() -> dict[str, Any]:
-    return load("deploy.yml")
+    return load(WORKFLOWS / "deploy.yml")
 
 
-def test_ci_runs_on_push_and_pull_request(ci: dict[str, Any]) -> None:
-    assert {"push", "pull_request"} <= set(ci["on"])
+@pytest.fixture(scope="module")
+def environment() -> dict[str, Any]:
+    """The reusable workflow that deploys one environment; deploy.yml calls it for dev and prod."""
+    return load(WORKFLOWS / "deploy-environment.yml")
+
+
+# Every workflow ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None:
+    references = [
+        line.split("uses:", 1)[1].strip()
+        for line in path.read_text().splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
+    assert references
+    for reference in references:
+        if reference.startswith("./"):
+            continue  # a workflow of this repository, read from the same commit
+        assert PINNED.match(reference), f"{path.name}: {reference!r} is not `@<sha> # vX.Y.Z`"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_permissions_are_granted_per_job_and_nothing_by_default(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["permissions"] == {}
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} does not say what it needs"
+        granted = job["permissions"]
+        assert granted.get("contents") in (None, "read"), f"{path.name}: {name}"
+        writes = {scope for scope, level in granted.items() if level == "write"}
+        assert writes <= {"id-token"}, f"{path.name}: {name} may write {writes}"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_only_the_jobs_that_log_in_to_azure_get_an_oidc_token(path: Path) -> None:
+    for name, job in load(path)["jobs"].items():
+        logs_in = any(
+            step.get("uses", "").startswith("azure/login@") for step in job.get("steps", [])
+        )
+        calls_a_deployment = job.get("uses", "").endswith("/deploy-environment.yml")
+        wants_token = job["permissions"].get("id-token") == "write"
+        assert wants_token == (logs_in or calls_a_deployment), f"{path.name}: job {name}"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
+    """`${{ }}` in `run:` is pasted into the script before it runs: values go through env."""
+    for step in steps(load(path)):
+        assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('name', step)}"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_no_secrets_and_no_persisted_git_credentials(path: Path) -> None:
+    text = path.read_text()
+    assert "secrets." not in text and "secrets: inherit" not in text
+    assert "publish-profile" not in text and "client-secret" not in text
+    for step in uses(load(path), "actions/checkout"):
+        assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_no_dangerous_triggers(path: Path) -> None:
+    triggers = load(path)["on"]
+    assert not {"workflow_run", "pull_request_target"} & set(triggers)
+
+
+# CI ------------------------------------------------------------------------------------------
+
+
+def test_ci_runs_on_push_and_pull_request_and_can_be_called(ci: dict[str, Any]) -> None:
+    assert {"push", "pull_request", "workflow_call"} <= set(ci["on"])
 
 
 def test_ci_runs_the_ci_entry_point_on_python_311(ci: dict[str, Any]) -> None:
@@ -55,50 +140,167 @@ def test_ci_runs_the_ci_entry_point_on_python_311(ci: dict[str, Any]) -> None:
     assert uses(ci, "actions/checkout")
 
 
-def test_ci_compiles_the_bicep(ci: dict[str, Any]) -> None:
-    assert "az bicep build --file infra/main.bicep" in runs(ci)
+def test_ci_compiles_and_lints_the_bicep(ci: dict[str, Any]) -> None:
+    script = runs(ci)
+    assert "az bicep build --file infra/main.bicep" in script
+    assert "for params in infra/*.bicepparam" in script
+    assert 'az bicep build-params --file "$params"' in script
+    assert "az bicep lint --file infra/main.bicep" in script
 
 
-def test_deploy_triggers(deploy: dict[str, Any]) -> None:
-    assert "workflow_dispatch" in deploy["on"]
-    after_ci = deploy["on"]["workflow_run"]
-    assert after_ci["workflows"] == ["CI"] and after_ci["branches"] == ["main"]
+# Deploy: the flow ----------------------------------------------------------------------------
 
 
-def test_deploy_logs_in_with_oidc(deploy: dict[str, Any]) -> None:
-    assert deploy["permissions"]["id-token"] == "write"
-    (login,) = uses(deploy, "azure/login")
-    assert {"client-id", "tenant-id", "subscription-id"} <= set(login["with"])
-    assert "creds" not in login["with"] and "client-secret" not in login["with"]
-    assert "publish-profile" not in str(deploy)
-
-
-def test_deploy_uses_environments_and_serialises_per_environment(deploy: dict[str, Any]) -> None:
-    for job in deploy["jobs"].values():
-        assert job["environment"]
-        assert job["concurrency"]["group"].startswith("deploy-")
-        assert job["concurrency"]["cancel-in-progress"] is False
-
-
-def test_deploy_runs_the_templates_with_a_bicepparam(deploy: dict[str, Any]) -> None:
-    script = runs(deploy)
-    assert "az deployment group create" in script
-    assert "infra/main.bicep" in script
-    assert ".bicepparam" in script
+def test_deploy_runs_on_pushes_to_main_and_by_hand(deploy: dict[str, Any]) -> None:
+    assert deploy["on"]["push"]["branches"] == ["main"]
     options = deploy["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]
-    for environment in options:
-        assert (ROOT / "infra" / f"{environment}.bicepparam").is_file()
+    assert options == ["dev", "prod"]
+    for name in options:
+        assert (ROOT / "infra" / f"{name}.bicepparam").is_file()
 
 
-def test_deploy_ships_the_app_to_flex_consumption(deploy: dict[str, Any]) -> None:
-    (action,) = uses(deploy, "Azure/functions-action")
-    assert action["with"]["sku"] == "flexconsumption"
-    assert action["with"]["remote-build"] is True
-    assert action["with"]["package"] == "app.zip"
-    package_script = runs(deploy)
-    assert ".funcignore" in package_script and "zip" in package_script
+def test_deploy_runs_ci_then_packages_then_dev_then_prod(deploy: dict[str, Any]) -> None:
+    jobs = deploy["jobs"]
+    assert jobs["ci"]["uses"] == "./.github/workflows/ci.yml"
+    assert jobs["package"]["needs"] == "ci"
+    assert jobs["dev"]["needs"] == "package"
+    assert jobs["prod"]["needs"] == "dev"
+    assert "refs/heads/main" in jobs["prod"]["if"]
+
+
+def test_dev_and_prod_deploy_through_their_github_environments(deploy: dict[str, Any]) -> None:
+    jobs = deploy["jobs"]
+    for job, environment, github_environment, smoke_claim in [
+        ("dev", "dev", "dev", True),
+        # "production" carries the required reviewers; its partners are live, so the smoke
+        # check there must not start a claim that would be paid.
+        ("prod", "prod", "production", False),
+    ]:
+        assert jobs[job]["uses"] == "./.github/workflows/deploy-environment.yml"
+        assert jobs[job]["with"] == {
+            "environment": environment,
+            "github-environment": github_environment,
+            "smoke-claim": smoke_claim,
+        }
+
+
+# Deploy: the package -------------------------------------------------------------------------
+
+
+def test_the_package_is_built_on_python_311_without_a_remote_build(deploy: dict[str, Any]) -> None:
+    package = {"jobs": {"package": deploy["jobs"]["package"]}}
+    (setup,) = uses(package, "actions/setup-python")
+    assert str(setup["with"]["python-version"]) == "3.11"
+    assert "cache" not in setup["with"], "what is deployed never comes from a cache"
+    assert not uses(package, "actions/cache")
+    script = runs(package)
+    assert "pip install" in script
+    assert "--target .python_packages/lib/site-packages -r requirements.txt" in script
+    assert "git archive" in script and ".funcignore" in script and "zip -qr" in script
+
+
+def test_the_package_never_holds_dev_only_folders(deploy: dict[str, Any]) -> None:
+    package = deploy["jobs"]["package"]
+    assert set(package["env"]["NEVER_DEPLOYED"].split()) == NEVER_DEPLOYED
+    check = named({"jobs": {"package": package}}, "Zip and check")["run"]
+    assert "unzip -Z1" in check and "for folder in $NEVER_DEPLOYED" in check
+    assert "exit" in check
 
 
 def test_funcignore_keeps_dev_only_folders_out_of_the_package() -> None:
+    """.funcignore decides what ships; the workflow's own list only backs it up."""
     ignored = set((ROOT / ".funcignore").read_text().split())
-    assert {"devhost/", "tests/", "bench/", "infra/"} <= ignored
+    assert {f"{folder}/" for folder in NEVER_DEPLOYED} <= ignored
+
+
+def test_the_package_is_handed_from_the_build_to_the_deployments(
+    deploy: dict[str, Any], environment: dict[str, Any]
+) -> None:
+    (upload,) = uses(deploy, "actions/upload-artifact")
+    (download,) = uses(environment, "actions/download-artifact")
+    assert upload["with"]["name"] == download["with"]["name"]
+    assert upload["with"]["if-no-files-found"] == "error"
+
+
+# Deploy: one environment ---------------------------------------------------------------------
+
+
+def test_an_environment_is_deployed_only_when_called(environment: dict[str, Any]) -> None:
+    assert set(environment["on"]) == {"workflow_call"}
+    inputs = environment["on"]["workflow_call"]["inputs"]
+    assert inputs["environment"]["required"] and inputs["github-environment"]["required"]
+
+
+def test_each_environment_deploys_one_at_a_time(environment: dict[str, Any]) -> None:
+    (job,) = environment["jobs"].values()
+    assert job["environment"]["name"] == "${{ inputs.github-environment }}"
+    assert job["concurrency"]["group"] == "deploy-${{ inputs.environment }}"
+    assert job["concurrency"]["cancel-in-progress"] is False
+
+
+def test_deploy_logs_in_with_oidc(environment: dict[str, Any]) -> None:
+    (job,) = environment["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    (login,) = uses(environment, "azure/login")
+    assert login["with"] == {
+        "client-id": "${{ vars.AZURE_CLIENT_ID }}",
+        "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+        "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
+    }
+    assert job["env"]["AZURE_RESOURCE_GROUP"] == "${{ vars.AZURE_RESOURCE_GROUP }}"
+
+
+def test_what_if_comes_before_the_deployment(environment: dict[str, Any]) -> None:
+    what_if = named(environment, "What-if")["run"]
+    create = named(environment, "Deploy the infrastructure")["run"]
+    order = [step.get("name") for step in steps(environment)]
+    assert order.index("What-if") < order.index("Deploy the infrastructure")
+    for script, command in [(what_if, "what-if"), (create, "create")]:
+        assert f"az deployment group {command}" in script
+        assert "--template-file infra/main.bicep" in script
+        assert '--parameters "infra/${ENVIRONMENT}.bicepparam"' in script
+    assert "--query properties.outputs" in create
+    for output in ("functionAppName", "functionAppHostName"):
+        assert output in create
+
+
+def test_the_app_goes_to_flex_consumption_from_the_built_package(
+    environment: dict[str, Any],
+) -> None:
+    (action,) = uses(environment, "Azure/functions-action")
+    assert action["with"]["sku"] == "flexconsumption"
+    assert action["with"]["remote-build"] is False
+    assert action["with"]["package"].endswith("/app.zip")
+    assert action["with"]["app-name"] == "${{ steps.infra.outputs.function-app-name }}"
+
+
+def test_a_smoke_check_runs_with_a_masked_function_key(environment: dict[str, Any]) -> None:
+    order = [step.get("name") for step in steps(environment)]
+    assert order[-1] == "Smoke check"
+    script = named(environment, "Smoke check")["run"]
+    assert "az functionapp keys list" in script
+    assert "--query functionKeys.default -o tsv" in script
+    mask = script.index('echo "::add-mask::$key"')
+    assert mask < script.index('bash scripts/smoke.sh "https://$FUNCTION_APP_HOST" "$key"')
+    assert mask < script.index("x-functions-key: $key")
+    assert named(environment, "Smoke check")["env"]["SMOKE_CLAIM"] == "${{ inputs.smoke-claim }}"
+
+
+def test_prod_deployments_get_the_partner_urls(environment: dict[str, Any]) -> None:
+    (job,) = environment["jobs"].values()
+    assert job["env"]["PARTNER_BASE_URLS"] == "${{ vars.PARTNER_BASE_URLS }}"
+    prod = (ROOT / "infra" / "prod.bicepparam").read_text()
+    assert "readEnvironmentVariable('PARTNER_BASE_URLS'" in prod
+
+
+# Dependabot ----------------------------------------------------------------------------------
+
+
+def test_dependabot_updates_pip_and_the_actions_weekly() -> None:
+    config = load(GITHUB / "dependabot.yml")
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"pip", "github-actions"}
+    for update in updates.values():
+        assert update["directory"] == "/"
+        assert update["schedule"]["interval"] == "weekly"
+        assert update["groups"], "one pull request per group, not one per package"
