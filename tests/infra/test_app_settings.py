@@ -31,18 +31,25 @@ PLATFORM = {
 }
 
 
+def partners() -> set[str]:
+    """The PARTNER name of every partner module (each reads <PARTNER>_BASE_URL)."""
+    found = set()
+    for module in pkgutil.iter_modules(adapters.partners.__path__):
+        partner = getattr(
+            importlib.import_module(f"adapters.partners.{module.name}"), "PARTNER", None
+        )
+        if partner:
+            found.add(partner)
+    return found
+
+
 def settings_read_by_code() -> set[str]:
     names = set()
     for folder in CODE:
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text()
             names |= set(READ.findall(text)) | set(CONSTANT.findall(text))
-    for module in pkgutil.iter_modules(adapters.partners.__path__):
-        partner = getattr(
-            importlib.import_module(f"adapters.partners.{module.name}"), "PARTNER", None
-        )
-        if partner:
-            names.add(f"{partner.upper()}_BASE_URL")
+    names |= {f"{partner.upper()}_BASE_URL" for partner in partners()}
     names |= set(HOST_REFERENCE.findall((ROOT / "host.json").read_text()))
     return names
 

@@ -1,0 +1,47 @@
+"""docs/deploy.md names files, deployment outputs, parameters and secrets; each must exist, so
+the guide cannot drift from the templates and the code it describes."""
+
+from __future__ import annotations
+
+import re
+
+from tests.infra.bicep_tree import INFRA, declarations, params, parse_file
+from tests.infra.test_app_settings import partners
+
+ROOT = INFRA.parent
+GUIDE = (ROOT / "docs" / "deploy.md").read_text()
+
+
+def test_the_files_the_guide_uses_exist() -> None:
+    paths = set(
+        re.findall(
+            r"(?:infra|scripts|\.github/workflows)/[\w./-]+\.(?:bicepparam|bicep|sh|yml)\b", GUIDE
+        )
+    )
+    assert {"infra/main.bicep", "infra/dev.bicepparam", "scripts/smoke.sh"} <= paths
+    missing = {path for path in paths if not (ROOT / path).is_file()}
+    assert missing == set()
+
+
+def test_the_outputs_the_guide_reads_are_deployment_outputs() -> None:
+    read = set(re.findall(r"properties\.outputs\.(\w+)\.value", GUIDE))
+    assert {"functionAppName", "functionAppHostName", "keyVaultName"} <= read
+    assert read <= set(declarations(parse_file(INFRA / "main.bicep"), "output_declaration"))
+
+
+def test_the_parameters_the_guide_names_exist() -> None:
+    table = re.findall(r"^\| `(\w+)`", GUIDE, re.MULTILINE)
+    listed = set(table) | set(re.findall(r"--parameters (\w+)=", GUIDE))
+    assert {"taskHubName", "privateNetworking", "secretsOfficerPrincipalId"} <= listed
+    assert listed <= set(params(parse_file(INFRA / "main.bicep")))
+
+
+def test_the_guide_names_every_partner_secret_as_the_app_reads_it() -> None:
+    named = set(re.findall(r"\b([a-z]+)-api-key\b", GUIDE))
+    assert named == partners()
+
+
+def test_the_guide_sets_up_the_variables_the_deploy_workflow_reads() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "deploy-environment.yml").read_text()
+    read = set(re.findall(r"\bvars\.(\w+)", workflow))
+    assert read == set(re.findall(r"gh variable set (\w+)", GUIDE))
