@@ -104,6 +104,14 @@ def run_actionlint(actionlint: str, *workflows: Path) -> tuple[list[dict], str]:
     return errors, readable
 
 
+def broken_workflow(tmp_path: Path, name: str, source: str) -> Path:
+    """A workflow file where the tools expect one: .github/workflows/ under tmp_path."""
+    workflow = tmp_path / ".github" / "workflows" / name
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(source)
+    return workflow
+
+
 def test_there_are_workflows_to_check() -> None:
     assert {path.name for path in WORKFLOWS} >= {"ci.yml", "deploy.yml"}
 
@@ -116,9 +124,7 @@ def test_zizmor_reports_nothing(zizmor: str) -> None:
 def test_zizmor_catches_a_template_injection_and_an_unpinned_action(
     zizmor: str, tmp_path: Path
 ) -> None:
-    workflow = tmp_path / ".github" / "workflows" / "greet.yml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text(BROKEN_FOR_ZIZMOR)
+    workflow = broken_workflow(tmp_path, "greet.yml", BROKEN_FOR_ZIZMOR)
     findings, readable = run_zizmor(zizmor, workflow)
     assert {"template-injection", "unpinned-uses"} <= {f["ident"] for f in findings}, readable
 
@@ -131,9 +137,7 @@ def test_actionlint_reports_nothing(actionlint: str) -> None:
 def test_actionlint_catches_bad_syntax_an_unknown_key_and_a_shellcheck_finding(
     actionlint: str, tmp_path: Path
 ) -> None:
-    workflow = tmp_path / ".github" / "workflows" / "broken.yml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text(BROKEN_FOR_ACTIONLINT)
+    workflow = broken_workflow(tmp_path, "broken.yml", BROKEN_FOR_ACTIONLINT)
     errors, readable = run_actionlint(actionlint, workflow)
     kinds = {error["kind"] for error in errors}
     assert {"syntax-check", "expression", "shellcheck"} <= kinds, readable
