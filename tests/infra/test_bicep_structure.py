@@ -397,3 +397,14 @@ def test_every_param_and_variable_is_used(path: Path) -> None:
     declared |= set(declarations(root, "variable_declaration"))
     unused = declared - referenced_identifiers(root)
     assert not unused, f"{path.name} declares unused {unused}"
+
+
+def test_role_assignment_names_are_deterministic() -> None:
+    """guid(scope, principal, role): a redeploy finds the same assignment instead of failing
+    on a duplicate or piling up new ones."""
+    root = parse_file(MODULES / "rbac.bicep")
+    assignments = resources(root, "Microsoft.Authorization/roleAssignments")
+    assert len(assignments) >= 4
+    for node in assignments:
+        name = text(lookup(body(node), "name"))
+        assert re.fullmatch(r"guid\(\w+\.id, \w+, (roles\.\w+|roleId)\)", name), name
