@@ -11,7 +11,7 @@ param appName string = 'workflows'
 
 @description('Environment name (dev, prod, or an azd environment): lowercase letters, digits and dashes.')
 @minLength(2)
-@maxLength(10)
+@maxLength(20)
 param environmentName string
 
 param location string = resourceGroup().location
@@ -76,8 +76,13 @@ param logRetentionInDays int = 30
 @description('VNet integration, with storage and Key Vault reachable only through private endpoints.')
 param privateNetworking bool = false
 
-@description('Address space of the VNet when privateNetworking is on.')
+@description('Address space of the VNet when privateNetworking is on; it must hold both subnets.')
 param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('Subnet the app joins (delegated to Microsoft.App/environments); /24 leaves room to scale out.')
+param appSubnetPrefix string = '10.40.0.0/24'
+
+param privateEndpointSubnetPrefix string = '10.40.1.0/24'
 
 @description('Public IPv4 ranges (CIDR) allowed to the vault when privateNetworking is on, to set secrets.')
 param keyVaultOperatorIpRanges array = []
@@ -208,6 +213,8 @@ module network 'modules/network.bicep' = if (privateNetworking) {
     location: location
     tags: tags
     addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    endpointSubnetPrefix: privateEndpointSubnetPrefix
     storageAccountId: storage.outputs.id
     keyVaultId: keyVault.outputs.id
   }
@@ -242,8 +249,10 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     virtualNetworkSubnetId: privateNetworking ? network!.outputs.appSubnetId : ''
     appSettings: appSettings
-    taskHubNameIsValid: taskHubNameIsValid
-    livePartnersWhereRequired: !requireLivePartners || !contains(partnerUrlMissing, true)
+    // any(): the module params only accept the literal true, which a computed bool is not
+    // statically; ARM checks the value when it validates the deployment.
+    taskHubNameIsValid: any(taskHubNameIsValid)
+    livePartnersWhereRequired: any(!requireLivePartners || !contains(partnerUrlMissing, true))
   }
   // The host reads the task hub on start; let the identity's grants land first.
   dependsOn: [

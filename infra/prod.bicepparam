@@ -8,7 +8,8 @@ param taskHubName = 'workflowsprod'
 // {"fraud": "https://fraud.example.com", ...} in the environment variable PARTNER_BASE_URLS
 // (the deploy workflow passes the GitHub variable of that name). The deployment is refused
 // while any partner would still run on the simulator.
-param partnerBaseUrls = json(readEnvironmentVariable('PARTNER_BASE_URLS', '{}'))
+// An unset or empty variable means no URLs (and so a refused deployment), not a JSON error.
+param partnerBaseUrls = json(empty(readEnvironmentVariable('PARTNER_BASE_URLS', '')) ? '{}' : readEnvironmentVariable('PARTNER_BASE_URLS', ''))
 param requireLivePartners = true
 
 // The task hub holds every running workflow: geo-zone-redundant storage, zone-redundant plan.

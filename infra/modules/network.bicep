@@ -6,12 +6,12 @@ param location string
 param tags object = {}
 
 @description('Address space of the VNet; it must contain both subnets.')
-param addressPrefix string = '10.40.0.0/16'
+param addressPrefix string
 
 @description('Subnet the app joins; /24 leaves room for Flex Consumption to scale out.')
-param appSubnetPrefix string = '10.40.0.0/24'
+param appSubnetPrefix string
 
-param endpointSubnetPrefix string = '10.40.1.0/24'
+param endpointSubnetPrefix string
 
 param storageAccountId string
 param keyVaultId string
@@ -132,6 +132,8 @@ resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-0
   }
 ]
 
+// One at a time: endpoints on the same storage account created together can conflict.
+@batchSize(1)
 resource privateEndpoints 'Microsoft.Network/privateEndpoints@2023-11-01' = [
   for endpoint in endpoints: {
     name: 'pe-${namePrefix}-${endpoint.name}'

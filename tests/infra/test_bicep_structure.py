@@ -20,6 +20,7 @@ from tests.infra.bicep_tree import (
     lint_disabled,
     literal,
     lookup,
+    object_keys,
     params,
     parse_file,
     properties,
@@ -198,7 +199,6 @@ def test_function_app_is_hardened_python_311() -> None:
         "kind": "functionapp,linux",
         "identity.type": "UserAssigned",
         "properties.httpsOnly": True,
-        "properties.siteConfig.ftpsState": "Disabled",
         "properties.siteConfig.minTlsVersion": "1.2",
         "properties.functionAppConfig.runtime.name": "python",
         "properties.functionAppConfig.runtime.version": "3.11",
@@ -211,6 +211,21 @@ def test_function_app_is_hardened_python_311() -> None:
     assert actual == expected
     scale = properties(lookup(app, "properties.functionAppConfig.scaleAndConcurrency"))
     assert {"maximumInstanceCount", "instanceMemoryMB"} <= set(scale)
+
+
+def test_no_site_config_that_flex_consumption_rejects() -> None:
+    """Flex Consumption refuses these (ARM error 51021 "... for Flex Consumption sites is
+    invalid"): the runtime lives in functionAppConfig, and there is no FTP endpoint."""
+    _, app = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
+    site_config = properties(lookup(app, "properties.siteConfig"))
+    assert not {"ftpsState", "linuxFxVersion", "alwaysOn"} & set(site_config)
+    settings = object_keys(platform_settings()) | object_keys(main_app_settings())
+    rejected = {
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+    }
+    assert not rejected & settings
 
 
 def test_basic_auth_publishing_is_off() -> None:
