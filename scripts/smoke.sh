@@ -7,7 +7,7 @@
 # policy number, waits for stage "awaiting_decision", approves it as smoke@example.com, waits for
 # runtimeStatus "Completed" with outcome "approved" and a payout, and prints a one-line summary.
 # Works against Azure (https://<app>.azurewebsites.net) and devhost (http://127.0.0.1:7071).
-# Needs bash (3.2 is enough), curl, and python3 or jq for reading JSON.
+# Needs bash (3.2 is enough), curl, and python3 for reading JSON.
 #
 # Exit codes: 0 passed, 1 the app misbehaved (unexpected HTTP code, a body that is not JSON, a
 # failed/terminated instance, a wrong outcome, a timeout), 2 wrong arguments or settings.
@@ -32,7 +32,6 @@ usage: $PROG <app-url> <function-key>
 environment:
   SMOKE_TIMEOUT_SECONDS  how long each wait may take, in whole seconds (default 120)
   SMOKE_POLL_SECONDS     pause between status polls, in seconds (default 2)
-  SMOKE_JSON_TOOL        python3 or jq (default: python3 when installed, else jq)
 EOF
 }
 
@@ -82,20 +81,7 @@ poll_seconds=${SMOKE_POLL_SECONDS:-2}
     || usage_error "SMOKE_POLL_SECONDS must be a number above 0, got '$poll_seconds'"
 
 command -v curl >/dev/null 2>&1 || usage_error "curl is required"
-json_tool=${SMOKE_JSON_TOOL:-}
-if [[ -z $json_tool ]]; then
-    if command -v python3 >/dev/null 2>&1; then
-        json_tool=python3
-    elif command -v jq >/dev/null 2>&1; then
-        json_tool=jq
-    else
-        usage_error "python3 or jq is required to read JSON"
-    fi
-fi
-case $json_tool in
-    python3 | jq) command -v "$json_tool" >/dev/null 2>&1 || usage_error "$json_tool is not installed" ;;
-    *) usage_error "SMOKE_JSON_TOOL must be python3 or jq, got '$json_tool'" ;;
-esac
+command -v python3 >/dev/null 2>&1 || usage_error "python3 is required to read JSON"
 
 # -- scratch files: response bodies, curl errors, the curl config holding the key -------------
 
@@ -130,22 +116,9 @@ elif isinstance(value, str):
 else:
     print(json.dumps(value, separators=(",", ":")))
 '
-# shellcheck disable=SC2016 # $path is a jq variable
-readonly JQ_FIELD='
-if type != "object" then error("not an object") else . end
-| (try getpath($path | split(".")) catch null)
-| if . == null then "" elif type == "string" then gsub("[\r\n]"; " ") else tojson end
-'
-
 # json_field FILE [PATH]: print the field; with no PATH only check that FILE is a JSON object.
 json_field() {
-    if [[ $json_tool == python3 ]]; then
-        python3 -c "$PY_FIELD" "$@"
-    elif [[ $# -eq 1 ]]; then
-        jq -e 'type == "object"' "$1" >/dev/null 2>&1 || return 3
-    else
-        jq -r --arg path "$2" "$JQ_FIELD" "$1" 2>/dev/null || return 3
-    fi
+    python3 -c "$PY_FIELD" "$@"
 }
 
 # field PATH: a field of the last response body (already checked to be a JSON object).
