@@ -1,4 +1,5 @@
-"""checkov's Azure policies over the Bicep templates: nothing fails beyond the skips below."""
+"""checkov's Azure policies over the Bicep templates: nothing fails, and every check that does not
+apply is skipped in the template itself, next to the resource, with its reason."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.infra.bicep_tree import INFRA
 # The first test here may build the checkov virtualenv (about a minute with a warm pip cache).
 pytestmark = pytest.mark.timeout(900)
 
-# A check that does not apply is skipped next to the resource, with its reason:
+# The form of such a skip, inside the resource's body:
 #   // checkov:skip=CKV_AZURE_222: portals call the HTTP API over the internet
 
 
