@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import adapters.partners
-from tests.infra.bicep_tree import INFRA, declarations, object_keys, parse_file
+from tests.infra.bicep_tree import object_keys
+from tests.infra.test_bicep_structure import main_app_settings, platform_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ["activities", "adapters", "api", "domain", "entities", "orchestrators"]
@@ -60,10 +61,7 @@ def example() -> dict[str, str]:
 
 def set_by_bicep() -> set[str]:
     """Keys of the platform settings in the app module plus the app settings main.bicep passes."""
-    app_module = parse_file(INFRA / "modules" / "functionapp.bicep")
-    module = declarations(app_module, "variable_declaration")
-    main = declarations(parse_file(INFRA / "main.bicep"), "variable_declaration")
-    return object_keys(module["platformSettings"]) | object_keys(main["appSettings"])
+    return object_keys(platform_settings()) | object_keys(main_app_settings())
 
 
 def test_the_scan_finds_settings_read_in_every_way():
