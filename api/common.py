@@ -26,6 +26,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,10 +34,11 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from domain.common import Actor, Workflow, instance_id, is_business_id, to_json
+from api.body import read_json
+from api.problems import ProblemError, problem_response, title
+from domain.common import Actor, Workflow, edge_context, instance_id, is_business_id, to_json
 from domain.views import Accepted, FieldError, Problem, Started, StatusView
 
-PROBLEM_JSON = "application/problem+json"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 ROUTE_PREFIX = "api"
 ACTIVE = {"Pending", "Running", "Suspended"}
@@ -45,42 +47,6 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[func.HttpResponse]]
 
 _log = logging.getLogger("workflows.api")
-
-_TITLES = {
-    400: "Invalid request",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    410: "Gone",
-    500: "Internal error",
-}
-
-
-class ProblemError(Exception):
-    """Raise anywhere under a handler to answer with a problem+json response."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        errors: list[FieldError] | None = None,
-        status_url: str | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.problem = Problem(
-            title=_TITLES.get(status, "Error"),
-            status=status,
-            detail=detail,
-            errors=errors,
-            status_url=status_url,
-        )
-
-
-def problem_response(problem: Problem) -> func.HttpResponse:
-    """A problem+json response (RFC 9457)."""
-    body = problem.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return func.HttpResponse(json.dumps(body), status_code=problem.status, mimetype=PROBLEM_JSON)
 
 
 def json_response(
@@ -108,7 +74,7 @@ def handle_errors(handler: Handler) -> Handler:
             _log.exception("unhandled error in %s", handler.__name__)
             return problem_response(
                 Problem(
-                    title=_TITLES[500],
+                    title=title(500),
                     status=500,
                     detail="The request could not be completed; try again later.",
                 )
@@ -126,29 +92,14 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     return found
 
 
-def read_json(req: func.HttpRequest) -> Any:
-    """The request body as JSON, or a 400 saying it is not."""
-    raw = req.get_body() or b""
-    if not raw.strip():
-        raise ProblemError(
-            400,
-            "The request body must be a JSON object.",
-            errors=[FieldError(field="body", message="missing")],
-        )
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ProblemError(
-            400,
-            "The request body is not valid JSON.",
-            errors=[FieldError(field="body", message=str(error))],
-        ) from None
-
-
 def validate(model: type[M], data: Any) -> M:
-    """`data` as `model`, or a 400 listing every invalid field."""
+    """`data` as `model`, or a 400 listing every invalid field.
+
+    Validated at the edge, with the request's time: rules such as "a pickup window not years
+    away" hold for new requests only, never for inputs an orchestrator replays later.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=edge_context(datetime.now(UTC)))
     except ValidationError as error:
         raise ProblemError(
             400, f"The request is not a valid {model.__name__}.", errors=field_errors(error)
@@ -248,12 +199,19 @@ def principal_actor(req: func.HttpRequest) -> Actor | None:
         return None
     try:
         principal = json.loads(base64.b64decode(header, validate=False))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise ProblemError(400, f"The {PRINCIPAL_HEADER} header is not base64 JSON.") from None
     name = _principal_name(principal) if isinstance(principal, dict) else None
     if not name:
         raise ProblemError(400, f"The {PRINCIPAL_HEADER} header names no user.")
-    return Actor(name=name, source="principal")
+    try:
+        return Actor(name=name, source="principal")
+    except ValidationError as error:
+        raise ProblemError(
+            400,
+            f"The {PRINCIPAL_HEADER} header names no usable user.",
+            errors=[FieldError(field=PRINCIPAL_HEADER, message=field_errors(error)[0].message)],
+        ) from None
 
 
 def _principal_name(principal: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -23,6 +24,20 @@ from devhost.triggers import HttpTriggers
 log = logging.getLogger("devhost")
 WEBHOOKS = "/runtime/webhooks/durabletask"
 SHUTDOWN_GRACE_SECONDS = 5.0
+BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+DEFAULT_BODY_LIMIT = 104_857_600
+"""Azure's default request body limit (100 MB), overridden there by the same app setting."""
+
+
+def request_body_limit() -> int:
+    """The largest request body accepted, in bytes, read as the Functions host reads it."""
+    configured = os.environ.get(BODY_LIMIT_SETTING, "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else DEFAULT_BODY_LIMIT
+
+
+def body_too_large(limit: int) -> web.Response:
+    """413 with Kestrel's wording, which the Functions host answers with."""
+    return error(413, f"Request body too large. The max request body size is {limit} bytes.")
 
 
 @dataclass
@@ -52,6 +67,7 @@ class Host:
         self.started = time.monotonic()
         self.rpc_base_url = ""
         self.ready = False
+        self.body_limit = request_body_limit()
 
     # -- assembly ----------------------------------------------------------------------------
 
@@ -59,7 +75,9 @@ class Host:
         return Urls(f"{request.scheme}://{request.host}", self.config.hub_name, self.keys.system)
 
     def public_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=64 << 20)
+        app = web.Application(
+            middlewares=[self._errors, self._auth], client_max_size=self.body_limit
+        )
         api = ManagementApi(self.engine, self.urls_for)
         app.add_routes(api.routes(WEBHOOKS))
         app.add_routes(
@@ -158,6 +176,8 @@ class Host:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)
         try:
             return await self.triggers.invoke(function, values, request, binding)
+        except web.HTTPRequestEntityTooLarge:
+            return body_too_large(self.body_limit)
         except Exception:
             log.exception("function %s failed", function.name)
             return error(500, f"Function '{function.name}' failed; see the host's log.")

@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
-from domain.common import ActorName, ApiModel, BusinessId, PortalAction, require_unique
+from domain.common import (
+    ActorName,
+    ApiModel,
+    BusinessId,
+    PortalAction,
+    edge_now,
+    require_unique,
+)
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
+MAX_LOSS_AGE_YEARS = 10
+"""Older losses are past any policy's claim period; an older date is a typo."""
 
 # ISO 4217 codes of currencies in circulation.
 CURRENCIES = frozenset(
@@ -83,17 +99,24 @@ class ClaimRequest(ApiModel):
     claim_id: BusinessId
     policy_number: BusinessId
     claimant: Claimant
-    loss_date: date = Field(description="The day of the loss; not in the future.")
-    amount: float = Field(gt=0, le=100_000_000, description="Amount claimed.")
+    loss_date: date = Field(
+        description=f"The day of the loss: not in the future, within {MAX_LOSS_AGE_YEARS} years."
+    )
+    amount: float = Field(strict=True, gt=0, le=100_000_000, description="Amount claimed.")
     currency: Currency
     description: Text
     documents: Documents = Field(default_factory=list)
 
     @field_validator("loss_date")
     @classmethod
-    def _not_in_future(cls, value: date) -> date:
-        if value > datetime.now(UTC).date():
+    def _recent_past(cls, value: date, info: ValidationInfo) -> date:
+        now = edge_now(info)
+        if now is None:
+            return value
+        if value > now.date():
             raise ValueError("must not be in the future")
+        if value < now.date() - timedelta(days=round(365.25 * MAX_LOSS_AGE_YEARS)):
+            raise ValueError(f"must be within the last {MAX_LOSS_AGE_YEARS} years")
         return value
 
 

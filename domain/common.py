@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
 from pydantic.alias_generators import to_camel
 
 BUSINESS_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -35,6 +35,24 @@ BusinessId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ActorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Timestamp = AwareDatetime
 """Datetimes on the wire carry a timezone, so no one guesses what a naive time meant."""
+
+_EDGE_NOW = "requestTime"
+
+
+def edge_context(now: datetime) -> dict[str, datetime]:
+    """The validation context of a new request at the edge: the time it arrived.
+
+    Rules relative to "now" (a loss not in the future, a pickup not years away) check only
+    with this context, so an orchestrator that validates its stored input on replay, months
+    later, still accepts what was accepted when it started.
+    """
+    return {_EDGE_NOW: now}
+
+
+def edge_now(info: ValidationInfo) -> datetime | None:
+    """The request time from `edge_context`, or None when not validating a new request."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return context.get(_EDGE_NOW)
 
 
 class ApiModel(BaseModel):

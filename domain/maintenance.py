@@ -68,7 +68,7 @@ class Event(StrEnum):
 
 class PartRequirement(ApiModel):
     part_number: PartNumber
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: int = Field(strict=True, ge=1, le=10_000)
 
 
 class MaintenanceTask(ApiModel):
@@ -114,7 +114,7 @@ class PartsReceived(PortalAction):
 class ReturnToServiceApproval(PortalAction):
     """Body of `POST /api/maintenance-orders/{id}/approval`."""
 
-    approved: bool
+    approved: bool = Field(strict=True)
     comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 

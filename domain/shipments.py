@@ -12,9 +12,16 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from domain.common import ApiModel, BusinessId, PortalAction, Timestamp
+from domain.common import ApiModel, BusinessId, PortalAction, Timestamp, edge_now
 
 CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")]
 """A carrier code as configured (upper case, e.g. `FASTFREIGHT`)."""
@@ -24,6 +31,15 @@ QUOTE_DEADLINE = timedelta(minutes=5)
 
 PICKUP_ESCALATION_AFTER = timedelta(minutes=12)
 """A booked pickup not confirmed this long after booking is escalated to the dispatcher."""
+
+MAX_PICKUP_LEAD = timedelta(days=5 * 365)
+"""How far ahead a pickup may be booked: later windows are typos, not plans."""
+
+PICKUP_START_SLACK = timedelta(days=1)
+"""A window that started less than this ago is still accepted (a same-day booking)."""
+
+MAX_PICKUP_WINDOW = timedelta(days=31)
+"""The longest pickup window a carrier is asked to quote for."""
 
 DEFAULT_PICKUP_GRACE_MINUTES = 30
 """Default of PICKUP_GRACE_MINUTES: how long after the window a pickup may still come."""
@@ -67,13 +83,29 @@ class Place(ApiModel):
 
 
 class PickupWindow(ApiModel):
-    start: Timestamp
-    end: Timestamp
+    """When the carrier may collect: a window that starts soon enough to be real."""
+
+    start: Timestamp = Field(
+        description=f"Not more than a day in the past, at most {MAX_PICKUP_LEAD.days} days ahead."
+    )
+    end: Timestamp = Field(
+        description=f"After start, at most {MAX_PICKUP_WINDOW.days} days after it."
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _start_soon(cls, start: datetime, info: ValidationInfo) -> datetime:
+        now = edge_now(info)
+        if now is not None and not now - PICKUP_START_SLACK <= start <= now + MAX_PICKUP_LEAD:
+            raise ValueError(f"must be between a day ago and {MAX_PICKUP_LEAD.days} days from now")
+        return start
 
     @model_validator(mode="after")
     def _end_after_start(self) -> PickupWindow:
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        if self.end - self.start > MAX_PICKUP_WINDOW:
+            raise ValueError(f"the window must be at most {MAX_PICKUP_WINDOW.days} days long")
         return self
 
 
@@ -84,8 +116,8 @@ class ShipmentRequest(ApiModel):
     origin: Place
     destination: Place
     pickup_window: PickupWindow
-    pallets: int = Field(ge=1, le=100)
-    weight_kg: float = Field(gt=0, le=100_000, allow_inf_nan=False)
+    pallets: int = Field(strict=True, ge=1, le=100)
+    weight_kg: float = Field(strict=True, gt=0, le=100_000, allow_inf_nan=False)
     carriers: list[CarrierCode] | None = Field(
         default=None,
         min_length=1,

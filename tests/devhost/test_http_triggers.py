@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.devhost.support import (
+    SAMPLER,
     WEBHOOKS,
     assert_error,
     kinds,
@@ -182,3 +183,18 @@ def test_sdk_management_payload(host):
     assert payload["purgeHistoryDeleteUri"].startswith(prefix + "?")
     assert payload["suspendPostUri"].startswith(prefix + "/suspend?")
     assert payload["resumePostUri"].startswith(prefix + "/resume?")
+
+
+def test_a_body_over_the_limit_is_413_as_the_functions_host_answers(devhost_factory):
+    """Azure's Functions host caps request bodies at FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+    (100 MB by default, Kestrel's MaxRequestBodySize) and Kestrel refuses a larger one with
+    413 "Request body too large. The max request body size is N bytes."; devhost does the same
+    instead of failing the function with a 500."""
+    small = devhost_factory(SAMPLER, env={"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"})
+
+    refused = small.http.put("/api/echo/xyz/1", content=b"x" * 1001)
+    accepted = small.http.put("/api/echo/xyz/1", content=b"x" * 1000)
+
+    body = assert_error(refused, 413)
+    assert body["Message"] == "Request body too large. The max request body size is 1000 bytes."
+    assert accepted.status_code == 201 and accepted.json()["body"] == "x" * 1000

@@ -119,7 +119,10 @@ def test_bad_input_names_every_field_and_starts_nothing(shipments: App):
     assert fields == {"pallets", "weightKg", "carriers", "pickupWindow.end"}
     assert shipments.http.get("/api/shipments/SHP-BAD").status_code == 404
     assert_problem(start(shipments, {"shipmentId": "x y"}), 400, "shipmentId", "origin")
-    assert_problem(shipments.http.post("/api/shipments", content=b"{"), 400, "body")
+    broken = shipments.http.post(
+        "/api/shipments", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert_problem(broken, 400, "body")
 
 
 def test_actions_on_unknown_shipments_or_with_bad_bodies(shipments: App):

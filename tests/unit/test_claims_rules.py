@@ -16,6 +16,7 @@ from domain.claims import (
     assess,
     missing_documents,
 )
+from domain.common import edge_context
 
 POLICY = {
     "found": True,
@@ -130,7 +131,7 @@ def test_every_invalid_field_is_reported():
         surprise=1,
     )
     with pytest.raises(ValidationError) as error:
-        ClaimRequest.model_validate(bad)
+        ClaimRequest.model_validate(bad, context=edge_context(datetime.now(UTC)))
     fields = {".".join(map(str, e["loc"])) for e in error.value.errors()}
     assert fields >= {
         "claimId",
