@@ -1,5 +1,8 @@
 """Invoke an activity function as the Python worker does: decode the input with the SDK's
-converter, call the function (async on the loop, sync in a thread), encode what it returns."""
+converter, call the function (async on the loop, sync in a thread), encode what it returns.
+
+A durable client input binding on an activity receives the same JSON an HTTP trigger's does:
+the extension binds `DurableClientAttribute` on any function, whatever its trigger."""
 
 from __future__ import annotations
 
@@ -24,9 +27,16 @@ class Outcome:
 
 
 async def invoke(
-    function: ActivityFunction | None, name: str, input_json: str | None, pool: Executor
+    function: ActivityFunction | None,
+    name: str,
+    input_json: str | None,
+    pool: Executor,
+    client_binding: str | None = None,
 ) -> Outcome:
-    """Run one activity; failures come back as an Outcome, never as an exception."""
+    """Run one activity; failures come back as an Outcome, never as an exception.
+
+    `client_binding` is the durableClient binding JSON, passed when the function declares one.
+    """
     try:
         if function is None:
             raise LookupError(f"The activity function '{name}' is not in this app.")
@@ -36,6 +46,8 @@ async def invoke(
         kwargs = {function.input_param: value}
         if function.context_param:
             kwargs[function.context_param] = InvocationContext.new(function.name)
+        if function.client_param:
+            kwargs[function.client_param] = client_binding
         if asyncio.iscoroutinefunction(function.handler):
             result = await function.handler(**kwargs)
         else:

@@ -77,6 +77,7 @@ class Engine:
         self.inflight: dict[int, asyncio.Future[Any]] = {}
         self.finished: list[tuple[Message, activities.Outcome]] = []
         self.histories: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.client_binding: str | None = None  # for activities' durableClient bindings
         self.accepting = True
         self._wakeup = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -616,7 +617,9 @@ class Engine:
     async def _invoke_activity(self, message: Message) -> None:
         name = message.body["name"]
         function = self.index.activities.get(name)
-        outcome = await activities.invoke(function, name, message.body["input"], self.pool)
+        outcome = await activities.invoke(
+            function, name, message.body["input"], self.pool, self.client_binding
+        )
         self.finished.append((message, outcome))
         self.wake()
 

@@ -47,6 +47,7 @@ class ActivityFunction:
     handler: Callable[..., Any]
     input_param: str
     context_param: str | None
+    client_param: str | None = None  # a durableClient input binding, as Azure allows
 
 
 @dataclass
@@ -99,8 +100,8 @@ def _add(index: FunctionIndex, function: Any) -> None:
         return
     kind = trigger["type"]
     context_param = _context_param(handler, {b["name"] for b in bindings})
+    client = next((b["name"] for b in bindings if b["type"] == "durableClient"), None)
     if kind == "httpTrigger":
-        client = next((b for b in bindings if b["type"] == "durableClient"), None)
         methods = trigger.get("methods")
         index.http.append(
             HttpFunction(
@@ -110,14 +111,16 @@ def _add(index: FunctionIndex, function: Any) -> None:
                 auth_level=str(trigger.get("authLevel", "FUNCTION")).lower(),
                 handler=handler,
                 request_param=trigger["name"],
-                client_param=client["name"] if client else None,
+                client_param=client,
                 context_param=context_param,
             )
         )
     elif kind == "orchestrationTrigger":
         index.orchestrators[name] = handler
     elif kind == "activityTrigger":
-        index.activities[name] = ActivityFunction(name, handler, trigger["name"], context_param)
+        index.activities[name] = ActivityFunction(
+            name, handler, trigger["name"], context_param, client
+        )
     elif kind == "entityTrigger":
         index.entities[name.lower()] = handler
 

@@ -74,6 +74,11 @@ class Host:
     def urls_for(self, request: web.Request) -> Urls:
         return Urls(f"{request.scheme}://{request.host}", self.config.hub_name, self.keys.system)
 
+    def own_urls(self) -> Urls:
+        """URLs for bindings no request brings (an activity's client): the host's own address."""
+        host = {"0.0.0.0": "localhost", "::": "localhost"}.get(self.options.bind, self.options.bind)
+        return Urls(f"http://{host}:{self.options.port}", self.config.hub_name, self.keys.system)
+
     def public_app(self) -> web.Application:
         app = web.Application(
             middlewares=[self._errors, self._auth], client_max_size=self.body_limit
@@ -192,6 +197,7 @@ class Host:
         await rpc_site.start()
         rpc_port = rpc_runner.addresses[0][1]
         self.rpc_base_url = f"http://127.0.0.1:{rpc_port}/durabletask/"
+        self.engine.client_binding = self.own_urls().client_binding(self.rpc_base_url)
         runner = web.AppRunner(self.public_app(), access_log=None)
         await runner.setup()
         try:

@@ -197,6 +197,12 @@ def race(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def relay(context: df.DurableOrchestrationContext):
+    """Hands an event to another instance through an activity that holds a durable client."""
+    return (yield context.call_activity("relay_event", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
 def uses_http(context: df.DurableOrchestrationContext):
     yield context.call_http("GET", "https://example.invalid/")
     return "unreachable"
@@ -229,6 +235,17 @@ async def flaky(spec: dict) -> str:
 def double_money(money: Money) -> Money:
     assert isinstance(money, Money), type(money)
     return Money(money.cents * 2, money.currency)
+
+
+@app.activity_trigger(input_name="relay")
+@app.durable_client_input(client_name="client")
+async def relay_event(relay: dict, client: df.DurableOrchestrationClient) -> dict:
+    """Raise `event` on `target`; report its status as the client reads it, and its URL."""
+    target = relay["target"]
+    await client.raise_event(target, relay["event"], relay["data"])
+    status = await client.get_status(target)
+    urls = client.create_http_management_payload(target)
+    return {"targetStatus": status.runtime_status.value, "statusUri": urls["statusQueryGetUri"]}
 
 
 # -- entities ----------------------------------------------------------------------------------
