@@ -109,7 +109,7 @@ def _start(args: argparse.Namespace) -> int:
     index = load_app(app_dir)
     hub = TaskHub(hub_path)
     keys = load_or_create(keys_path(hub_path))
-    engine = Engine(hub, index, make_clock(args.clock), config.max_activities)
+    engine = Engine(hub, index, make_clock(args.clock), config.max_activities, config.versioning)
     host = Host(
         config,
         index,
@@ -166,9 +166,17 @@ def _instances(args: argparse.Namespace) -> int:
         InstanceQuery(statuses=tuple(args.status or ()), name=args.name, prefix=args.prefix)
     )
     rows = sorted(rows, key=lambda r: r.created_at, reverse=True)[: args.limit]
-    table = [("ID", "NAME", "STATUS", "CUSTOM STATUS", "CREATED", "UPDATED")]
+    table = [("ID", "NAME", "VERSION", "STATUS", "CUSTOM STATUS", "CREATED", "UPDATED")]
     table += [
-        (r.id, r.name, r.status, _short(r.custom_status), r.created_at[:19], r.updated_at[:19])
+        (
+            r.id,
+            r.name,
+            r.version or "-",
+            r.status,
+            _short(r.custom_status),
+            r.created_at[:19],
+            r.updated_at[:19],
+        )
         for r in rows
     ]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
@@ -195,6 +203,8 @@ def _show(args: argparse.Namespace) -> int:
     status = instance_status(instance)
     for field in ("instanceId", "name", "runtimeStatus", "createdTime", "lastUpdatedTime"):
         print(f"{field:>16}: {status[field]}")
+    # Azure's status payload leaves the version out (HttpApiHandler.ConvertFrom); the hub has it.
+    print(f"{'version':>16}: {instance.version or '-'}")
     for field in ("input", "customStatus", "output"):
         print(f"{field:>16}: {json.dumps(status[field])}")
     print("\nHistory:")

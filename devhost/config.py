@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devhost.versioning import UNVERSIONED, Versioning, VersioningError
+
 SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 
@@ -22,6 +24,7 @@ class HostConfig:
     hub_name: str
     max_activities: int
     max_orchestrators: int
+    versioning: Versioning = UNVERSIONED
 
 
 def load_local_settings(app_dir: Path) -> None:
@@ -54,9 +57,14 @@ def load_host_config(app_dir: Path) -> HostConfig:
     prefix = extensions.get("http", {}).get("routePrefix", "api").strip("/")
     durable = extensions.get("durableTask", {})
     hub = expand_settings(str(durable.get("hubName", "TestHubName"))) or "TestHubName"
+    try:
+        versioning = Versioning.from_host_json(durable)
+    except VersioningError as error:
+        raise ConfigError(f"{path}: {error}") from error
     return HostConfig(
         route_prefix=prefix,
         hub_name=hub,
         max_activities=int(durable.get("maxConcurrentActivityFunctions", 10)),
         max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions", 10)),
+        versioning=versioning,
     )

@@ -34,6 +34,7 @@ from devhost.replay import (
     run_episode,
 )
 from devhost.store import Instance, Message, TaskHub
+from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
 
 log = logging.getLogger("devhost")
 T = TypeVar("T")
@@ -67,11 +68,18 @@ class Engine:
     """Owns the task hub and runs all durable work."""
 
     def __init__(
-        self, hub: TaskHub, index: FunctionIndex, clock: Clock, max_activities: int = 10
+        self,
+        hub: TaskHub,
+        index: FunctionIndex,
+        clock: Clock,
+        max_activities: int = 10,
+        versioning: Versioning = UNVERSIONED,
     ) -> None:
         self.hub = hub
         self.index = index
         self.clock = clock
+        self.versioning = versioning
+        self.rejected: set[int] = set()  # messages of instances this host's version refuses
         self.max_activities = max(1, max_activities)
         self.pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="activity")
         self.inflight: dict[int, asyncio.Future[Any]] = {}
@@ -203,7 +211,13 @@ class Engine:
 
     # -- public operations (management API, durable client) ----------------------------------
 
-    async def start(self, name: str, instance_id: str | None, input_json: str | None) -> str:
+    async def start(
+        self,
+        name: str,
+        instance_id: str | None,
+        input_json: str | None,
+        version: str | None = None,
+    ) -> str:
         if name not in self.index.orchestrators:
             raise HostError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an "
@@ -217,13 +231,20 @@ class Engine:
                 raise Conflict(
                     f"An instance with ID '{chosen}' already exists and is {existing.status}."
                 )
-            self._create_instance(name, chosen, input_json, None)
+            self._create_instance(
+                name, chosen, input_json, None, self.versioning.version_for_new(version)
+            )
             return chosen
 
         return await self._write(create)
 
     def _create_instance(
-        self, name: str, instance_id: str, input_json: str | None, parent: tuple[str, int] | None
+        self,
+        name: str,
+        instance_id: str,
+        input_json: str | None,
+        parent: tuple[str, int] | None,
+        version: str,
     ) -> None:
         now, epoch = self._now()
         self.hub.delete_instance(instance_id)
@@ -242,6 +263,7 @@ class Engine:
                 execution_id=execution_id,
                 created_at=to_wire(now),
                 updated_at=to_wire(now),
+                version=version,
             )
         )
         parent_info = None
@@ -250,7 +272,9 @@ class Engine:
                 "OrchestrationInstance": {"InstanceId": parent[0]},
                 "TaskScheduleId": parent[1],
             }
-        started = h.execution_started(now, name, instance_id, input_json, execution_id, parent_info)
+        started = h.execution_started(
+            now, name, instance_id, input_json, execution_id, parent_info, version
+        )
         self._send(instance_id, started, epoch, execution_id)
 
     def _send(
@@ -390,11 +414,44 @@ class Engine:
 
     def _run_orchestrations(self) -> bool:
         now, epoch = self._now()
-        messages = self.hub.ready("orchestrator", epoch, BATCH, skip_suspended=True)
+        messages = self.hub.ready(
+            "orchestrator", epoch, BATCH, exclude=self.rejected, skip_suspended=True
+        )
         for instance_id, batch in _by_target(messages).items():
+            if self._refused(instance_id, batch):
+                continue
             self._episode(instance_id, batch, now)
             self.hub.delete_messages([m.id for m in batch])
         return bool(messages)
+
+    def _refused(self, instance_id: str, batch: list[Message]) -> bool:
+        """Apply versionMatchStrategy/versionFailureStrategy before an instance runs.
+
+        Reject leaves the work queued, as the extension abandons the work item for a worker
+        of a suitable version; this process never becomes one, so it says so and stops
+        picking those messages up. Fail ends the instance as DurableTask.Core does.
+        """
+        instance = self.hub.instance(instance_id)
+        if instance is None or instance.finished or self.versioning.accepts(instance.version):
+            return False
+        if self.versioning.failure is FailureStrategy.FAIL:
+            now, _ = self._now()
+            new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now)]
+            new += [m.body["event"] for m in batch]
+            self._fail(instance, new, json.dumps(MISMATCH_OUTPUT), instance.custom_status, now)
+            self.hub.delete_messages([m.id for m in batch])
+            return True
+        self.rejected.update(m.id for m in batch)
+        log.warning(
+            "instance %s has version '%s' and this host's defaultVersion is '%s' "
+            "(versionMatchStrategy %s, versionFailureStrategy Reject): its work stays queued "
+            "until a host whose version accepts it runs; in Azure it waits the same way",
+            instance_id,
+            instance.version,
+            self.versioning.default_version or "",
+            self.versioning.match.value,
+        )
+        return True
 
     def _episode(self, instance_id: str, messages: list[Message], now: datetime) -> None:
         instance = self.hub.instance(instance_id)
@@ -441,18 +498,7 @@ class Engine:
             output = json.dumps(
                 f"Orchestrator function '{instance.name}' failed: {decision.failure}"
             )
-            appended.append(
-                h.event(
-                    h.EventType.EXECUTION_COMPLETED,
-                    now,
-                    OrchestrationStatus="Failed",
-                    Result=output,
-                )
-            )
-            appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
-            self._append(instance.id, appended)
-            self.hub.update_instance(instance.id, custom_status=custom)
-            self._finish(instance, "Failed", output, now)
+            self._fail(instance, appended, output, custom, now)
             return
         if decision.continued:
             self._continue_as_new(instance, decision, custom, now)
@@ -474,6 +520,24 @@ class Engine:
         if decision.done:
             self._finish(instance, "Completed", decision.output, now)
 
+    def _fail(
+        self,
+        instance: Instance,
+        appended: list[dict[str, Any]],
+        output: str,
+        custom: str | None,
+        now: datetime,
+    ) -> None:
+        """Close the episode with a failed ExecutionCompleted and finish the instance."""
+        completed = h.event(
+            h.EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=output
+        )
+        appended.append(completed)
+        appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
+        self._append(instance.id, appended)
+        self.hub.update_instance(instance.id, custom_status=custom)
+        self._finish(instance, "Failed", output, now)
+
     def _continue_as_new(
         self, instance: Instance, decision: Decision, custom: str | None, now: datetime
     ) -> None:
@@ -493,7 +557,12 @@ class Engine:
             updated_at=to_wire(now),
         )
         started = h.execution_started(
-            now, instance.name, instance.id, decision.continue_as_new, execution_id
+            now,
+            instance.name,
+            instance.id,
+            decision.continue_as_new,
+            execution_id,
+            version=instance.version,
         )
         self._send(instance.id, started, now.timestamp(), execution_id)
 
@@ -564,7 +633,8 @@ class Engine:
             failed = h.sub_orchestration_failed(now, work.task_id, problem, problem)
             self._send(parent.id, failed, now.timestamp(), parent.execution_id)
             return
-        self._create_instance(work.name, child_id, work.input, (parent.id, work.task_id))
+        version = self.versioning.version_for_new(work.version)
+        self._create_instance(work.name, child_id, work.input, (parent.id, work.task_id), version)
 
     # -- entities ----------------------------------------------------------------------------
 

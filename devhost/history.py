@@ -58,12 +58,14 @@ def execution_started(
     input_json: str | None,
     execution_id: str,
     parent: dict[str, Any] | None = None,
+    version: str = "",
 ) -> dict[str, Any]:
+    """`Version` must be present (the SDK reads it into `context.version`), "" when unversioned."""
     return event(
         EventType.EXECUTION_STARTED,
         at,
         Name=name,
-        Version="",
+        Version=version,
         Input=input_json,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
         ParentInstance=parent,

@@ -130,7 +130,8 @@ class ManagementApi:
         if instance_id is not None:
             validate_instance_id(instance_id)
         data = self._unwrap(await read_json(request))
-        started = await self.engine.start(request.match_info["name"], instance_id, data)
+        version = request.query.get("version")  # HttpApiHandler: ?version= beats defaultVersion
+        started = await self.engine.start(request.match_info["name"], instance_id, data, version)
         payload = self.urls_for(request).management_payload(started)
         return web.json_response(
             payload,

@@ -89,6 +89,7 @@ class StartSubOrchestration:
     name: str
     instance_id: str | None
     input: str | None
+    version: str | None = None  # None: the host's defaultVersion
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def _work_for_task(task: Any, context: DurableOrchestrationContext) -> Work:
         return CreateTimer(task.id, action.fire_at)
     if isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
         return StartSubOrchestration(
-            task.id, action.function_name, action.instance_id, action._input
+            task.id, action.function_name, action.instance_id, action._input, action.version
         )
     if isinstance(action, CallEntityAction):
         return CallEntity(task.id, action.instance_id, action.operation, action.input_)

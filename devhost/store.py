@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS instances (
     parent_task_id  INTEGER,
     execution_id    TEXT NOT NULL,
     created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL
+    updated_at      TEXT NOT NULL,
+    version         TEXT NOT NULL DEFAULT ''  -- orchestration version; '' when unversioned
 );
 CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created_at, id);
 CREATE TABLE IF NOT EXISTS history (
@@ -71,6 +72,7 @@ class Instance:
     execution_id: str
     created_at: str
     updated_at: str
+    version: str = ""
 
     @property
     def finished(self) -> bool:
@@ -108,6 +110,13 @@ class TaskHub:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Hub files written before a column existed gain it, so old hubs keep working."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(instances)")}
+        if "version" not in present:
+            self.db.execute("ALTER TABLE instances ADD COLUMN version TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self.db.close()
@@ -128,14 +137,16 @@ class TaskHub:
     def instance(self, instance_id: str) -> Instance | None:
         row = self.db.execute(
             "SELECT id, name, status, input, output, custom_status, parent_id, parent_task_id,"
-            " execution_id, created_at, updated_at FROM instances WHERE id = ?",
+            " execution_id, created_at, updated_at, version FROM instances WHERE id = ?",
             (instance_id,),
         ).fetchone()
         return Instance(*row) if row else None
 
     def put_instance(self, instance: Instance) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO instances (id, name, status, input, output, custom_status,"
+            " parent_id, parent_task_id, execution_id, created_at, updated_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 instance.id,
                 instance.name,
@@ -148,6 +159,7 @@ class TaskHub:
                 instance.execution_id,
                 instance.created_at,
                 instance.updated_at,
+                instance.version,
             ),
         )
 
@@ -182,7 +194,7 @@ class TaskHub:
         limit = f"LIMIT {int(query.limit)}" if query.limit else ""
         rows = self.db.execute(
             "SELECT id, name, status, input, output, custom_status, parent_id, parent_task_id,"
-            f" execution_id, created_at, updated_at FROM instances {where}"
+            f" execution_id, created_at, updated_at, version FROM instances {where}"
             f" ORDER BY created_at, id {limit}",
             params,
         ).fetchall()

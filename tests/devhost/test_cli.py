@@ -88,11 +88,13 @@ def test_instances_lists_a_table(host, instances):
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "STATUS", "CUSTOM", "STATUS", "CREATED", "UPDATED"]
+    header = ["ID", "NAME", "VERSION", "STATUS", "CUSTOM", "STATUS", "CREATED", "UPDATED"]
+    assert lines[0].split() == header
     rows = {line.split()[0]: line for line in lines[1:] if line.strip()}
-    assert rows[instances["done"]].split()[1:3] == ["hello_sequence", "Completed"]
-    assert rows[instances["failed"]].split()[1:3] == ["always_fails", "Failed"]
-    assert rows[instances["waiting"]].split()[1:3] == ["approval", "Running"]
+    # The sampler app sets no defaultVersion, so its instances are unversioned.
+    assert rows[instances["done"]].split()[1:4] == ["hello_sequence", "-", "Completed"]
+    assert rows[instances["failed"]].split()[1:4] == ["always_fails", "-", "Failed"]
+    assert rows[instances["waiting"]].split()[1:4] == ["approval", "-", "Running"]
     assert '{"stage": "awaiting_approval"}' in rows[instances["waiting"]]
     assert lines[-1].endswith("instance(s)")
 
