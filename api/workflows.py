@@ -1,8 +1,10 @@
 """`GET /api/workflows?type=&status=&pageSize=&continuationToken=`: instances for portals, paged.
 
-Instances come from the durable client (`get_status_by`, filtered by the workflow's id prefix
-and runtime status) and are ordered by (createdTime, id); the continuation token is the last
-row's key, so pages stay stable while new instances are created.
+Instances come from the host's instance query (filtered by the workflow's id prefix and runtime
+status), read page by page: the host answers at most 100 instances per call with an
+`x-ms-continuation-token` header for the next page, which the SDK's `get_status_by` ignores.
+Rows are ordered by (createdTime, id); this API's continuation token is the last row's key, so
+its pages stay stable while new instances are created.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import BeforeValidator, Field
 
 from api import openapi
@@ -25,6 +30,9 @@ bp = df.Blueprint()
 
 RuntimeStatus = df.OrchestrationRuntimeStatus
 KEY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+CONTINUATION = "x-ms-continuation-token"
+HOST_PAGE_SIZE = 100
+HOST_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
 def _split(value: object) -> object:
@@ -56,6 +64,34 @@ def _decode(token: str) -> tuple[str, str]:
         ) from None
 
 
+async def host_instances(
+    client: df.DurableOrchestrationClient, prefix: str | None, statuses: list[RuntimeStatus]
+) -> AsyncIterator[DurableOrchestrationStatus]:
+    """Every instance the host lists for the filters, following its continuation tokens.
+
+    The request is the one `get_status_by` sends to the host's local RPC endpoint (the durable
+    client binding's `rpcBaseUrl`), plus `top` and the token header the SDK leaves out.
+    """
+    query = {"top": str(HOST_PAGE_SIZE)}
+    if prefix:
+        query["instanceIdPrefix"] = prefix
+    if statuses:
+        query["runtimeStatus"] = ",".join(status.value for status in statuses)
+    url = f"{client._orchestration_bindings.rpc_base_url}instances/"
+    headers: dict[str, str] = {}
+    async with aiohttp.ClientSession(timeout=HOST_TIMEOUT) as session:
+        while True:
+            async with session.get(url, params=query, headers=headers) as response:
+                response.raise_for_status()
+                page = await response.json(content_type=None)
+                token = response.headers.get(CONTINUATION)
+            for row in page:
+                yield DurableOrchestrationStatus.from_json(row)
+            if not token:
+                return
+            headers = {CONTINUATION: token}
+
+
 @bp.route(route="workflows", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 @handle_errors
@@ -63,11 +99,8 @@ async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationC
     """One page of workflow instances, oldest first."""
     query = validate(WorkflowQuery, dict(req.params))
     prefix = f"{query.type.value}-" if query.type else None
-    statuses = await client.get_status_by(
-        runtime_status=query.status or None, instance_id_prefix=prefix
-    )
     rows: list[tuple[tuple[str, str], WorkflowSummary]] = []
-    for status in statuses:
+    async for status in host_instances(client, prefix, query.status):
         parsed = parse_instance_id(status.instance_id or "")
         if parsed is None or (query.type and parsed[0] != query.type):
             continue

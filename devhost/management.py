@@ -21,6 +21,21 @@ from devhost.store import TERMINAL, InstanceQuery
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ILLEGAL_ID = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 TRUE = ("true", "1", "yes")
+WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
+DEFAULT_PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize
+CONTINUATION = "x-ms-continuation-token"
+#: OrchestrationRuntimeStatus by number; the names are the enum's own spelling.
+STATUS_NUMBERS = {
+    0: "Running",
+    1: "Completed",
+    2: "ContinuedAsNew",
+    3: "Failed",
+    4: "Canceled",
+    5: "Terminated",
+    6: "Pending",
+    7: "Suspended",
+}
+STATUS_NAMES = {name: name for name in STATUS_NUMBERS.values()}
 
 
 def error(status: int, message: str) -> web.Response:
@@ -56,23 +71,33 @@ def _flag(request: web.Request, name: str, default: bool = False) -> bool:
 
 
 def _time(request: web.Request, name: str) -> str | None:
+    """A date filter; one that does not parse is ignored, as `DateTime.TryParse` lets it be."""
     value = request.query.get(name)
     if not value:
         return None
     try:
         return to_wire(from_wire(value))
-    except ValueError as problem:
-        raise HostError(f"{name} is not a valid date and time: {value}") from problem
+    except ValueError:
+        return None
 
 
-def _statuses(request: web.Request) -> tuple[str, ...]:
-    raw = request.query.get("runtimeStatus", "")
-    known = {s.lower(): s for s in (*RUNNING, *TERMINAL, "ContinuedAsNew")}
-    chosen = []
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        if part.lower() not in known:
-            raise HostError(f"Unknown runtimeStatus '{part}'.")
-        chosen.append(known[part.lower()])
+def _page_size(request: web.Request) -> int:
+    """`top` as `int.TryParse` reads it; anything else leaves the default page of 100."""
+    value = request.query.get("top", "")
+    if not WHOLE_NUMBER.fullmatch(value) or int(value) < 1:
+        return DEFAULT_PAGE_SIZE
+    return int(value)
+
+
+def parse_statuses(raw: str) -> tuple[str, ...]:
+    """`runtimeStatus` as HttpApiHandler.TryGetIEnumerableQueryParameterValue parses it:
+    comma separated, each an exact (case-sensitive) enum name or number; the rest is ignored."""
+    chosen: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        number = WHOLE_NUMBER.fullmatch(part)
+        status = STATUS_NUMBERS.get(int(part)) if number else STATUS_NAMES.get(part)
+        if status and status not in chosen:
+            chosen.append(status)
     return tuple(chosen)
 
 
@@ -161,17 +186,17 @@ class ManagementApi:
         return web.json_response(body, status=200)
 
     def _query(self, request: web.Request, limit: int | None) -> InstanceQuery:
-        token = request.headers.get("x-ms-continuation-token") or None
+        token = request.headers.get(CONTINUATION) or None
         after = None
         if token:
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError as problem:
-                raise HostError("x-ms-continuation-token is not valid.") from problem
+                raise HostError(f"{CONTINUATION} is not valid.") from problem
             if "|" not in after:  # garbage decodes leniently; never restart at page one
-                raise HostError("x-ms-continuation-token is not valid.")
+                raise HostError(f"{CONTINUATION} is not valid.")
         return InstanceQuery(
-            statuses=_statuses(request),
+            statuses=parse_statuses(request.query.get("runtimeStatus", "")),
             created_from=_time(request, "createdTimeFrom"),
             created_to=_time(request, "createdTimeTo"),
             prefix=request.query.get("instanceIdPrefix") or None,
@@ -180,18 +205,15 @@ class ManagementApi:
         )
 
     async def query(self, request: web.Request) -> web.Response:
-        top = request.query.get("top")
-        if top is not None and (not top.isdigit() or int(top) < 1):
-            raise HostError("top must be a positive whole number.")
-        limit = int(top) if top else None
-        query = self._query(request, limit + 1 if limit else None)
-        rows = self.engine.hub.query_instances(query)
+        """One page of instances (`top`, default 100) and the token for the next, if any."""
+        limit = _page_size(request)
+        rows = self.engine.hub.query_instances(self._query(request, limit + 1))
         headers = {}
-        if limit and len(rows) > limit:
+        if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
             token = f"{last.created_at}|{last.id}"
-            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(token.encode()).decode()
+            headers[CONTINUATION] = base64.urlsafe_b64encode(token.encode()).decode()
         show_input = _flag(request, "showInput", True)
         body = [instance_status(row, show_input=show_input) for row in rows]
         return web.json_response(body, headers=headers)

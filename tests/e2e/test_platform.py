@@ -70,6 +70,32 @@ def test_workflows_are_listed_by_type_and_status_in_pages(app: App):
     app.wait_done(running)
 
 
+def test_the_listing_reads_every_host_page_beyond_the_first_hundred(start_app):
+    """The host answers instance queries 100 at a time with a continuation token (as Azure's
+    does); the listing follows it, so 250 claims are all listed, each once, in order."""
+    app = start_app()
+    ids = [f"CLM-MANY-{n:03d}" for n in range(250)]
+    for claim_id in ids:
+        file_claim(app, claim(claim_id, f"POL-{claim_id}"))
+
+    whole = app.view_query("/api/workflows", {"type": "claim", "pageSize": "500"})
+    assert [item["businessId"] for item in whole["items"]] == ids
+    assert whole["continuationToken"] is None
+
+    seen, token, pages = [], None, 0
+    while True:
+        params = {"type": "claim", "pageSize": "100"}
+        if token:
+            params["continuationToken"] = token
+        page = app.view_query("/api/workflows", params)
+        seen += [item["businessId"] for item in page["items"]]
+        pages += 1
+        token = page["continuationToken"]
+        if not token:
+            break
+    assert seen == ids and pages == 3
+
+
 def http_routes() -> set[tuple[str, str]]:
     """Every (method, /api/route) the app serves, read from the registered functions."""
     routes = set()
