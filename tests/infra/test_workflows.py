@@ -187,24 +187,18 @@ def test_dev_and_prod_deploy_through_their_github_environments(deploy: dict[str,
 # Deploy: the package -------------------------------------------------------------------------
 
 
-def test_the_package_is_built_on_python_311_without_a_remote_build(deploy: dict[str, Any]) -> None:
+def test_the_package_is_built_by_the_tested_script_on_python_311(deploy: dict[str, Any]) -> None:
+    """scripts/package.py builds it here and in tests/infra/test_package.py alike."""
     package = {"jobs": {"package": deploy["jobs"]["package"]}}
     (setup,) = uses(package, "actions/setup-python")
     assert str(setup["with"]["python-version"]) == "3.11"
     assert "cache" not in setup["with"], "what is deployed never comes from a cache"
     assert not uses(package, "actions/cache")
-    script = runs(package)
-    assert "pip install" in script
-    assert "--target .python_packages/lib/site-packages -r requirements.txt" in script
-    assert "git archive" in script and ".funcignore" in script and "zip -qr" in script
-
-
-def test_the_package_never_holds_dev_only_folders(deploy: dict[str, Any]) -> None:
-    package = deploy["jobs"]["package"]
-    assert set(package["env"]["NEVER_DEPLOYED"].split()) == NEVER_DEPLOYED
-    check = named({"jobs": {"package": package}}, "Zip and check")["run"]
-    assert "unzip -Z1" in check and "for folder in $NEVER_DEPLOYED" in check
-    assert "exit" in check
+    script = named(package, "Build the package")["run"]
+    assert 'python scripts/package.py --output "$RUNNER_TEMP/app.zip"' in script
+    # pathspec at the version make test uses, from requirements-dev.txt.
+    assert "\"$(grep '^pathspec' requirements-dev.txt)\"" in script
+    assert re.search(r"^pathspec~=", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
 
 
 def test_funcignore_keeps_dev_only_folders_out_of_the_package() -> None:
