@@ -1,4 +1,4 @@
-"""`python -m devhost start | instances | show ID | purge`."""
+"""`python -m devhost start | instances | show ID | purge | export ID… | replay-check`."""
 
 from __future__ import annotations
 
@@ -76,6 +76,28 @@ def _parser() -> argparse.ArgumentParser:
         help="only instances created more than HOURS ago",
     )
     purge.set_defaults(command=_purge)
+
+    export = commands.add_parser("export", help="write instances' histories to JSON files")
+    common(export)
+    export.add_argument("instance_ids", nargs="+", metavar="INSTANCE_ID")
+    export.add_argument("--out", type=Path, default=Path("."), help="folder (default .)")
+    export.set_defaults(command=_export)
+
+    check = commands.add_parser(
+        "replay-check",
+        help="replay recorded histories against the current code; exit 1 if any diverge",
+    )
+    common(check)
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="exported histories (files or folders); without any, the task hub's instances",
+    )
+    check.add_argument("--status", action="append", choices=STATUSES)
+    check.add_argument("--prefix", help="instance id prefix (task hub only)")
+    check.set_defaults(command=_replay_check)
     return parser
 
 
@@ -229,3 +251,56 @@ def _purge(args: argparse.Namespace) -> int:
             hub.delete_instance(row.id)
     print(f"purged {len(rows)} instance(s)")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from devhost.replaycheck import Recorded
+
+    hub = _open_existing(args)
+    instances = [(i, hub.instance(i)) for i in args.instance_ids]
+    missing = [i for i, instance in instances if instance is None]
+    if missing:
+        print(f"devhost: no instance {', '.join(repr(i) for i in missing)}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    for instance_id, instance in instances:
+        assert instance is not None
+        recorded = Recorded(instance_id, instance.name, hub.history(instance_id))
+        path = args.out / f"{_file_name(instance_id)}.json"
+        document = recorded.to_export(instance.status, instance.version)
+        path.write_text(json.dumps(document, indent=1) + "\n")
+        print(path)
+    return 0
+
+
+def _file_name(instance_id: str) -> str:
+    """Instance ids may hold characters some file systems refuse (`:` in child ids)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in instance_id)
+
+
+def _replay_check(args: argparse.Namespace) -> int:
+    from devhost.loader import load_app
+    from devhost.replaycheck import ExportError, Recorded, check, exports_in
+
+    app_dir = args.app.resolve()
+    load_local_settings(app_dir)
+    index = load_app(app_dir)
+    logging.getLogger().setLevel(logging.WARNING)  # replays re-run the app's own log lines
+    if args.paths:
+        try:
+            recorded = list(exports_in(args.paths))
+        except ExportError as problem:
+            raise ConfigError(str(problem)) from problem
+    else:
+        hub = _open_existing(args)
+        query = InstanceQuery(statuses=tuple(args.status or ()), prefix=args.prefix)
+        rows = [(row, hub.history(row.id)) for row in hub.query_instances(query)]
+        recorded = [Recorded(row.id, row.name, events) for row, events in rows if events]
+    diverged = [d for d in (check(index.orchestrators, r) for r in recorded) if d]
+    for divergence in diverged:
+        print(divergence.describe() + "\n")
+    print(
+        f"replay-check: {len(recorded)} histories replayed against the current code, "
+        f"{len(diverged)} diverged"
+    )
+    return 1 if diverged else 0
