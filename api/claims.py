@@ -14,7 +14,12 @@ from api.common import (
     start_workflow,
     status_response,
 )
-from domain.claims import ClaimRequest, DecisionRequest, DocumentsSubmission
+from domain.claims import (
+    ClaimRequest,
+    DecisionRequest,
+    DocumentsSubmission,
+    submission_refusal,
+)
 from domain.common import Workflow, to_json
 from domain.views import Accepted, Problem, Started, StatusView
 
@@ -46,7 +51,13 @@ async def submit_documents(req: func.HttpRequest, client: df.DurableOrchestratio
     """Documents the claim was waiting for."""
     claim_id = route_id(req, "claimId")
     return await deliver_event(
-        req, client, CLAIM, claim_id, "DocumentsSubmitted", DocumentsSubmission
+        req,
+        client,
+        CLAIM,
+        claim_id,
+        "DocumentsSubmitted",
+        DocumentsSubmission,
+        admit=lambda waiting, body: submission_refusal(waiting, len(body.documents)),
     )
 
 

@@ -45,6 +45,8 @@ ACTIVE = {"Pending", "Running", "Suspended"}
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[func.HttpResponse]]
+Admission = Callable[[dict[str, Any], Any], tuple[int, str] | None]
+"""A workflow's bound on a portal action: (status, reason) to refuse it, None to let it in."""
 
 _log = logging.getLogger("workflows.api")
 
@@ -236,12 +238,14 @@ async def deliver_event(
     model: type[BaseModel],
     *,
     require_actor: bool = False,
+    admit: Admission | None = None,
 ) -> func.HttpResponse:
     """Validate a portal action and raise it as `event` on the instance.
 
     404 unknown instance; 400 bad body (or no actor when one is required); 409 when the
-    instance's custom status does not list `event` in `waitingFor`; 202 when delivered. The
-    payload sent is the body's JSON with `actor` replaced by the resolved Actor (or None).
+    instance's custom status does not list `event` in `waitingFor`; the status and reason
+    `admit(custom status, body)` gives when the instance's bounds refuse the action; 202 when
+    delivered. The payload sent is the body's JSON with `actor` replaced by the resolved Actor.
     """
     status = await find_status(client, workflow, business_id)
     if status is None:
@@ -264,6 +268,11 @@ async def deliver_event(
             f"{waiting}, not {event}.",
             status_url=url,
         )
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    refusal = admit(custom, body) if admit else None
+    if refusal:
+        code, why = refusal
+        raise ProblemError(code, f"{view.id} cannot take this {event}: {why}.", status_url=url)
     await raise_portal_event(client, view.id, event, body, actor, url)
     return json_response(Accepted(id=view.id, event=event, status_url=url), 202)
 

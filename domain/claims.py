@@ -32,6 +32,15 @@ from domain.common import (
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
+
+MAX_DOCUMENTS_AT_START = 50
+MAX_DOCUMENTS_PER_SUBMISSION = 20
+MAX_SUBMISSIONS = 5
+MAX_DOCUMENTS_PER_CLAIM = 100
+"""A claim's documents bound its history: each one is read (and a photo reviewed) by an
+activity. Submissions beyond MAX_SUBMISSIONS are refused (409); a submission that would take
+the claim past MAX_DOCUMENTS_PER_CLAIM, or carries more than MAX_DOCUMENTS_PER_SUBMISSION, is
+too large (413). A claim still missing documents after its last submission is abandoned."""
 MAX_LOSS_AGE_YEARS = 10
 """Older losses are past any policy's claim period; an older date is a typo."""
 
@@ -85,7 +94,9 @@ def _unique_ids(documents: list[Document]) -> list[Document]:
     return documents
 
 
-Documents = Annotated[list[Document], Field(max_length=50), AfterValidator(_unique_ids)]
+Documents = Annotated[
+    list[Document], Field(max_length=MAX_DOCUMENTS_AT_START), AfterValidator(_unique_ids)
+]
 
 
 class Claimant(ApiModel):
@@ -131,6 +142,25 @@ class DecisionRequest(PortalAction):
 
     decision: Literal["approve", "reject"]
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+def submission_refusal(waiting: Mapping[str, Any], documents: int) -> tuple[int, str] | None:
+    """Why a claim that waits for documents cannot take a submission of `documents` now.
+
+    `waiting` is the claim's custom status while it waits (`submissionsLeft`, `documentsLeft`);
+    None when the submission fits.
+    """
+    if documents > MAX_DOCUMENTS_PER_SUBMISSION:
+        return 413, f"a submission carries at most {MAX_DOCUMENTS_PER_SUBMISSION} documents"
+    if int(waiting.get("submissionsLeft", MAX_SUBMISSIONS)) <= 0:
+        return 409, f"the claim has taken its {MAX_SUBMISSIONS} submissions"
+    room = int(waiting.get("documentsLeft", MAX_DOCUMENTS_PER_CLAIM))
+    if documents > room:
+        return 413, (
+            f"a claim holds at most {MAX_DOCUMENTS_PER_CLAIM} documents; "
+            f"this one has room for {room} more"
+        )
+    return None
 
 
 class Outcome(StrEnum):

@@ -34,6 +34,10 @@ APPROVAL_REMINDER_EVERY = timedelta(hours=24)
 APPROVAL_ESCALATION_AFTER = timedelta(hours=72)
 """Approval still pending this long after it was requested is escalated (once)."""
 
+FOLLOWUPS_AT_MOST = 14
+"""Reminders (and the escalation) stop after this many daily follow-ups: the wait goes on
+without timers, so an order or task nobody answers keeps a bounded history."""
+
 AIRCRAFT_LOCK_DEADLINE = timedelta(days=14)
 """How long an order waits for an aircraft held by another order before giving up."""
 

@@ -11,7 +11,15 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from domain.claims import ClaimResult, Outcome, amount_paid, missing_documents, policy_covers
+from domain.claims import (
+    MAX_DOCUMENTS_PER_CLAIM,
+    MAX_SUBMISSIONS,
+    ClaimResult,
+    Outcome,
+    amount_paid,
+    missing_documents,
+    policy_covers,
+)
 from domain.common import Workflow, to_json
 from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
@@ -62,10 +70,15 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
     extractions, reviews = read[: len(documents)], read[len(documents) :]
     covered, _ = policy_covers(policy)
     if covered:
-        extra = yield from _chase_documents(context, claim, policy, extractions)
-        if extra is None:
-            return (yield from _close(context, claim, Outcome.ABANDONED, fraud["score"]))
-        extractions, more_reviews = extra
+        extractions, more_reviews, gave_up = yield from _chase_documents(
+            context, claim, policy, extractions
+        )
+        if gave_up:
+            return (
+                yield from _close(
+                    context, claim, Outcome.ABANDONED, fraud["score"], reasons=[gave_up]
+                )
+            )
         reviews = reviews + more_reviews
     assessment = yield context.call_activity_with_retry(
         "claims_assess",
@@ -143,15 +156,22 @@ def _chase_documents(
     policy: dict[str, Any],
     extractions: list[dict[str, Any]],
 ) -> Steps:
-    """Wait until the policy's required documents are in; None when the claimant gave up.
+    """Wait until the policy's required documents are in, within the claim's bounds.
 
     A reminder goes out every REMINDER_EVERY; after MAX_REMINDERS unanswered ones the claim is
-    abandoned. Returns (all extractions, reviews of the photos submitted later).
+    abandoned, and so it is when MAX_SUBMISSIONS submissions still leave a kind missing.
+    Documents past MAX_DOCUMENTS_PER_CLAIM are not read (api/ refuses them; two submissions
+    racing past its check are cut here). Returns (all extractions, reviews of the photos
+    submitted later, why the claim was abandoned or None).
     """
     reviews: list[dict[str, Any]] = []
-    reminders = 0
+    reminders = submissions = 0
+    documents = len(claim["documents"])
     required = policy.get("requiredDocuments") or []
     while missing := missing_documents(required, extractions):
+        if submissions == MAX_SUBMISSIONS:
+            why = f"still missing {', '.join(missing)} after {MAX_SUBMISSIONS} submissions"
+            return extractions, reviews, why
         remind_at = context.current_utc_datetime + REMINDER_EVERY
         yield from set_stage(
             context,
@@ -159,21 +179,25 @@ def _chase_documents(
             ["DocumentsSubmitted"],
             missingDocuments=missing,
             reminders=reminders,
+            submissionsLeft=MAX_SUBMISSIONS - submissions,
+            documentsLeft=MAX_DOCUMENTS_PER_CLAIM - documents,
         )
         received = yield from wait_for_event(context, ["DocumentsSubmitted"], remind_at)
         if received is None:
             if reminders == MAX_REMINDERS:
-                return None
+                return extractions, reviews, f"no answer to {MAX_REMINDERS} reminders"
             reminders += 1
             yield from _notify(
                 context, claim, "claim_documents_reminder", f"reminder-{reminders}", missing=missing
             )
             continue
-        submitted = received[1]["documents"]
-        read = yield context.task_all(_document_tasks(context, submitted))
+        submissions += 1
+        submitted = received[1]["documents"][: MAX_DOCUMENTS_PER_CLAIM - documents]
+        documents += len(submitted)
+        read = (yield context.task_all(_document_tasks(context, submitted))) if submitted else []
         extractions = extractions + read[: len(submitted)]
         reviews = reviews + read[len(submitted) :]
-    return extractions, reviews
+    return extractions, reviews, None
 
 
 def _await_decision(

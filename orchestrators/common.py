@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase
 
 from domain.common import stage_status
 
@@ -89,18 +90,36 @@ def set_stage(
 
 
 def wait_for_event(
-    context: df.DurableOrchestrationContext, names: Sequence[str], deadline: datetime
+    context: df.DurableOrchestrationContext, names: Sequence[str], deadline: datetime | None
 ) -> Steps:
-    """Wait for the first of the events `names` or for `deadline` (a durable timer).
+    """Wait for the first of the events `names` or for `deadline` (a durable timer; None
+    waits without one, adding nothing to history until an event comes).
 
     Returns `(event name, payload dict)`, or None when the deadline came first. The timer is
     cancelled when an event wins, so a finished instance does not wait on it.
+
+    A waiter the timer beat stays open and is reused by the next wait for the same event: the
+    SDK hands an arriving event to the newest open waiter of its name, so a fresh waiter per
+    round would let an event that arrives between rounds (say, while a reminder is being
+    sent) complete a waiter nobody listens to any more, and be lost.
     """
-    events = [context.wait_for_external_event(name) for name in names]
-    timer = context.create_timer(deadline)
-    winner = yield context.task_any([*events, timer])
+    open_waits = _open_waits(context)
+    events = [open_waits.get(name) or context.wait_for_external_event(name) for name in names]
+    open_waits.update(zip(names, events, strict=True))
+    timer = context.create_timer(deadline) if deadline is not None else None
+    winner = yield context.task_any([*events, timer] if timer else events)
     if winner is timer:
         return None
-    timer.cancel()
+    if timer:
+        timer.cancel()
     name = names[events.index(winner)]
+    del open_waits[name]
     return name, decode_event(winner.result)
+
+
+def _open_waits(context: df.DurableOrchestrationContext) -> dict[str, TaskBase]:
+    """The event waiters still open in this replay, by event name (kept on the context,
+    which lives exactly as long as one replay of the orchestrator)."""
+    if not hasattr(context, "_open_event_waits"):
+        context._open_event_waits = {}
+    return context._open_event_waits

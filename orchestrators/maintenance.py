@@ -20,6 +20,7 @@ from domain.common import iso, to_json
 from domain.maintenance import (
     AIRCRAFT_LOCK_DEADLINE,
     APPROVAL_REMINDER_EVERY,
+    FOLLOWUPS_AT_MOST,
     PARTS_REMINDER_EVERY,
     Event,
     MaintenanceOrderRequest,
@@ -141,7 +142,8 @@ def _work_on_aircraft(
 def _await_return_to_service(
     context: df.DurableOrchestrationContext, order: MaintenanceOrderRequest, document_id: str
 ) -> Steps:
-    """Wait for ReturnToServiceApproval: a reminder every 24 h, one escalation after 72 h."""
+    """Wait for ReturnToServiceApproval: a reminder every 24 h, one escalation after 72 h,
+    then, after FOLLOWUPS_AT_MOST follow-ups, quietly (no timers: bounded history)."""
     yield from set_stage(
         context,
         Stage.AWAITING_RETURN_TO_SERVICE,
@@ -154,7 +156,9 @@ def _await_return_to_service(
         tick += 1
         next_followup = requested_at + tick * APPROVAL_REMINDER_EVERY
         received = yield from wait_for_event(
-            context, [Event.RETURN_TO_SERVICE_APPROVAL], next_followup
+            context,
+            [Event.RETURN_TO_SERVICE_APPROVAL],
+            next_followup if tick <= FOLLOWUPS_AT_MOST else None,
         )
         if received is not None:
             break
@@ -240,6 +244,8 @@ def maintenance_task(context: df.DurableOrchestrationContext):
         reminders = 0
         while True:
             due = context.current_utc_datetime + PARTS_REMINDER_EVERY
+            if reminders == FOLLOWUPS_AT_MOST:
+                due = None  # reminded enough: wait on, without timers
             if (yield from wait_for_event(context, [Event.PARTS_RECEIVED], due)) is not None:
                 break
             reminders += 1
