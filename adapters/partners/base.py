@@ -16,6 +16,7 @@ import requests
 
 from adapters import secrets, settings
 from adapters.errors import PartnerError
+from adapters.partners import failure
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
@@ -42,6 +43,7 @@ class HttpPartner:
         self.timeout = timeout
         self._session = requests.Session()
         self._session.headers["Accept"] = "application/json"
+        self._api_key = api_key
         if api_key:
             self._session.headers["x-api-key"] = api_key
 
@@ -73,12 +75,13 @@ class HttpPartner:
         except requests.Timeout:
             raise PartnerError(self.partner, f"{method} {path} timed out", True) from None
         except requests.RequestException as exc:
-            raise PartnerError(self.partner, f"{method} {path} failed: {exc}", True) from None
+            reason = failure.redact(str(exc), [self._api_key])
+            raise PartnerError(self.partner, f"{method} {path} failed: {reason}", True) from None
         if not response.ok:
             status = response.status_code
             retryable = status >= 500 or status in RETRYABLE_STATUS
-            detail = response.text[:300].strip() or response.reason
-            raise PartnerError(self.partner, f"{method} {path} -> {status}: {detail}", retryable)
+            detail = failure.describe(response, [self._api_key])
+            raise PartnerError(self.partner, f"{method} {path} -> {detail}", retryable)
         if not response.content:
             return {}
         try:
