@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from devhost import failures
 from devhost.loader import ActivityFunction, InvocationContext
 
 log = logging.getLogger("devhost")
@@ -56,5 +56,7 @@ async def invoke(
         return Outcome(result=ActivityTriggerConverter.encode(result, expected_type=None).value)
     except Exception as error:
         log.warning("activity %s failed: %s", name, error)
-        details = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return Outcome(failure=(f"Activity function '{name}' failed: {error}", details))
+        message = failures.worker_message(error)
+        return Outcome(
+            failure=failures.activity_failure(name, message, failures.python_stack(error))
+        )

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from devhost import activities, entities
+from devhost import activities, entities, extension_checks, failures
 from devhost import history as h
 from devhost.clock import Clock, to_wire
 from devhost.loader import FunctionIndex
@@ -386,8 +386,19 @@ class Engine:
         self.hub.append_history(instance_id, len(past), events)
         past.extend(events)
 
-    def _finish(self, instance: Instance, status: str, output: str | None, now: datetime) -> None:
-        """Record a terminal status, drop pending timers and tell a waiting parent."""
+    def _finish(
+        self,
+        instance: Instance,
+        status: str,
+        output: str | None,
+        now: datetime,
+        details: str | None = None,
+    ) -> None:
+        """Record a terminal status, drop pending timers and tell a waiting parent.
+
+        A failed or terminated child answers its parent with its own result as the reason and
+        its failure details (TaskOrchestrationDispatcher.ProcessWorkflowCompletedTaskDecision).
+        """
         self.hub.update_instance(instance.id, status=status, output=output, updated_at=to_wire(now))
         # Pending timers and events die with the instance; so does work a terminated
         # instance had queued but not started (activities already running just finish).
@@ -398,13 +409,10 @@ class Engine:
         if status == "Completed":
             event = h.sub_orchestration_completed(now, instance.parent_task_id, output)
         else:
-            reason = json.loads(output) if output else status
-            event = h.sub_orchestration_failed(
-                now,
-                instance.parent_task_id,
-                f"Sub-orchestration '{instance.name}' ({instance.id}) {status.lower()}: {reason}",
-                str(reason),
-            )
+            reason = json.loads(output) if output else None
+            if reason is not None and not isinstance(reason, str):
+                reason = output
+            event = h.sub_orchestration_failed(now, instance.parent_task_id, reason, details)
         self._send(instance.parent_id, event, now.timestamp())
 
     def _drop_messages(self, target: str, unwanted: Callable[[Message], bool]) -> None:
@@ -488,6 +496,11 @@ class Engine:
         self, instance: Instance, decision: Decision, new: list[dict[str, Any]], now: datetime
     ) -> None:
         epoch = now.timestamp()
+        problem = extension_checks.episode_problem(self.index, decision)
+        if problem:
+            failure, keeps_custom_status = problem
+            custom = decision.custom_status if keeps_custom_status else None
+            decision = Decision(failure=failure, custom_status=custom)
         appended = list(new)
         for work in decision.work:
             appended.append(self._schedule(instance, work, now, epoch))
@@ -495,10 +508,10 @@ class Engine:
             decision.custom_status if decision.custom_status is not None else instance.custom_status
         )
         if decision.failure is not None:
-            output = json.dumps(
-                f"Orchestrator function '{instance.name}' failed: {decision.failure}"
+            result, details = failures.orchestrator_failure(
+                instance.name, decision.failure, decision.failure_stack
             )
-            self._fail(instance, appended, output, custom, now)
+            self._fail(instance, appended, json.dumps(result), custom, now, details)
             return
         if decision.continued:
             self._continue_as_new(instance, decision, custom, now)
@@ -527,16 +540,21 @@ class Engine:
         output: str,
         custom: str | None,
         now: datetime,
+        details: str | None = None,
     ) -> None:
         """Close the episode with a failed ExecutionCompleted and finish the instance."""
         completed = h.event(
-            h.EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Failed", Result=output
+            h.EventType.EXECUTION_COMPLETED,
+            now,
+            OrchestrationStatus="Failed",
+            Result=output,
+            Details=details,
         )
         appended.append(completed)
         appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
         self._append(instance.id, appended)
         self.hub.update_instance(instance.id, custom_status=custom)
-        self._finish(instance, "Failed", output, now)
+        self._finish(instance, "Failed", output, now, details)
 
     def _continue_as_new(
         self, instance: Instance, decision: Decision, custom: str | None, now: datetime
@@ -591,7 +609,8 @@ class Engine:
             self._send(instance.id, fired, work.fire_at.timestamp(), instance.execution_id)
             return h.event(h.EventType.TIMER_CREATED, now, work.task_id, FireAt=fire_at)
         if isinstance(work, StartSubOrchestration):
-            child_id = work.instance_id or f"{instance.id}:{work.task_id:04d}"
+            # TaskOrchestrationContext.CreateSubOrchestrationInstanceCore's default id.
+            child_id = work.instance_id or f"{instance.execution_id}:{work.task_id}"
             self._start_child(instance, work, child_id, now)
             return h.event(
                 h.EventType.SUB_ORCHESTRATION_CREATED,
@@ -624,12 +643,8 @@ class Engine:
         self, parent: Instance, work: StartSubOrchestration, child_id: str, now: datetime
     ) -> None:
         existing = self.hub.instance(child_id)
-        problem = None
-        if work.name not in self.index.orchestrators:
-            problem = f"The orchestrator function '{work.name}' is not in this app."
-        elif existing and not existing.finished:
+        if existing and not existing.finished:
             problem = f"An instance with ID '{child_id}' already exists and is {existing.status}."
-        if problem:
             failed = h.sub_orchestration_failed(now, work.task_id, problem, problem)
             self._send(parent.id, failed, now.timestamp(), parent.execution_id)
             return

@@ -93,7 +93,7 @@ def sub_orchestration_completed(at: datetime, task_id: int, result: str | None) 
 
 
 def sub_orchestration_failed(
-    at: datetime, task_id: int, reason: str, details: str
+    at: datetime, task_id: int, reason: str | None, details: str | None
 ) -> dict[str, Any]:
     return event(
         EventType.SUB_ORCHESTRATION_FAILED,

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from devhost.clock import from_wire, to_wire
 from devhost.engine import Engine, HostError, NotFound
+from devhost.extension_checks import unknown_function
 from devhost.status import RUNNING, Urls, instance_status
 from devhost.store import TERMINAL, InstanceQuery
 
@@ -282,6 +283,11 @@ class ManagementApi:
         return web.Response(status=200, text=state or "null", content_type="application/json")
 
     async def signal_entity(self, request: web.Request) -> web.Response:
+        """DurableClient.SignalEntityAsyncInternal refuses an entity the app does not define
+        (DurableTaskExtension.ThrowIfFunctionDoesNotExist): 400 from HttpApiHandler."""
+        name = request.match_info["name"].lower()
+        if name not in self.engine.index.entities:
+            raise HostError(unknown_function("entity", name, self.engine.index.entities))
         operation = request.query.get("op", "")
         data = self._unwrap(await read_json(request))
         await self.engine.signal_entity(self._entity_id(request), operation, data)

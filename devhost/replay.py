@@ -38,6 +38,7 @@ from azure.durable_functions.models.actions.WaitForExternalEventAction import (
 )
 from azure.durable_functions.orchestrator import Orchestrator
 
+from devhost import failures
 from devhost.history import SCHEDULING_EVENTS, EventType
 
 history_event_module = importlib.import_module(
@@ -119,6 +120,7 @@ class Decision:
     done: bool = False
     output: str | None = None  # JSON text
     failure: str | None = None
+    failure_stack: str = ""
     custom_status: str | None = None  # JSON text
     continue_as_new: str | None = None  # JSON text of the next input, when continuing
     continued: bool = False
@@ -161,7 +163,10 @@ def run_episode(handle: Any, context_json: str, history: list[dict[str, Any]]) -
     except Exception as error:  # the SDK reports orchestrator failures by raising
         message, _, data = str(error).partition(OUT_OF_PROC_LABEL)
         state = json.loads(data) if data else {}
-        decision.failure = message or type(error).__name__
+        # The state's `error` is what the extension reads (str(exception), or str(type) when
+        # the message is empty).
+        decision.failure = state.get("error") or message or type(error).__name__
+        decision.failure_stack = failures.python_stack(error.__cause__ or error)
     if "customStatus" in state:
         decision.custom_status = json.dumps(state["customStatus"])
     if decision.failure is not None:

@@ -9,8 +9,18 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
-from tests.devhost.support import WEBHOOKS, run, start, unique
+from devhost.history import EventType
+from tests.devhost.support import (
+    WEBHOOKS,
+    assert_error,
+    raw_history,
+    run,
+    start,
+    status,
+    unique,
+)
 
 CONTINUATION = "x-ms-continuation-token"
 
@@ -100,3 +110,116 @@ def test_listing_filters_are_parsed_as_the_extension_parses_them(host):
     assert ids(runtimeStatus="running") == {running, done}
     assert ids(createdTimeFrom="soon") == {running, done}
     assert ids(top="zero") == {running, done}
+
+
+@pytest.mark.parametrize("kind", ["orchestrator", "entity"])
+def test_a_call_to_a_function_the_app_lacks_fails_loudly_where_azure_would_hang(host, kind):
+    """DurableOrchestrationContext.CallDurableTaskFunctionAsync throws from
+    DurableTaskExtension.ThrowIfFunctionDoesNotExist inside the task it returns, and
+    OutOfProcOrchestrationShim.ProcessAsyncActionsV2 awaits that task and ignores the error: on
+    Azure nothing is scheduled and the instance waits forever. devhost fails it and says so."""
+    body = run(host, "calls_missing_kind", kind)
+
+    assert body["runtimeStatus"] == "Failed"
+    output = body["output"]
+    assert output.startswith(
+        f"Orchestrator function 'calls_missing_kind' failed: The function 'no_such_{kind}' "
+        f"doesn't exist, is disabled, or is not an {kind} function. Additional info: The "
+        f"following are the known {kind} functions: "
+    )
+    assert output.endswith(
+        "on Azure it would hang waiting for it (the extension drops the call, "
+        "DurableOrchestrationContext.CallDurableTaskFunctionAsync)."
+    )
+
+
+def test_signalling_an_entity_the_app_lacks_fails_the_orchestration_as_on_azure(host):
+    """DurableOrchestrationContext.SignalEntity rethrows ThrowIfFunctionDoesNotExist's error
+    synchronously, so TaskOrchestrationShim.InvokeUserCodeAndHandleResults fails the
+    orchestration with it."""
+    body = run(host, "calls_missing_kind", "signal")
+
+    assert body["runtimeStatus"] == "Failed"
+    assert body["output"] == (
+        "Orchestrator function 'calls_missing_kind' failed: The function 'no_such_entity' doesn't "
+        "exist, is disabled, or is not an entity function. Additional info: The following are "
+        "the known entity functions: 'counter', 'ledger'."
+    )
+
+
+def test_signalling_an_unknown_entity_over_http_is_a_400_and_queues_nothing(host):
+    """DurableClient.SignalEntityAsyncInternal calls ThrowIfFunctionDoesNotExist; HttpApiHandler
+    answers the ArgumentException with 400 and its message."""
+    response = host.http.post(f"{WEBHOOKS}/entities/no_such_entity/k", params={"op": "add"}, json=1)
+
+    body = assert_error(response, 400)
+    assert body["Message"].startswith(
+        "The function 'no_such_entity' doesn't exist, is disabled, or is not an entity function."
+    )
+    assert host.http.get(f"{WEBHOOKS}/entities/no_such_entity/k").status_code == 404
+
+
+def test_a_custom_status_over_16_kb_in_utf16_fails_the_orchestration(host):
+    """DurableOrchestrationContext.SetCustomStatus serializes with a 16 KB limit
+    (MessagePayloadDataConverter.Serialize counts the compact JSON's UTF-16 bytes, whole KB):
+    a string of 8,701 characters fits, 8,702 do not."""
+    fits = run(host, "sets_status", 8701)
+    assert fits["runtimeStatus"] == "Completed"
+    assert len(fits["customStatus"]) == 8701
+
+    too_big = run(host, "sets_status", 8702)
+    assert too_big["runtimeStatus"] == "Failed"
+    assert too_big["output"] == (
+        "Orchestrator function 'sets_status' failed: The UTF-16 size of the JSON-serialized "
+        "payload must not exceed 16 KB. The current payload size is 17 KB."
+    )
+
+
+def test_an_activity_failure_reaches_the_orchestrator_worded_as_on_azure(host):
+    """The Python worker reports `ExceptionType: message` (dispatcher._serialize_exception),
+    the host's RpcException puts it after "\\nException:", and TaskActivityShim.RunAsync keeps
+    the text after that label (its leading space included): the orchestrator's exception reads
+    "{Reason} \\n {Details}" (the SDK's TaskOrchestrationExecutor)."""
+    body = run(host, "reports_activity_failure")
+
+    assert body["runtimeStatus"] == "Completed"
+    assert body["output"].startswith(
+        "Activity function 'flaky' failed:  RuntimeError: attempt 1 failed \n {"
+    )
+
+
+def test_a_sub_orchestration_failure_carries_the_childs_own_result(host):
+    """TaskOrchestrationDispatcher.ProcessWorkflowCompletedTaskDecision answers the parent with
+    SubOrchestrationInstanceFailed(Reason = the child's result, Details = its details)."""
+    body = run(host, "parent")
+
+    assert body["output"]["failure"].startswith(
+        "Orchestrator function 'always_fails' failed: the books do not balance \n Message: "
+        "the books do not balance, StackTrace: "
+    )
+
+
+def test_an_orchestrator_exception_without_a_message_reads_as_on_azure(host):
+    """The SDK's TaskOrchestrationExecutor reports str(type(e)) when str(e) is empty, and
+    OutOfProcOrchestrationShim.ScheduleDurableTaskEvents prefixes it."""
+    body = run(host, "fails_without_message")
+
+    assert body["runtimeStatus"] == "Failed"
+    assert body["output"] == (
+        "Orchestrator function 'fails_without_message' failed: <class 'ValueError'>"
+    )
+
+
+def test_a_sub_orchestration_without_an_id_gets_the_durabletask_default(host):
+    """TaskOrchestrationContext.CreateSubOrchestrationInstanceCore names a child started without
+    an id `{parent execution id}:{task id}`."""
+    parent = run(host, "parent")["instanceId"]
+
+    events = raw_history(host.hub, parent)
+    [started] = [e for e in events if e["EventType"] == EventType.EXECUTION_STARTED]
+    execution = started["OrchestrationInstance"]["ExecutionId"]
+    created = [
+        e["InstanceId"] for e in events if e["EventType"] == EventType.SUB_ORCHESTRATION_CREATED
+    ]
+    assert created == [f"{parent}-c", f"{execution}:1", f"{execution}:2"]
+    assert status(host, f"{execution}:1").json()["input"] == "anon"

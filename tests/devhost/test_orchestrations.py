@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from devhost.history import EventType
 from tests.devhost.support import (
     WEBHOOKS,
     history,
@@ -103,8 +104,8 @@ def test_activity_retry_succeeds_after_failures(host):
         "ExecutionCompleted",
     ]
     assert [e["Reason"] for e in events if e["EventType"] == "TaskFailed"] == [
-        "Activity function 'flaky' failed: attempt 1 failed",
-        "Activity function 'flaky' failed: attempt 2 failed",
+        "Activity function 'flaky' failed:  RuntimeError: attempt 1 failed",
+        "Activity function 'flaky' failed:  RuntimeError: attempt 2 failed",
     ]
     # Each retry is scheduled only once the retry timer before it has fired.
     for index, event in enumerate(events):
@@ -136,6 +137,16 @@ def test_activity_retry_exhausted_records_the_final_extra_timer(host):
     ]  # fmt: skip
 
 
+def sub_orchestrations(host, instance_id: str) -> list[dict]:
+    """The status of every sub-orchestration the instance created, found in its history."""
+    created = [
+        event["InstanceId"]
+        for event in raw_history(host.hub, instance_id)
+        if event["EventType"] == EventType.SUB_ORCHESTRATION_CREATED
+    ]
+    return [status(host, child).json() for child in created]
+
+
 def test_sub_orchestrations_with_given_and_generated_ids(host):
     body = run(host, "parent", prefix="parent")
     instance_id = body["instanceId"]
@@ -152,8 +163,7 @@ def test_sub_orchestrations_with_given_and_generated_ids(host):
         "SubOrchestrationInstanceFailed",
         "ExecutionCompleted",
     ]
-    listed = host.http.get(f"{WEBHOOKS}/instances", params={"instanceIdPrefix": instance_id})
-    children = {row["instanceId"]: row for row in listed.json() if row["instanceId"] != instance_id}
+    children = {row["instanceId"]: row for row in sub_orchestrations(host, instance_id)}
     assert len(children) == 3
     named = children.pop(f"{instance_id}-c")
     assert (named["name"], named["runtimeStatus"], named["input"]) == (
@@ -194,11 +204,15 @@ def test_unsupported_action_fails_the_instance_naming_it(host):
     assert "CallHttpAction" in body["output"]
 
 
-def test_missing_activity_fails_the_task_not_the_host(host):
+def test_missing_activity_fails_the_instance_loudly_where_azure_would_hang(host):
     body = run(host, "calls_missing")
 
-    assert body["runtimeStatus"] == "Completed"
-    assert "no_such_activity" in body["output"]["activity"]
+    assert body["runtimeStatus"] == "Failed"
+    assert body["output"].startswith(
+        "Orchestrator function 'calls_missing' failed: The function 'no_such_activity' doesn't "
+        "exist, is disabled, or is not an activity function."
+    )
+    assert "on Azure it would hang waiting for it" in body["output"]
 
 
 def test_sdk_serialisable_objects_cross_the_activity_boundary(host):
@@ -287,7 +301,6 @@ def test_sub_orchestration_retry_records_failures_and_timers(host):
         "SubOrchestrationInstanceCompleted",
         "ExecutionCompleted",
     ]
-    listed = host.http.get(f"{WEBHOOKS}/instances", params={"instanceIdPrefix": instance_id})
-    children = [row for row in listed.json() if row["instanceId"] != instance_id]
+    children = sub_orchestrations(host, instance_id)
     assert sorted(row["runtimeStatus"] for row in children) == ["Completed", "Failed", "Failed"]
     assert {row["name"] for row in children} == {"flaky_child"}

@@ -203,6 +203,44 @@ def relay(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def calls_missing_kind(context: df.DurableOrchestrationContext):
+    """Calls a function the app lacks: an orchestrator, an entity, or signals an entity."""
+    kind = context.get_input()
+    if kind == "orchestrator":
+        yield context.call_sub_orchestrator("no_such_orchestrator", 1)
+    elif kind == "entity":
+        yield context.call_entity(df.EntityId("no_such_entity", "k"), "get")
+    else:
+        context.signal_entity(df.EntityId("no_such_entity", "k"), "add", 1)
+        yield context.call_activity("noop", 1)
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def sets_status(context: df.DurableOrchestrationContext):
+    """Sets a custom status of `input` characters, then finishes."""
+    context.set_custom_status("x" * context.get_input())
+    yield context.call_activity("noop", 1)
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def reports_activity_failure(context: df.DurableOrchestrationContext):
+    spec = {"key": context.instance_id, "failures": 1}
+    try:
+        yield context.call_activity("flaky", spec)
+    except Exception as error:
+        return str(error)
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def fails_without_message(context: df.DurableOrchestrationContext):
+    yield context.call_activity("noop", 1)
+    raise ValueError()
+
+
+@app.orchestration_trigger(context_name="context")
 def uses_http(context: df.DurableOrchestrationContext):
     yield context.call_http("GET", "https://example.invalid/")
     return "unreachable"
