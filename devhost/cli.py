@@ -12,6 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from devhost.clock import MODES, from_wire, make_clock
 from devhost.config import ConfigError, load_host_config, load_local_settings
 from devhost.store import TERMINAL, InstanceQuery, TaskHub
 
@@ -44,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     common(start)
     start.add_argument("--port", type=int, default=7071)
     start.add_argument("--bind", default="127.0.0.1", help="address to listen on")
-    start.add_argument("--clock", choices=("real", "manual"), default="real")
+    start.add_argument(
+        "--clock",
+        choices=MODES,
+        default="real",
+        help="real: wall time; manual: moved by POST /devhost/clock/advance; "
+        "auto: jumps to the next timer whenever the host is idle",
+    )
     start.add_argument(
         "--require-keys",
         action="store_true",
@@ -120,7 +127,7 @@ def _start(args: argparse.Namespace) -> int:
     from devhost.engine import Engine
     from devhost.keys import keys_path, load_or_create
     from devhost.loader import load_app
-    from devhost.server import Host, HostOptions, make_clock
+    from devhost.server import Host, HostOptions
 
     app_dir = args.app.resolve()
     if not (app_dir / "function_app.py").exists():
@@ -131,7 +138,9 @@ def _start(args: argparse.Namespace) -> int:
     index = load_app(app_dir)
     hub = TaskHub(hub_path)
     keys = load_or_create(keys_path(hub_path))
-    engine = Engine(hub, index, make_clock(args.clock), config.max_activities, config.versioning)
+    position = hub.clock_position()
+    clock = make_clock(args.clock, from_wire(position) if position else None)
+    engine = Engine(hub, index, clock, config.max_activities, config.versioning)
     host = Host(
         config,
         index,

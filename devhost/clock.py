@@ -1,4 +1,9 @@
-"""The host clock: real time, or a manual clock that tests move forward on purpose."""
+"""The host clock: real time, a manual clock that tests move on purpose, or an auto clock that
+jumps to the next timer whenever the host is idle (time-skipping, as Temporal's test server).
+
+Host time never goes backwards: the task hub keeps the last position reached, and a clock
+started on that hub resumes from there.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 WIRE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+MODES = ("real", "manual", "auto")
 
 
 def to_wire(moment: datetime) -> str:
@@ -21,29 +27,55 @@ def from_wire(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-class Clock:
-    """Wall-clock time for the host."""
+def from_epoch(seconds: float) -> datetime:
+    """The earliest datetime whose epoch value is not below `seconds` (timers are due at it)."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment if moment.timestamp() >= seconds else moment + timedelta(microseconds=1)
 
-    manual = False
+
+class Clock:
+    """Wall-clock time, shifted forward if the hub's clock was already ahead of it."""
+
+    mode = "real"
+    manual = False  # True when only the host moves time (manual and auto)
+    auto = False
+
+    def __init__(self, resume_from: datetime | None = None) -> None:
+        ahead = (resume_from - datetime.now(UTC)) if resume_from else timedelta(0)
+        self._offset = max(ahead, timedelta(0))
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._offset
 
 
 class ManualClock(Clock):
-    """A frozen clock; `advance` is the only thing that moves it."""
+    """A frozen clock; only `move_to` (advance, or the auto jump) moves it, never backwards."""
 
+    mode = "manual"
     manual = True
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+    def __init__(self, resume_from: datetime | None = None) -> None:
+        self._now = resume_from or datetime.now(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
             return self._now
 
-    def advance(self, seconds: float) -> datetime:
+    def move_to(self, moment: datetime) -> datetime:
         with self._lock:
-            self._now += timedelta(seconds=seconds)
+            self._now = max(self._now, moment)
             return self._now
+
+
+class AutoClock(ManualClock):
+    """A manual clock the engine moves to the earliest pending timer once nothing else runs."""
+
+    mode = "auto"
+    auto = True
+
+
+def make_clock(mode: str, resume_from: datetime | None = None) -> Clock:
+    """The clock for `--clock mode`, resuming from the position the task hub last recorded."""
+    kinds = {"real": Clock, "manual": ManualClock, "auto": AutoClock}
+    return kinds[mode](resume_from)

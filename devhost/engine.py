@@ -16,12 +16,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from devhost import activities, entities, extension_checks, failures
 from devhost import history as h
-from devhost.clock import Clock, to_wire
+from devhost.clock import Clock, ManualClock, from_epoch, to_wire
 from devhost.loader import FunctionIndex
 from devhost.replay import (
     CallEntity,
@@ -64,6 +64,12 @@ class Gone(HostError):
     status = 410
 
 
+class StillBusy(HostError):
+    """The host did not become idle in time; the message says what was still running."""
+
+    status = 408
+
+
 class Engine:
     """Owns the task hub and runs all durable work."""
 
@@ -91,14 +97,19 @@ class Engine:
         self._stopped = asyncio.Event()
         self._writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._gathering = False
+        self._quiet = asyncio.Event()  # the last pass found nothing to run and nothing running
+        self._outside = 0  # HTTP triggers running: they may still bring work
+        self.timers_fired = 0
 
     # -- the loop ----------------------------------------------------------------------------
 
     def wake(self) -> None:
+        self._quiet.clear()
         self._wakeup.set()
 
     async def run(self) -> None:
         """Process work until `stop()`; idle waits end at the next due timer."""
+        self._save_clock()
         while self.accepting:
             self._wakeup.clear()
             try:
@@ -108,12 +119,109 @@ class Engine:
                 await asyncio.sleep(0.5)
                 continue
             if progressed:
+                self._quiet.clear()
                 # A short pause lets concurrent requests gather into the next group commit.
                 await asyncio.sleep(GATHER_SECONDS if self._gathering else 0)
                 continue
+            if self._settled():
+                if self.clock.auto and self._jump_to_next_timer():
+                    continue
+                self._quiet.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._idle_timeout())
+        self._save_clock()
         self._stopped.set()
+
+    # -- idleness and host time ----------------------------------------------------------------
+
+    def _settled(self) -> bool:
+        """Nothing in flight that could still bring work: activities, writes, results, triggers."""
+        return not (self.inflight or self._writes or self.finished or self._outside)
+
+    @contextlib.contextmanager
+    def outside_work(self) -> Iterator[None]:
+        """Mark work running outside the engine (an HTTP trigger): the host is not idle."""
+        self._outside += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._outside -= 1
+            self.wake()
+
+    def busy(self) -> list[str]:
+        """What keeps the host from being idle, in words; empty when it is idle."""
+        reasons = []
+        running = sorted(task.get_name() for task in self.inflight.values())
+        if running:
+            reasons.append(f"activities running: {', '.join(running)}")
+        if self._outside:
+            reasons.append(f"HTTP triggers running: {self._outside}")
+        if self._writes or self.finished:
+            reasons.append(f"writes waiting to commit: {len(self._writes) + len(self.finished)}")
+        due = self.hub.due_by_queue(self.clock.now().timestamp())
+        reasons += [f"{queue} messages due: {count}" for queue, count in sorted(due.items())]
+        if not reasons and not self._quiet.is_set():
+            reasons.append("the dispatcher has not finished its pass")
+        return reasons
+
+    def idle(self) -> bool:
+        """Nothing runnable and nothing running (a real-clock timer may just have come due)."""
+        return self._quiet.is_set() and not self.hub.due_by_queue(self.clock.now().timestamp())
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Return once the host is idle; StillBusy after `timeout` seconds, naming the work."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.idle():
+            if self._quiet.is_set():
+                self.wake()  # a timer came due on the real clock since the last pass
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(self._quiet.wait(), timeout=max(remaining, 0))
+            except TimeoutError:
+                raise StillBusy(
+                    f"The host is not idle after {timeout:g} s (host time "
+                    f"{to_wire(self.clock.now())}): {'; '.join(self.busy())}."
+                ) from None
+
+    async def advance(self, seconds: float, timeout: float) -> tuple[datetime, int]:
+        """Let `seconds` of host time pass: each timer due by then fires at its own time, in
+        order, and the work it causes runs out before the clock moves on. Returns the new
+        time and how many timers fired."""
+        if not isinstance(self.clock, ManualClock):
+            raise HostError("The clock is real; start devhost with --clock manual or auto.")
+        fired = self.timers_fired
+        target = self.clock.now() + timedelta(seconds=seconds)
+        await self.wait_idle(timeout)
+        while (due := self.hub.next_due(after=self.clock.now().timestamp())) is not None:
+            moment = from_epoch(due)
+            if moment > target:
+                break
+            await self._write(lambda at=moment: self._move_clock(at))
+            await self.wait_idle(timeout)
+        await self._write(lambda: self._move_clock(target))
+        await self.wait_idle(timeout)
+        return self.clock.now(), self.timers_fired - fired
+
+    def _jump_to_next_timer(self) -> bool:
+        """Auto clock: move to the earliest pending timer, if any; True if time moved."""
+        due = self.hub.next_due(after=self.clock.now().timestamp())
+        if due is None:
+            return False
+        with self.hub.transaction():
+            self._move_clock(from_epoch(due))
+        return True
+
+    def _move_clock(self, moment: datetime) -> None:
+        """Record the new position in the hub first, so a crash never turns time back."""
+        assert isinstance(self.clock, ManualClock)
+        self.hub.save_clock(self.clock.mode, to_wire(max(moment, self.clock.now())))
+        self.clock.move_to(moment)
+        self.wake()
+
+    def _save_clock(self) -> None:
+        with self.hub.transaction():
+            self.hub.save_clock(self.clock.mode, to_wire(self.clock.now()))
 
     def _step(self, orchestrate: bool = True) -> bool:
         """One pass over every queue; True if anything ran.
@@ -477,6 +585,7 @@ class Engine:
                 return
         if not events:
             return
+        self.timers_fired += sum(e["EventType"] == h.EventType.TIMER_FIRED for e in events)
         new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now), *events]
         handle = self.index.orchestrators.get(instance.name)
         if handle is None:
@@ -695,7 +804,7 @@ class Engine:
         messages = self.hub.ready("activity", epoch, room, exclude=set(self.inflight))
         loop = asyncio.get_running_loop()
         for message in messages:
-            future = loop.create_task(self._invoke_activity(message))
+            future = loop.create_task(self._invoke_activity(message), name=message.body["name"])
             self.inflight[message.id] = future
         return bool(messages)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.clock import Clock, ManualClock, to_wire
+from devhost.clock import to_wire
 from devhost.config import ConfigError, HostConfig
 from devhost.engine import Engine, HostError
 from devhost.keys import Keys
@@ -88,7 +88,9 @@ class Host:
         app.add_routes(
             [
                 web.get("/admin/host/status", self.host_status),
+                web.get("/devhost/clock", self.clock),
                 web.post("/devhost/clock/advance", self.advance_clock),
+                web.get("/devhost/idle", self.wait_idle),
                 web.route("*", "/{path:.*}", self.http_trigger),
             ]
         )
@@ -147,19 +149,27 @@ class Host:
             }
         )
 
+    async def clock(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"now": to_wire(self.engine.clock.now()), "mode": self.engine.clock.mode}
+        )
+
     async def advance_clock(self, request: web.Request) -> web.Response:
-        clock = self.engine.clock
-        if not isinstance(clock, ManualClock):
-            raise HostError("The clock is real; start devhost with --clock manual to move it.")
+        """Move host time forward; answers once the work the fired timers caused has run out."""
+        timeout = _timeout(request)
         try:
             seconds = float((await request.json())["seconds"])
         except (ValueError, KeyError, TypeError) as problem:
             raise HostError('Body must be JSON like {"seconds": 60}.') from problem
-        if seconds < 0:
-            raise HostError("seconds must not be negative; the clock only moves forward.")
-        now = clock.advance(seconds)
-        self.engine.wake()
-        return web.json_response({"now": to_wire(now)})
+        if not 0 <= seconds < 1e10:
+            raise HostError("seconds must be a number from 0 on; the clock only moves forward.")
+        now, fired = await self.engine.advance(seconds, timeout)
+        return web.json_response({"now": to_wire(now), "fired": fired, "idle": True})
+
+    async def wait_idle(self, request: web.Request) -> web.Response:
+        """Answer once nothing is runnable or running (408 after `timeout` seconds)."""
+        await self.engine.wait_idle(_timeout(request))
+        return web.json_response({"idle": True, "now": to_wire(self.engine.clock.now())})
 
     async def http_trigger(self, request: web.Request) -> web.StreamResponse:
         prefix = f"/{self.config.route_prefix}/" if self.config.route_prefix else "/"
@@ -180,7 +190,8 @@ class Host:
         if function.client_param:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)
         try:
-            return await self.triggers.invoke(function, values, request, binding)
+            with self.engine.outside_work():
+                return await self.triggers.invoke(function, values, request, binding)
         except web.HTTPRequestEntityTooLarge:
             return body_too_large(self.body_limit)
         except Exception:
@@ -224,5 +235,13 @@ class Host:
         await rpc_runner.cleanup()
 
 
-def make_clock(kind: str) -> Clock:
-    return ManualClock() if kind == "manual" else Clock()
+def _timeout(request: web.Request) -> float:
+    """The `timeout` query parameter in seconds (default 60) for waits on the host."""
+    raw = request.query.get("timeout", "60")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise HostError(f"timeout must be a number of seconds from 0 to 3600, not {raw!r}.")
+    return value

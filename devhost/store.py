@@ -54,7 +54,17 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at, id);
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target);
+CREATE TABLE IF NOT EXISTS clock (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),  -- a single row
+    mode       TEXT NOT NULL CHECK (mode IN ('real', 'manual', 'auto')),  -- of the last run
+    host_time  TEXT NOT NULL     -- the latest host time reached (ISO UTC); never moves back
+);
 """
+# Orchestrator messages wait while their instance is suspended; every other message is runnable.
+RUNNABLE = (
+    "NOT (queue = 'orchestrator'"
+    " AND target IN (SELECT id FROM instances WHERE status = 'Suspended'))"
+)
 
 TERMINAL = ("Completed", "Failed", "Terminated")
 
@@ -263,11 +273,7 @@ class TaskHub:
         skip_suspended: bool = False,
     ) -> list[Message]:
         """Messages of one queue that are due, oldest first."""
-        suspended = (
-            " AND target NOT IN (SELECT id FROM instances WHERE status = 'Suspended')"
-            if skip_suspended
-            else ""
-        )
+        suspended = f" AND {RUNNABLE}" if skip_suspended else ""
         rows = self.db.execute(
             "SELECT id, queue, target, body, visible_at FROM messages"
             f" WHERE queue = ? AND visible_at <= ?{suspended} ORDER BY id LIMIT ?",
@@ -286,11 +292,35 @@ class TaskHub:
         return row is not None
 
     def next_due(self, after: float) -> float | None:
-        """When the next message still in the future (a timer) becomes visible."""
+        """When the next runnable message still in the future (a timer) becomes visible."""
         row = self.db.execute(
-            "SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", (after,)
+            f"SELECT MIN(visible_at) FROM messages WHERE visible_at > ? AND {RUNNABLE}", (after,)
         ).fetchone()
         return row[0]
+
+    def due_by_queue(self, now: float) -> dict[str, int]:
+        """How many runnable messages are due at `now`, per queue (empty when none are)."""
+        rows = self.db.execute(
+            "SELECT queue, COUNT(*) FROM messages"
+            f" WHERE visible_at <= ? AND {RUNNABLE} GROUP BY queue",
+            (now,),
+        )
+        return dict(rows.fetchall())
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def clock_position(self) -> str | None:
+        """The latest host time recorded (ISO UTC), if a host ever ran on this hub."""
+        row = self.db.execute("SELECT host_time FROM clock WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def save_clock(self, mode: str, host_time: str) -> None:
+        """Record the clock's position; an earlier time than the one recorded is ignored."""
+        self.db.execute(
+            "INSERT INTO clock (id, mode, host_time) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE"
+            " SET mode = excluded.mode, host_time = MAX(host_time, excluded.host_time)",
+            (mode, host_time),
+        )
 
     def pending_messages(self, target: str) -> list[Message]:
         rows = self.db.execute(

@@ -1,0 +1,248 @@
+"""A pytest plugin for testing a Durable Functions app on devhost.
+
+Enable it with `pytest_plugins = ["devhost.testing"]` in a conftest.py. It gives:
+
+- `devhost`: one host per test module, serving the app folder named by the ini option
+  `devhost_app` (default: pytest's rootdir) with the clock of `devhost_clock` (default `auto`),
+  its task hub in a temporary folder;
+- `devhost_factory(app, *args, clock=..., env=..., hub=..., port=...)` for more hosts;
+- `DevHost`, the client both return: start/raise_event/status/wait for instances, `advance`,
+  `idle` and `history`, plus `http` (an httpx client) for the app's own routes.
+
+Tests never guess how long work takes: `advance` and `idle` answer once the host has nothing
+left to run, so the outcome can be asserted straight after them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+WEBHOOKS = "/runtime/webhooks/durabletask"
+DONE = ("Completed", "Failed", "Terminated")
+DEVHOST_HOME = Path(__file__).resolve().parent.parent  # the folder `python -m devhost` runs from
+POLL_SECONDS = 0.02
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DevHost:
+    """A devhost child process and an HTTP client bound to it."""
+
+    app: Path
+    hub: Path
+    port: int
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    log: Path | None = None
+    http: httpx.Client = field(init=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def keys_file(self) -> Path:
+        return self.hub.with_name(self.hub.stem + ".keys.json")
+
+    def keys(self) -> dict:
+        """The key file devhost keeps beside the hub: master, functionKeys, systemKeys."""
+        return json.loads(self.keys_file.read_text())
+
+    def _admin_params(self) -> dict[str, str]:
+        """With --require-keys the admin and devhost routes need the master key."""
+        if "--require-keys" not in self.args or not self.keys_file.exists():
+            return {}
+        try:
+            return {"code": self.keys()["master"]}
+        except (ValueError, KeyError):  # the file is being written
+            return {}
+
+    # -- the process -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> DevHost:
+        """Start the process and return once it accepts work."""
+        command = [sys.executable, "-m", "devhost", "start", "--app", str(self.app)]
+        command += ["--port", str(self.port), "--hub", str(self.hub), *self.args]
+        self.log = self.hub.with_suffix(".log")
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                command, cwd=DEVHOST_HOME, env=self.env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        self.http = httpx.Client(base_url=self.base_url, timeout=30.0)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"devhost exited early:\n{self.log.read_text()}")
+            try:
+                probe = self.http.get("/admin/host/status", params=self._admin_params())
+                if probe.status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(POLL_SECONDS)
+        raise RuntimeError(f"devhost did not start:\n{self.log.read_text()}")
+
+    def stop(self, kill: bool = False) -> int | None:
+        """SIGTERM (or SIGKILL) the process; returns its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            (self.process.kill if kill else self.process.terminate)()
+        code = self.process.wait(timeout=30)
+        self.http.close()
+        self.process = None
+        return code
+
+    # -- time --------------------------------------------------------------------------------
+
+    def clock(self) -> dict[str, str]:
+        """`{"now": ISO, "mode": "real" | "manual" | "auto"}`."""
+        return self._devhost("GET", "/devhost/clock")
+
+    def advance(
+        self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> str:
+        """Let host time pass; returns the new time once the work the fired timers caused has
+        run out (manual and auto clocks)."""
+        total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+        return self._devhost("POST", "/devhost/clock/advance", json={"seconds": total})["now"]
+
+    def idle(self, timeout: float = 30.0) -> str:
+        """Wait until nothing is runnable or running; returns the host time."""
+        return self._devhost("GET", "/devhost/idle", params={"timeout": timeout})["now"]
+
+    def _devhost(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        params = {**self._admin_params(), **kwargs.pop("params", {})}
+        response = self.http.request(method, path, params=params, timeout=None, **kwargs)
+        if response.status_code != 200:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def start_instance(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
+        """Start orchestrator `name` through the Durable HTTP API; returns the instance id."""
+        path = f"{WEBHOOKS}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else "")
+        response = self.http.post(path, **({} if input is None else {"json": input}))
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        response = self.http.post(
+            f"{WEBHOOKS}/instances/{instance_id}/raiseEvent/{name}", json=data
+        )
+        assert response.status_code == 202, response.text
+
+    def status(self, instance_id: str, **query: str) -> dict[str, Any]:
+        """The Durable HTTP API's status of one instance (query: showHistory=true, ...)."""
+        response = self.http.get(f"{WEBHOOKS}/instances/{instance_id}", params=query)
+        assert response.status_code in (200, 202), response.text
+        return response.json()
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history events, with inputs and outputs, as Azure's API shows them."""
+        body = self.status(instance_id, showHistory="true", showHistoryOutput="true")
+        return body["historyEvents"]
+
+    def wait_for(
+        self, instance_id: str, statuses: tuple[str, ...] = DONE, timeout: float = 30.0, **query
+    ) -> dict[str, Any]:
+        """The instance's status once it reaches one of `statuses`."""
+
+        def reached() -> dict[str, Any] | None:
+            response = self.http.get(f"{WEBHOOKS}/instances/{instance_id}", params=query)
+            if response.status_code in (200, 202):
+                body = response.json()
+                return body if body.get("runtimeStatus") in statuses else None
+            return None
+
+        return self.wait_until(reached, timeout, f"{instance_id} to reach {statuses}")
+
+    wait = wait_for
+
+    def wait_until(
+        self, predicate: Callable[[], Any], timeout: float = 30.0, message: str = "condition"
+    ) -> Any:
+        """The first truthy value of `predicate()`, checked until `timeout` seconds.
+
+        For a condition only an outside actor (a script, a browser) brings about. To check
+        what the host's own work leads to, `idle()` and then assert: that never guesses.
+        """
+        deadline = time.monotonic() + timeout
+        while not (value := predicate()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+            time.sleep(POLL_SECONDS)
+        return value
+
+
+HostFactory = Callable[..., DevHost]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("devhost_app", "app folder the devhost fixture serves (default: rootdir)")
+    parser.addini(
+        "devhost_clock", "clock of the devhost fixture: real, manual or auto", default="auto"
+    )
+
+
+@pytest.fixture(scope="module")
+def devhost_factory(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[HostFactory]:
+    """Start devhost processes; each is stopped when the module's tests are done.
+
+    `devhost_factory(app_dir, "--require-keys", clock="manual", env={...})` returns a started
+    DevHost with its task hub in a fresh temporary folder (or at `hub=`).
+    """
+    hosts: list[DevHost] = []
+    folder = tmp_path_factory.mktemp("devhost")
+
+    def start(
+        app: Path | str | None = None,
+        *args: str,
+        clock: str | None = None,
+        env: dict[str, str] | None = None,
+        hub: Path | None = None,
+        port: int | None = None,
+    ) -> DevHost:
+        pythonpath = os.pathsep.join(
+            filter(None, [str(DEVHOST_HOME), os.environ.get("PYTHONPATH")])
+        )
+        host = DevHost(
+            app=Path(app or pytestconfig.getini("devhost_app") or pytestconfig.rootpath),
+            hub=hub or folder / f"hub{len(hosts)}.sqlite",
+            port=port or free_port(),
+            args=[*args, *(["--clock", clock] if clock else [])],
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})},
+        )
+        hosts.append(host)
+        return host.start()
+
+    yield start
+    for host in hosts:
+        host.stop()
+
+
+@pytest.fixture(scope="module")
+def devhost(devhost_factory: HostFactory, pytestconfig: pytest.Config) -> DevHost:
+    """The app under devhost, one host per test module."""
+    return devhost_factory(clock=pytestconfig.getini("devhost_clock"))
