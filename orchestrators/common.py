@@ -123,3 +123,18 @@ def _open_waits(context: df.DurableOrchestrationContext) -> dict[str, TaskBase]:
     if not hasattr(context, "_open_event_waits"):
         context._open_event_waits = {}
     return context._open_event_waits
+
+
+def version_at_least(context: df.DurableOrchestrationContext, minimum: str) -> bool:
+    """Whether this instance started at app version `minimum` or later.
+
+    The version is host.json `durableTask.defaultVersion` when the instance was created (its
+    sub-orchestrations get the same); instances from before versioning carry none and count as
+    the oldest. Versions are major.minor numbers, compared as numbers. A branch on this keeps
+    the old path for instances already in flight: see docs/releases.md.
+    """
+    return _version_parts(context.version or "") >= _version_parts(minimum)
+
+
+def _version_parts(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")) if version else ()

@@ -61,6 +61,30 @@ def test_a_small_clean_claim_is_approved_and_paid_automatically(app: App):
     assert lock["holder"] is None and lock["queue"] == []
 
 
+def test_claims_since_version_2_are_acknowledged_and_older_ones_replay_without_it(app: App):
+    """host.json defaultVersion "2.0" stamps new claims; `context.version` lets the orchestrator
+    keep the old path for instances an earlier release started (Learn, "Orchestration
+    versioning in Durable Functions", Step 2). The older instance is started the way the
+    Durable HTTP API allows, with `?version=`
+    (HttpApiHandler.HandleStartOrchestratorRequestAsync)."""
+    path = file_claim(app, claim("CLM-ACK", policy="POL-ACK"))
+    assert app.wait_done(path)["stage"] == "approved"
+    stored = app.view("/runtime/webhooks/durabletask/instances/claim-CLM-ACK")["input"]
+    older = {**stored, "claimId": "CLM-OLD", "policyNumber": "POL-OLD"}
+    response = app.http.post(
+        "/runtime/webhooks/durabletask/orchestrators/claim_orchestrator/claim-CLM-OLD",
+        params={"version": "1.0"},
+        json=older,
+    )
+    assert response.status_code == 202, response.text
+
+    assert app.wait_done("/api/claims/CLM-OLD")["stage"] == "approved"
+    [acknowledgement] = messages(app, "CLM-ACK", "claim_received")
+    assert acknowledgement["recipient"] == "clm-ack@example.com"
+    assert messages(app, "CLM-OLD", "claim_received") == []
+    assert len(messages(app, "CLM-OLD", "claim_approved")) == 1
+
+
 def test_an_adjuster_approves_a_large_claim_and_is_recorded_from_the_principal(app: App):
     path = file_claim(app, claim("CLM-BIG", "POL-2", amount=5000))
     view = app.wait_stage(path, "awaiting_decision")
