@@ -96,6 +96,9 @@ var tags = {
   app: appName
   environment: environmentName
 }
+// The orchestration version this package stamps on new instances: host.json's
+// durableTask.defaultVersion, read from the one place it is declared (docs/releases.md).
+var workflowVersion = loadJsonContent('../host.json').extensions.durableTask.defaultVersion
 // azd finds the app to deploy `services.api` (azure.yaml) to by this tag.
 var azdServiceTag = {
   'azd-service-name': 'api'
@@ -237,7 +240,7 @@ module functionApp 'modules/functionapp.bicep' = {
     name: names.functionApp
     planName: names.plan
     location: location
-    tags: union(tags, azdServiceTag)
+    tags: union(tags, azdServiceTag, { 'workflow-version': workflowVersion })
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
@@ -267,3 +270,4 @@ output keyVaultName string = keyVault.outputs.name
 output keyVaultUri string = keyVault.outputs.uri
 output storageAccountName string = storage.outputs.name
 output taskHubName string = taskHubName
+output workflowVersion string = workflowVersion

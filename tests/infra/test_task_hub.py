@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from tests.infra.bicep_tree import body, declarations, lookup, parse_file, text
 from tests.infra.test_workflows import ROOT
 
 GUIDE = (ROOT / "docs" / "deploy.md").read_text()
@@ -39,3 +40,25 @@ def test_the_guide_says_why_partition_count_is_16() -> None:
     comment = " ".join(re.findall(r"// (.*)", block))
     assert "16 instances share orchestration work" in comment
     assert "fixed when the task hub is created" in comment
+
+
+def test_the_bicep_carries_the_orchestration_version_host_json_declares() -> None:
+    """defaultVersion is stamped on every new instance (Learn, "Orchestration versioning in
+    Durable Functions"); main.bicep reads it from host.json instead of repeating it, tags the
+    Function App with it and outputs it, so a deployment says which version it runs. The
+    orchestrators compare versions as major.minor numbers (orchestrators.common)."""
+    root = parse_file(ROOT / "infra" / "main.bicep")
+    declared = text(
+        declarations(root, "variable_declaration")["workflowVersion"].named_children[-1]
+    )
+    source, path = re.fullmatch(r"loadJsonContent\('([^']+)'\)\.([\w.]+)", declared).groups()
+    loaded: Any = json.loads((ROOT / "infra" / source).read_text())
+    for key in path.split("."):
+        loaded = loaded[key]
+    assert loaded == durable_task()["defaultVersion"]
+    assert re.fullmatch(r"\d+\.\d+", loaded)
+    app_tags = text(
+        lookup(body(declarations(root, "module_declaration")["functionApp"]), "params.tags")
+    )
+    assert "'workflow-version': workflowVersion" in app_tags
+    assert "workflowVersion" in declarations(root, "output_declaration")
