@@ -16,6 +16,7 @@ from api import maintenance as maintenance_api
 from api import openapi as openapi_api
 from api import shipments as shipments_api
 from api import workflows as workflows_api
+from entities import idempotency as idempotency_entity
 from entities import lock as lock_entity
 from orchestrators import claims as claims_orchestrator
 from orchestrators import maintenance as maintenance_orchestrator
@@ -23,6 +24,7 @@ from orchestrators import shipments as shipments_orchestrator
 
 BLUEPRINTS = (
     lock_entity.bp,
+    idempotency_entity.bp,
     telemetry_activities.bp,
     locks_api.bp,
     workflows_api.bp,

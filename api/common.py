@@ -35,6 +35,7 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from api.body import read_json
+from api.idempotency import IdempotentAction
 from api.problems import ProblemError, problem_response, title
 from domain.common import Actor, Workflow, edge_context, instance_id, is_business_id, to_json
 from domain.views import Accepted, FieldError, Problem, Started, StatusView
@@ -260,6 +261,9 @@ async def deliver_event(
         )
     view = status_view(workflow, status)
     url = status_url(req, workflow, business_id)
+    action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor_name(actor))
+    if (earlier := action.replay()) is not None:
+        return earlier
     if view.runtime_status not in ACTIVE or event not in view.waiting_for:
         waiting = ", ".join(view.waiting_for) or "nothing"
         raise ProblemError(
@@ -273,8 +277,14 @@ async def deliver_event(
     if refusal:
         code, why = refusal
         raise ProblemError(code, f"{view.id} cannot take this {event}: {why}.", status_url=url)
-    await raise_portal_event(client, view.id, event, body, actor, url)
-    return json_response(Accepted(id=view.id, event=event, status_url=url), 202)
+    await raise_portal_event(client, view.id, event, body, actor, url, action.key)
+    accepted = json_response(Accepted(id=view.id, event=event, status_url=url), 202)
+    return await action.remember(client, accepted)
+
+
+def actor_name(actor: Actor | None) -> str | None:
+    """Who acts, as a plain name (None for nobody)."""
+    return actor.name if actor else None
 
 
 def resolve_actor(req: func.HttpRequest, body_actor: str | None) -> Actor | None:
@@ -292,9 +302,15 @@ async def raise_portal_event(
     body: BaseModel,
     actor: Actor | None,
     url: str,
+    idempotency_key: str | None = None,
 ) -> None:
-    """Raise `event` with the body and the resolved actor; 410 if the instance just finished."""
-    payload = {**to_json(body), "actor": to_json(actor) if actor else None}
+    """Raise `event` with the body, the resolved actor and the caller's idempotency key (so an
+    orchestrator can drop a retried event); 410 if the instance just finished."""
+    payload = {
+        **to_json(body),
+        "actor": to_json(actor) if actor else None,
+        "idempotencyKey": idempotency_key,
+    }
     try:
         await client.raise_event(instance_id, event, payload)
     except Exception as error:  # finished between the caller's check and the event

@@ -17,6 +17,7 @@ from api import openapi
 from api.common import (
     ACTIVE,
     ProblemError,
+    actor_name,
     deliver_event,
     find_status,
     handle_errors,
@@ -29,6 +30,7 @@ from api.common import (
     status_url,
     status_view,
 )
+from api.idempotency import IdempotentAction
 from domain.common import Workflow, to_json
 from domain.maintenance import (
     Event,
@@ -94,6 +96,11 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             409, f"Task {body.task_id} of {order_id} has not started yet.", status_url=url
         )
     view = status_view(MAINTENANCE, task)
+    action = await IdempotentAction.begin(
+        req, client, order.instance_id, to_json(body), actor_name(actor)
+    )
+    if (earlier := action.replay()) is not None:
+        return earlier
     if view.runtime_status not in ACTIVE or Event.PARTS_RECEIVED not in view.waiting_for:
         raise ProblemError(
             409,
@@ -101,9 +108,9 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             f"{view.stage!r}, not waiting for parts.",
             status_url=url,
         )
-    await raise_portal_event(client, task_id, Event.PARTS_RECEIVED, body, actor, url)
+    await raise_portal_event(client, task_id, Event.PARTS_RECEIVED, body, actor, url, action.key)
     accepted = Accepted(id=order.instance_id, event=Event.PARTS_RECEIVED, status_url=url)
-    return json_response(accepted, 202)
+    return await action.remember(client, json_response(accepted, 202))
 
 
 @bp.route(route="maintenance-orders/{orderId}/approval", methods=["POST"])

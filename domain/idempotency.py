@@ -1,0 +1,77 @@
+"""Idempotency keys for portal actions (IETF draft "The Idempotency-Key HTTP Header Field").
+
+A portal that lost the answer to an accepted action sends it again with the same
+`Idempotency-Key`: it gets the first answer back and nothing happens twice. The same key with
+a different request (body, route or signed-in user) is a client bug: 422. Records are kept
+per instance for KEEP_FOR, which covers any portal's retry schedule (seconds to minutes) and
+a portal that comes back from an overnight outage and replays its queue.
+
+Pure rules: the entity in entities/idempotency.py stores the state, api/idempotency.py asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+
+from domain.common import ApiModel, Timestamp
+
+IDEMPOTENCY_ENTITY = "idempotency"
+HEADER = "Idempotency-Key"
+KEEP_FOR = timedelta(hours=24)
+MAX_KEYS = 200
+"""Keys one instance remembers; its actions are bounded far below (see README, Bounds)."""
+
+_KEY = re.compile(r'"?([\x21\x23-\x7e]{1,255})"?')
+"""A structured-field string (RFC 8941) as the draft has it, or the bare token many send."""
+
+
+class Remembered(ApiModel):
+    """The first answer to one key: what was asked (fingerprint) and what was answered."""
+
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+    at: Timestamp
+
+
+class KeyRecords(ApiModel):
+    """One instance's remembered keys (the entity's state)."""
+
+    keys: dict[str, Remembered] = Field(default_factory=dict)
+
+
+def parse_key(header: str) -> str | None:
+    """The key from the header value, or None when it is not a valid key."""
+    match = _KEY.fullmatch(header.strip())
+    return match.group(1) if match else None
+
+
+def fingerprint(route: str, actor: str | None, body: Any) -> str:
+    """What makes two requests "the same": route, who acts and the body (key order aside)."""
+    canonical = json.dumps([route, actor, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def recall(records: KeyRecords, key: str, now: datetime) -> Remembered | None:
+    """The first answer to `key`, unless it has expired."""
+    found = records.keys.get(key)
+    return found if found and now - found.at < KEEP_FOR else None
+
+
+def remember(records: KeyRecords, key: str, answer: Remembered) -> KeyRecords:
+    """Records with `answer` kept under `key`; expired and (past MAX_KEYS) oldest ones dropped.
+
+    The first answer stays: a key is never re-bound to another answer while it lives.
+    """
+    live = {k: r for k, r in records.keys.items() if answer.at - r.at < KEEP_FOR}
+    if key in live:
+        return KeyRecords(keys=live)
+    live[key] = answer
+    newest = sorted(live.items(), key=lambda item: item[1].at)[-MAX_KEYS:]
+    return KeyRecords(keys=dict(newest))

@@ -1,0 +1,91 @@
+"""Portal actions with `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header):
+a retry answers as the first call did and raises nothing twice; the same key with another
+request is 422; a malformed key is 400. Keys are kept for 24 hours."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.e2e.conftest import App, assert_problem
+from tests.e2e.portal import advance_until, output_of
+
+KEY = "Idempotency-Key"
+
+
+def runtime_history(app: App, instance_id: str) -> list[dict]:
+    response = app.http.get(
+        f"/runtime/webhooks/durabletask/instances/{instance_id}", params={"showHistory": "true"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["historyEvents"]
+
+
+def raised(app: App, instance_id: str, name: str) -> int:
+    events = runtime_history(app, instance_id)
+    return sum(1 for e in events if e["EventType"] == "EventRaised" and e.get("Name") == name)
+
+
+def remembered(app: App, instance_id: str, key: str) -> bool:
+    """The key's first answer is stored (the idempotency entity's state, via the HTTP API)."""
+    response = app.http.get(f"/runtime/webhooks/durabletask/entities/idempotency/{instance_id}")
+    return response.status_code == 200 and key in (response.json().get("keys") or {})
+
+
+def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
+    order = {
+        "orderId": "MO-IDEM",
+        "tailNumber": "D-AIDM",
+        "aircraftType": "A320",
+        "requestedBy": "ops@example.com",
+        "tasks": [{"taskId": "T1", "description": "Inspect", "parts": []}],
+    }
+    assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
+    path = "/api/maintenance-orders/MO-IDEM"
+    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+
+    key = str(uuid.uuid4())
+    approval = {"approved": True, "actor": "inspector"}
+    first = app.http.post(f"{path}/approval", json=approval, headers={KEY: key})
+    assert first.status_code == 202, first.text
+    app.host.wait_until(lambda: remembered(app, "maintenance-MO-IDEM", key), message="stored")
+    output_of(app, path)  # the order has moved on: a new approval would be a 409 now
+
+    again = app.http.post(f"{path}/approval", json=approval, headers={KEY: key})
+    assert (again.status_code, again.json()) == (202, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    assert raised(app, "maintenance-MO-IDEM", "ReturnToServiceApproval") == 1
+
+    other = {"approved": False, "actor": "inspector"}
+    problem = assert_problem(app.http.post(f"{path}/approval", json=other, headers={KEY: key}), 422)
+    assert KEY in problem["detail"]
+    someone_else = {"approved": True, "actor": "another inspector"}
+    assert_problem(app.http.post(f"{path}/approval", json=someone_else, headers={KEY: key}), 422)
+    fresh = app.http.post(f"{path}/approval", json=approval, headers={KEY: str(uuid.uuid4())})
+    assert_problem(fresh, 409)
+
+
+def test_a_malformed_key_is_400_and_changes_nothing(app: App):
+    response = app.http.post(
+        "/api/claims/CLM-NOBODY/decision",
+        json={"decision": "approve", "actor": "x"},
+        headers={KEY: ""},
+    )
+    assert response.status_code == 404  # unknown instance first, as without a key
+    order = {
+        "orderId": "MO-IDEM-BAD",
+        "tailNumber": "D-AIDB",
+        "aircraftType": "A320",
+        "requestedBy": "ops@example.com",
+        "tasks": [{"taskId": "T1", "description": "Inspect", "parts": []}],
+    }
+    assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
+    path = "/api/maintenance-orders/MO-IDEM-BAD"
+    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    for bad in ("", "x" * 256, "caf\u00e9"):
+        response = app.http.post(
+            f"{path}/approval",
+            json={"approved": True, "actor": "i"},
+            headers={KEY: bad.encode("utf-8")},
+        )
+        assert_problem(response, 400, KEY)
+    assert app.view(path)["stage"] == "awaiting_return_to_service"
