@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 7071
 
-.PHONY: start test lint bench clean
+.PHONY: start test lint bench histories clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(PY) bench/devhost.py
+
+# Re-record tests/histories/ from the e2e stories (after an intended, versioned change).
+histories: $(STAMP)
+	RECORD_HISTORIES=1 $(PY) -m pytest -q \
+		"tests/e2e/test_claims.py::test_an_adjuster_approves_a_large_claim_and_is_recorded_from_the_principal" \
+		"tests/e2e/test_claims.py::test_an_undecided_claim_escalates_after_two_days_and_expires_after_ten" \
+		"tests/e2e/test_shipments.py::test_happy_path_books_the_cheapest_carrier_then_pickup_and_delivery" \
+		"tests/e2e/test_maintenance.py::test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task"
+	$(PY) -m devhost replay-check tests/histories
 
 clean:
 	rm -rf $(VENV) .devhost .pytest_cache

@@ -103,9 +103,9 @@ class Divergence:
 
 
 def exports_in(paths: list[Path]) -> Iterator[Recorded]:
-    """Every exported history in `paths` (files, or folders of *.json), in name order."""
+    """Every exported history in `paths` (files, or folders searched for *.json), in order."""
     for path in paths:
-        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
         for file in files:
             yield Recorded.from_export(file)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters import simulator
+from tests import histories
 from tests.conftest import ROOT, RunningHost
 
 DONE = ("Completed", "Failed", "Terminated")
@@ -69,15 +70,24 @@ class App:
 
 
 @pytest.fixture(scope="module")
-def start_app(devhost_factory, tmp_path_factory) -> Callable[..., App]:
-    """Start the app under devhost (manual clock) with its own simulator state."""
+def start_app(devhost_factory, tmp_path_factory) -> Iterator[Callable[..., App]]:
+    """Start the app under devhost (manual clock) with its own simulator state.
+
+    With RECORD_HISTORIES=1 (`make histories`) the stories' main paths are exported into
+    tests/histories/ once the module's stories are done.
+    """
+    started: list[App] = []
 
     def start(**settings: str) -> App:
         state = tmp_path_factory.mktemp("simulators") / "simulator.sqlite"
         env = {"SIMULATOR_STATE_PATH": str(state), "SIMULATOR_FAILURES": "", **settings}
-        return App(devhost_factory(ROOT, "--clock", "manual", env=env), state)
+        started.append(App(devhost_factory(ROOT, "--clock", "manual", env=env), state))
+        return started[-1]
 
-    return start
+    yield start
+    if histories.recording():
+        for app in started:
+            histories.record(app.host.hub)
 
 
 @pytest.fixture(scope="module")
