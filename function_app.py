@@ -11,6 +11,7 @@ from activities import maintenance as maintenance_activities
 from activities import shipments as shipments_activities
 from activities import telemetry as telemetry_activities
 from api import claims as claims_api
+from api import console as console_api
 from api import locks as locks_api
 from api import maintenance as maintenance_api
 from api import openapi as openapi_api
@@ -29,6 +30,7 @@ BLUEPRINTS = (
     locks_api.bp,
     workflows_api.bp,
     openapi_api.bp,
+    console_api.bp,
     claims_api.bp,
     claims_orchestrator.bp,
     claims_activities.bp,

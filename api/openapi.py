@@ -50,6 +50,7 @@ class Operation:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    anonymous: bool = False
 
 
 _operations: dict[tuple[str, str], Operation] = {}
@@ -65,10 +66,20 @@ def operation(
     responses: dict[int, type[BaseModel] | None] | None = None,
     query: dict[str, str] | None = None,
     content_type: str = "application/json",
+    anonymous: bool = False,
 ) -> None:
-    """Document a route (`path` relative to /api, with `{param}` placeholders)."""
+    """Document a route (`path` relative to /api, with `{param}` placeholders); `anonymous`
+    for the few routes that take no key."""
     op = Operation(
-        method.upper(), path, summary, tag, body, responses or {}, query or {}, content_type
+        method.upper(),
+        path,
+        summary,
+        tag,
+        body,
+        responses or {},
+        query or {},
+        content_type,
+        anonymous,
     )
     _operations[(op.method, op.path)] = op
 
@@ -156,6 +167,8 @@ def _operation_document(op: Operation) -> dict[str, Any]:
         "parameters": params,
         "responses": {},
     }
+    if op.anonymous:
+        document["security"] = []
     if op.body is not None:
         document["requestBody"] = {
             "required": True,

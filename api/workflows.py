@@ -1,10 +1,12 @@
-"""`GET /api/workflows?type=&status=&pageSize=&continuationToken=`: instances for portals, paged.
+"""`GET /api/workflows?type=&status=&stage=&pageSize=&continuationToken=`: instances, paged,
+and `GET /api/workflows/stages`: how many of them stand at each stage (the console's queue).
 
 Instances come from the host's instance query (filtered by the workflow's id prefix and runtime
 status), read page by page: the host answers at most 100 instances per call with an
 `x-ms-continuation-token` header for the next page, which the SDK's `get_status_by` ignores.
-Rows are ordered by (createdTime, id); this API's continuation token is the last row's key, so
-its pages stay stable while new instances are created.
+The stage lives in custom status, so it is filtered here. Rows are ordered by (createdTime, id);
+this API's continuation token is the last row's key, so its pages stay stable while new
+instances are created.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -24,7 +27,14 @@ from pydantic import BeforeValidator, Field
 from api import openapi
 from api.common import ProblemError, handle_errors, json_response, status_url, validate
 from domain.common import ApiModel, Workflow, parse_instance_id, parse_time
-from domain.views import FieldError, Problem, WorkflowPage, WorkflowSummary
+from domain.views import (
+    FieldError,
+    Problem,
+    StageCount,
+    StageCounts,
+    WorkflowPage,
+    WorkflowSummary,
+)
 
 bp = df.Blueprint()
 
@@ -39,11 +49,17 @@ def _split(value: object) -> object:
     return [part for part in value.split(",") if part] if isinstance(value, str) else value
 
 
-class WorkflowQuery(ApiModel):
-    """The listing's query string."""
+class InstanceFilter(ApiModel):
+    """Which instances: by workflow, runtime status and business stage (all when empty)."""
 
     type: Workflow | None = None
     status: Annotated[list[RuntimeStatus], BeforeValidator(_split)] = Field(default_factory=list)
+    stage: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+
+
+class WorkflowQuery(InstanceFilter):
+    """The listing's query string: the filter and the page."""
+
     page_size: int = Field(default=50, ge=1, le=500)
     continuation_token: str | None = None
 
@@ -92,14 +108,15 @@ async def host_instances(
             headers = {CONTINUATION: token}
 
 
-@bp.route(route="workflows", methods=["GET"])
-@bp.durable_client_input(client_name="client")
-@handle_errors
-async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """One page of workflow instances, oldest first."""
-    query = validate(WorkflowQuery, dict(req.params))
+Row = tuple[tuple[str, str], WorkflowSummary]
+
+
+async def _rows(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, query: InstanceFilter
+) -> list[Row]:
+    """Every workflow instance the query selects, keyed and sorted by (createdTime, id)."""
     prefix = f"{query.type.value}-" if query.type else None
-    rows: list[tuple[tuple[str, str], WorkflowSummary]] = []
+    rows: list[Row] = []
     async for status in host_instances(client, prefix, query.status):
         parsed = parse_instance_id(status.instance_id or "")
         if parsed is None or (query.type and parsed[0] != query.type):
@@ -107,12 +124,17 @@ async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationC
         if getattr(status, "name", None) not in (None, parsed[0].orchestrator):
             continue
         custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+        if query.stage and custom.get("stage") not in query.stage:
+            continue
         summary = WorkflowSummary(
             id=status.instance_id,
             workflow=parsed[0],
             business_id=parsed[1],
             runtime_status=status.runtime_status.value,
             stage=custom.get("stage"),
+            waiting_for=custom.get("waitingFor") or [],
+            since=custom.get("since"),
+            escalated=bool(custom.get("escalated")),
             created_time=status.created_time,
             last_updated_time=status.last_updated_time,
             status_url=status_url(req, parsed[0], parsed[1]),
@@ -120,12 +142,42 @@ async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationC
         created = parse_time(status.created_time).strftime(KEY_TIME) if status.created_time else ""
         rows.append(((created, status.instance_id), summary))
     rows.sort(key=lambda row: row[0])
+    return rows
+
+
+@bp.route(route="workflows", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """One page of workflow instances, oldest first."""
+    query = validate(WorkflowQuery, dict(req.params))
+    rows = await _rows(req, client, query)
     if query.continuation_token:
         after = _decode(query.continuation_token)
         rows = [row for row in rows if row[0] > after]
     page = rows[: query.page_size]
     token = _encode(page[-1][0]) if len(rows) > query.page_size else None
     return json_response(WorkflowPage(items=[row[1] for row in page], continuation_token=token))
+
+
+@bp.route(route="workflows/stages", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def count_stages(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """Instances per (workflow, stage) under the listing's filters: the queue's overview."""
+    query = validate(InstanceFilter, dict(req.params))
+    counts: Counter[tuple[Workflow, str | None]] = Counter()
+    escalated: Counter[tuple[Workflow, str | None]] = Counter()
+    for _, summary in await _rows(req, client, query):
+        key = (summary.workflow, summary.stage)
+        counts[key] += 1
+        escalated[key] += summary.escalated
+    keys = sorted(counts, key=lambda key: (key[0], key[1] or ""))
+    items = [
+        StageCount(workflow=key[0], stage=key[1], count=counts[key], escalated=escalated[key])
+        for key in keys
+    ]
+    return json_response(StageCounts(items=items))
 
 
 openapi.operation(
@@ -137,7 +189,21 @@ openapi.operation(
     query={
         "type": "claim | shipment | maintenance",
         "status": "Runtime statuses, comma separated (Running,Completed,...)",
+        "stage": "Business stages, comma separated (awaiting_decision,...)",
         "pageSize": "Rows per page, 1-500 (default 50)",
         "continuationToken": "From the previous page",
+    },
+)
+
+openapi.operation(
+    "GET",
+    "/workflows/stages",
+    "How many instances stand at each stage",
+    tag="workflows",
+    responses={200: StageCounts, 400: Problem},
+    query={
+        "type": "claim | shipment | maintenance",
+        "status": "Runtime statuses, comma separated (Running,Completed,...)",
+        "stage": "Business stages, comma separated (awaiting_decision,...)",
     },
 )

@@ -61,13 +61,18 @@ class StatusView(ApiModel):
 
 
 class WorkflowSummary(ApiModel):
-    """One row of the workflows listing."""
+    """One row of the workflows listing: where an instance stands and what it waits for."""
 
     id: str
     workflow: Workflow
     business_id: str
     runtime_status: str
     stage: str | None = None
+    waiting_for: list[str] = Field(default_factory=list)
+    since: Timestamp | None = Field(default=None, description="When the current stage began.")
+    escalated: bool = Field(
+        default=False, description="A deadline passed and the case was escalated."
+    )
     created_time: Timestamp | None = None
     last_updated_time: Timestamp | None = None
     status_url: str
@@ -78,3 +83,18 @@ class WorkflowPage(ApiModel):
 
     items: list[WorkflowSummary]
     continuation_token: str | None = None
+
+
+class StageCount(ApiModel):
+    """How many instances of a workflow stand at one stage."""
+
+    workflow: Workflow
+    stage: str | None
+    count: int
+    escalated: int = Field(description="Of these, how many are escalated.")
+
+
+class StageCounts(ApiModel):
+    """Counts per stage for the instances a listing filter selects."""
+
+    items: list[StageCount]

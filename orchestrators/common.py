@@ -23,7 +23,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase
 
-from domain.common import stage_status
+from domain.common import iso, stage_status
 
 RECORD_STAGE_ACTIVITY = "record_stage"
 
@@ -72,15 +72,18 @@ def set_stage(
 ) -> Steps:
     """Publish the business stage in the custom status; record telemetry when the stage changes.
 
-    `waiting_for` lists the portal events accepted now (api/ answers 409 to others). Use with
+    `waiting_for` lists the portal events accepted now (api/ answers 409 to others); `since`
+    keeps the moment the stage began, so the console shows how long it has waited. Use with
     `yield from`: the telemetry is an activity, so calling this without it does nothing.
     Take a deadline's "now" before calling this: portals see the stage before the activity
     returns, and a deadline computed afterwards would move with anything that happened meanwhile.
     """
     previous = context.custom_status
-    status = stage_status(stage, waiting_for, **extra)
+    same_stage = isinstance(previous, dict) and previous.get("stage") == stage
+    since = previous.get("since") if same_stage else iso(context.current_utc_datetime)
+    status = stage_status(stage, waiting_for, since=since, **extra)
     context.set_custom_status(status)
-    if isinstance(previous, dict) and previous.get("stage") == stage:
+    if same_stage:
         return
     workflow = context.instance_id.partition("-")[0]
     yield context.call_activity(

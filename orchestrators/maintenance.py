@@ -144,12 +144,9 @@ def _await_return_to_service(
 ) -> Steps:
     """Wait for ReturnToServiceApproval: a reminder every 24 h, one escalation after 72 h,
     then, after FOLLOWUPS_AT_MOST follow-ups, quietly (no timers: bounded history)."""
-    yield from set_stage(
-        context,
-        Stage.AWAITING_RETURN_TO_SERVICE,
-        [Event.RETURN_TO_SERVICE_APPROVAL],
-        complianceDocumentId=document_id,
-    )
+    waiting = [Event.RETURN_TO_SERVICE_APPROVAL]
+    stage = Stage.AWAITING_RETURN_TO_SERVICE
+    yield from set_stage(context, stage, waiting, complianceDocumentId=document_id)
     requested_at = context.current_utc_datetime
     escalated, reminders, tick = False, 0, 0
     while True:
@@ -171,6 +168,9 @@ def _await_return_to_service(
                 {"role": "manager"},
                 "maintenance_approval_overdue",
                 {"complianceDocumentId": document_id},
+            )
+            yield from set_stage(
+                context, stage, waiting, complianceDocumentId=document_id, escalated=True
             )
         else:
             reminders += 1

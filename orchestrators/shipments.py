@@ -195,9 +195,8 @@ class ShipmentRun:
 
         True when picked up; False after the booking was cancelled for a missed pickup.
         """
-        yield from set_stage(
-            self.context, Stage.AWAITING_PICKUP, [Event.PICKUP_CONFIRMED, Event.CANCEL]
-        )
+        waiting = [Event.PICKUP_CONFIRMED, Event.CANCEL]
+        yield from set_stage(self.context, Stage.AWAITING_PICKUP, waiting)
         pickup = self.context.wait_for_external_event(Event.PICKUP_CONFIRMED)
         deadline = pickup_deadline(self.request.pickup_window, grace_minutes)
         escalate_at = pickup_escalation_at(self.context.current_utc_datetime, deadline)
@@ -209,6 +208,7 @@ class ShipmentRun:
             if escalate_at is not None:
                 escalate_at = None
                 yield from self.escalate("shipment_pickup_overdue")
+                yield from set_stage(self.context, Stage.AWAITING_PICKUP, waiting, escalated=True)
                 continue
             yield from set_stage(self.context, Stage.COMPENSATING)
             yield from self.undo()
@@ -220,12 +220,14 @@ class ShipmentRun:
 
     def await_delivery(self) -> Steps:
         """Wait for Delivered; escalate once when the quoted transit time has passed."""
-        yield from set_stage(self.context, Stage.IN_TRANSIT, [Event.DELIVERED, Event.CANCEL])
+        waiting = [Event.DELIVERED, Event.CANCEL]
+        yield from set_stage(self.context, Stage.IN_TRANSIT, waiting)
         delivered = self.context.wait_for_external_event(Event.DELIVERED)
         due = transit_deadline(self.context.current_utc_datetime, self.booking["transitDays"])
         timer = self.context.create_timer(due)
         if (yield from self.race([delivered, timer])) is timer:
             yield from self.escalate("shipment_delivery_overdue")
+            yield from set_stage(self.context, Stage.IN_TRANSIT, waiting, escalated=True)
             yield from self.race([delivered])
         else:
             timer.cancel()

@@ -1,0 +1,128 @@
+"""The console in a real browser: Debian's headless Chromium driven by selenium, against the app
+under devhost (manual clock), over real HTTP.
+
+`make test` installs `chromium` and `chromium-driver` with apt when they are missing. Screenshots
+go to `.artifacts/console/` (or $CONSOLE_ARTIFACTS) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import App, start_app  # noqa: F401  (the app fixture factory)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1440,1000",
+)
+ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", ROOT / ".artifacts" / "console"))
+
+
+class Console:
+    """The console as a person uses it: open a view, read what it shows, fill forms, look."""
+
+    def __init__(self, driver: webdriver.Chrome, app: App, key: str | None = None) -> None:
+        self.driver = driver
+        self.app = app
+        self.key = key
+
+    def url(self, fragment: str = "#/") -> str:
+        query = f"?code={self.key}" if self.key else ""
+        return f"{self.app.host.base_url}/api/console{query}{fragment}"
+
+    def open(self, fragment: str = "#/") -> None:
+        self.driver.get(self.url(fragment))
+
+    def wait(self, condition: Callable[[webdriver.Chrome], object], what: str, timeout=30.0):
+        """Wait until `condition(driver)` is truthy (the DOM is polled, never slept on)."""
+        return WebDriverWait(
+            self.driver,
+            timeout,
+            poll_frequency=0.05,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        ).until(condition, message=what)
+
+    def find(self, css: str) -> WebElement:
+        return self.wait(lambda d: _first(d, css), f"an element matching {css}")
+
+    def text(self, css: str) -> str:
+        return self.find(css).text
+
+    def rows(self) -> dict[str, WebElement]:
+        """The queue's rows by instance id (none while no table shows)."""
+        return {
+            row.get_attribute("data-instance"): row
+            for row in self.driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
+        }
+
+    def alert_open(self) -> bool:
+        try:
+            self.driver.switch_to.alert  # noqa: B018  (raises when there is none)
+        except NoAlertPresentException:
+            return False
+        return True
+
+    def csp_violations(self) -> list[str]:
+        """Console messages in which the browser reports a Content-Security-Policy refusal."""
+        logs = self.driver.get_log("browser")
+        return [entry["message"] for entry in logs if "Content Security Policy" in entry["message"]]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+def _first(driver: webdriver.Chrome, css: str) -> WebElement | None:
+    found = driver.find_elements(By.CSS_SELECTOR, css)
+    return found[0] if found and found[0].is_displayed() else None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile; quit at the end of the module."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def app(start_app) -> App:  # noqa: F811
+    return start_app()
+
+
+@pytest.fixture
+def console(browser: webdriver.Chrome, app: App) -> Console:
+    return Console(browser, app)
