@@ -73,6 +73,31 @@ param instanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionInDays int = 30
 
+@description('Where the task hub lives: AzureStorage (queues, tables and blobs in the storage account) or DurableTaskScheduler (the managed backend, for more throughput than one storage account gives; docs/deploy.md compares them). Fixed for the life of a task hub.')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler billing: Consumption (per action, up to 500 actions/s) or Dedicated (capacity units of 2,000 actions/s).')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param schedulerSku string = 'Consumption'
+
+@description('Capacity units of a Dedicated scheduler; 3 makes it highly available.')
+@minValue(1)
+@maxValue(3)
+param schedulerCapacity int = 1
+
+@description('Addresses (CIDR) allowed to reach the scheduler; never empty, which would refuse the app too. Flex Consumption has no fixed outbound address, so the default admits any and the app identity\'s role is the gate.')
+@minLength(1)
+param schedulerIpAllowlist array = [
+  '0.0.0.0/0'
+]
+
 @description('VNet integration, with storage and Key Vault reachable only through private endpoints.')
 param privateNetworking bool = false
 
@@ -112,6 +137,7 @@ var names = {
   storage: take('st${compactName}${token}', 24)
   keyVault: take('kv${compactName}${token}', 24)
   network: '${appName}-${environmentName}'
+  scheduler: 'dts-${appName}-${environmentName}'
   deploymentContainer: 'app-package'
 }
 
@@ -234,6 +260,20 @@ module rbac 'modules/rbac.bicep' = {
   }
 }
 
+module scheduler 'modules/scheduler.bicep' = if (durableBackend == 'DurableTaskScheduler') {
+  name: 'scheduler'
+  params: {
+    name: names.scheduler
+    location: location
+    tags: tags
+    taskHubName: taskHubName
+    sku: schedulerSku
+    capacity: schedulerCapacity
+    ipAllowlist: schedulerIpAllowlist
+    principalId: identity.outputs.principalId
+  }
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionApp'
   params: {
@@ -251,6 +291,8 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     virtualNetworkSubnetId: privateNetworking ? network!.outputs.appSubnetId : ''
+    // The scheduler module holds the app identity's role, so the app starts after it.
+    durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? scheduler!.outputs.endpoint : ''
     appSettings: appSettings
     // any(): the module params only accept the literal true, which a computed bool is not
     // statically; ARM checks the value when it validates the deployment.

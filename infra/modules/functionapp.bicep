@@ -44,6 +44,9 @@ param livePartnersWhereRequired bool
 @description('Resource id of the subnet (delegated to Microsoft.App/environments) the app joins; empty for none.')
 param virtualNetworkSubnetId string = ''
 
+@description('Endpoint of the Durable Task Scheduler that holds the task hub; empty keeps the task hub in Azure Storage.')
+param durableTaskSchedulerEndpoint string = ''
+
 @allowed([
   '3.11'
 ])
@@ -73,7 +76,17 @@ var platformSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-var settings = union(appSettings, platformSettings)
+// The Durable Task Scheduler backend, chosen by app settings so that one host.json serves both
+// backends: the host reads AzureFunctionsJobHost__a__b as host.json's a.b, and the connection
+// string names the endpoint and the identity, never a key.
+var schedulerSettings = {
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+}
+var durableTaskSchedulerSettings = empty(durableTaskSchedulerEndpoint) ? {} : schedulerSettings
+
+var settings = union(appSettings, platformSettings, durableTaskSchedulerSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName

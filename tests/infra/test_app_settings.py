@@ -12,7 +12,11 @@ from pathlib import Path
 
 import adapters.partners
 from tests.infra.bicep_tree import object_keys
-from tests.infra.test_bicep_structure import main_app_settings, platform_settings
+from tests.infra.test_bicep_structure import (
+    backend_settings,
+    main_app_settings,
+    platform_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ["activities", "adapters", "api", "domain", "entities", "orchestrators"]
@@ -29,6 +33,11 @@ PLATFORM = {
     "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__clientId",
     "AZURE_CLIENT_ID",
+    # The Durable Task Scheduler backend: the host reads host.json's storageProvider through
+    # AzureFunctionsJobHost__ settings, and the extension the connection string they name.
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName",
 }
 
 
@@ -60,8 +69,10 @@ def example() -> dict[str, str]:
 
 
 def set_by_bicep() -> set[str]:
-    """Keys of the platform settings in the app module plus the app settings main.bicep passes."""
-    return object_keys(platform_settings()) | object_keys(main_app_settings())
+    """Keys of the platform and backend settings in the app module plus the app settings
+    main.bicep passes."""
+    keys = object_keys(platform_settings()) | object_keys(backend_settings())
+    return keys | object_keys(main_app_settings())
 
 
 def test_the_scan_finds_settings_read_in_every_way():
