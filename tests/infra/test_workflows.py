@@ -164,8 +164,20 @@ def test_deploy_runs_ci_then_packages_then_dev_then_prod(deploy: dict[str, Any])
     assert jobs["ci"]["uses"] == "./.github/workflows/ci.yml"
     assert jobs["package"]["needs"] == "ci"
     assert jobs["dev"]["needs"] == "package"
-    assert jobs["prod"]["needs"] == "dev"
+    assert jobs["prod"]["needs"] == ["dev", "replay-check"]
     assert "refs/heads/main" in jobs["prod"]["if"]
+
+
+def test_prod_waits_for_the_recorded_histories_to_replay(deploy: dict[str, Any]) -> None:
+    """replay-check exits 1 when any recorded history diverges from this commit's code, so a
+    change that would break instances in flight never reaches production (docs/releases.md)."""
+    gate = {"jobs": {"replay-check": deploy["jobs"]["replay-check"]}}
+    (setup,) = uses(gate, "actions/setup-python")
+    assert str(setup["with"]["python-version"]) == "3.11"
+    script = named(gate, "Replay tests/histories")["run"]
+    assert "-r requirements-dev.txt" in script
+    assert script.strip().endswith("python -m devhost replay-check tests/histories")
+    assert any((ROOT / "tests" / "histories").rglob("*.json"))
 
 
 def test_dev_and_prod_deploy_through_their_github_environments(deploy: dict[str, Any]) -> None:
