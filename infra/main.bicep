@@ -112,6 +112,12 @@ param privateEndpointSubnetPrefix string = '10.40.1.0/24'
 @description('Public IPv4 ranges (CIDR) allowed to the vault when privateNetworking is on, to set secrets.')
 param keyVaultOperatorIpRanges array = []
 
+@description('Delete locks (CanNotDelete) on the storage account (the task hub) and the vault. Creating them needs Microsoft.Authorization/locks/write, which Contributor lacks.')
+param protectFromDeletion bool = false
+
+@description('Email address told when an alert fires (failed orchestrations, Key Vault refusals); empty leaves the alerts in the portal only.')
+param alertEmailAddress string = ''
+
 @description('Optional Entra ID object id that may manage Key Vault secrets (Key Vault Secrets Officer).')
 param secretsOfficerPrincipalId string = ''
 
@@ -246,6 +252,34 @@ module network 'modules/network.bicep' = if (privateNetworking) {
     endpointSubnetPrefix: privateEndpointSubnetPrefix
     storageAccountId: storage.outputs.id
     keyVaultId: keyVault.outputs.id
+  }
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  params: {
+    workspaceId: monitoring.outputs.workspaceId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module locks 'modules/locks.bicep' = if (protectFromDeletion) {
+  name: 'locks'
+  params: {
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: '${appName}-${environmentName}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    emailAddress: alertEmailAddress
   }
 }
 

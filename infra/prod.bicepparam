@@ -19,6 +19,9 @@ param maximumInstanceCount = 100
 param instanceMemoryMB = 2048
 param logRetentionInDays = 90
 
+// Neither the task hub's storage nor the vault can be deleted without first removing a lock.
+param protectFromDeletion = true
+
 // Storage and Key Vault only through private endpoints in the app's VNet. To set secrets from
 // outside, list your public IP range here, e.g. ['203.0.113.0/24'].
 param privateNetworking = true

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
-from tests.infra.bicep_tree import INFRA, declarations, params, parse_file
+from tests.infra.bicep_tree import INFRA, declarations, params, parse_file, text
 from tests.infra.test_app_settings import partners
 
 ROOT = INFRA.parent
 GUIDE = (ROOT / "docs" / "deploy.md").read_text()
+NUMBERS = {5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
 
 def test_the_files_the_guide_uses_exist() -> None:
@@ -45,3 +46,16 @@ def test_the_guide_sets_up_the_variables_the_deploy_workflow_reads() -> None:
     workflow = (ROOT / ".github" / "workflows" / "deploy-environment.yml").read_text()
     read = set(re.findall(r"\bvars\.(\w+)", workflow))
     assert read == set(re.findall(r"gh variable set (\w+)", GUIDE))
+
+
+def test_the_guide_lets_the_deployer_assign_exactly_the_roles_the_templates_assign() -> None:
+    """The condition on Role Based Access Control Administrator lists role definition ids; a
+    template that assigns one more role would fail to deploy, one fewer leaves a grant open."""
+    (listed,) = re.findall(r'^\s*ROLES="([^"]+)"', GUIDE, re.MULTILINE)
+    allowed = {role.strip() for role in listed.split(",")}
+    assigned = set()
+    for module in ("rbac.bicep", "scheduler.bicep"):
+        roles = declarations(parse_file(INFRA / "modules" / module), "variable_declaration")
+        assigned |= set(re.findall(r"'([0-9a-f-]{36})'", text(roles["roles"])))
+    assert allowed == assigned
+    assert f"exactly the {NUMBERS[len(assigned)]} role definitions" in " ".join(GUIDE.split())
