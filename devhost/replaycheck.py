@@ -77,7 +77,14 @@ class Recorded:
             raise ExportError(f"{path}: cannot read it as JSON: {error}") from error
         if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
             raise ExportError(f"{path}: not a history written by `devhost export`")
-        return cls(document["instanceId"], document["name"], document["history"], str(path))
+        history = document.get("history")
+        started = isinstance(history, list) and any(
+            isinstance(e, dict) and e.get("EventType") == EventType.EXECUTION_STARTED
+            for e in history
+        )
+        if not started or not document.get("instanceId") or not document.get("name"):
+            raise ExportError(f"{path}: needs instanceId, name and a history that starts")
+        return cls(document["instanceId"], document["name"], history, str(path))
 
 
 @dataclass(frozen=True)

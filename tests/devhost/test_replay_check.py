@@ -120,6 +120,27 @@ def test_a_changed_input_and_a_removed_step_diverge(host, recorded, tmp_path):
     assert "code:    does not schedule it here" in step_removed.stdout
 
 
+def test_a_step_asked_for_before_history_says_it_came_is_named(host, recorded, tmp_path):
+    """Fanning the sequence out asks for all three greetings in the first episode; history
+    scheduled the second only after the first completed."""
+    app = sampler_with(
+        tmp_path / "app",
+        '    for city in ("Tokyo", "Seattle", "London"):\n' + " " * 8 + SEQUENCE + "\n",
+        "    results = yield context.task_all(\n"
+        '        [context.call_activity("say_hello", f"{name} in {city}")'
+        ' for city in ("Tokyo", "Seattle", "London")]\n'
+        "    )\n",
+    )
+    result = check_hub(host, app, "--prefix", recorded[0])
+
+    assert result.returncode == 1
+    assert "diverges at sequence number 1" in result.stdout
+    assert "history: activity 'say_hello' with input \"A in Seattle\", recorded later" in (
+        result.stdout
+    )
+    assert "here, before history says it came" in result.stdout
+
+
 def test_a_step_after_the_end_of_the_history_and_a_log_line_pass(host, recorded, tmp_path):
     app = sampler_with(
         tmp_path / "app",
@@ -141,8 +162,12 @@ def test_exported_folders_are_a_source_and_a_stray_file_is_refused(host, recorde
     replayed = devhost("replay-check", "--app", str(SAMPLER), str(folder))
     (folder / "notes.json").write_text('{"hello": 1}')
     refused = devhost("replay-check", "--app", str(SAMPLER), str(folder))
+    (folder / "notes.json").write_text('{"format": "devhost-history/1", "history": []}')
+    empty = devhost("replay-check", "--app", str(SAMPLER), str(folder))
 
     assert replayed.returncode == 0 and "2 histories replayed" in replayed.stdout
     assert refused.returncode == 1
     assert "notes.json: not a history written by `devhost export`" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    assert empty.returncode == 1
+    assert "notes.json: needs instanceId, name and a history that starts" in empty.stderr
+    assert "Traceback" not in refused.stderr + empty.stderr
