@@ -48,7 +48,7 @@ async def get_claim(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def submit_documents(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Documents the claim was waiting for."""
+    """Documents the claim was waiting for, sent by a claims adjuster."""
     claim_id = route_id(req, "claimId")
     return await deliver_event(
         req,
@@ -65,11 +65,9 @@ async def submit_documents(req: func.HttpRequest, client: df.DurableOrchestratio
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def decide_claim(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """An adjuster approves or rejects; who decided is recorded as decidedBy."""
+    """A claims supervisor approves or rejects; who decided is recorded as decidedBy."""
     claim_id = route_id(req, "claimId")
-    return await deliver_event(
-        req, client, CLAIM, claim_id, "ClaimDecision", DecisionRequest, require_actor=True
-    )
+    return await deliver_event(req, client, CLAIM, claim_id, "ClaimDecision", DecisionRequest)
 
 
 openapi.workflow(
@@ -82,7 +80,7 @@ openapi.workflow(
     problem=Problem,
     accepted=Accepted,
     actions={
-        "documents": ("Submit missing documents", DocumentsSubmission),
-        "decision": ("Approve or reject a claim", DecisionRequest),
+        "documents": ("Submit missing documents", DocumentsSubmission, "DocumentsSubmitted"),
+        "decision": ("Approve or reject a claim", DecisionRequest, "ClaimDecision"),
     },
 )

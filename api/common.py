@@ -11,7 +11,7 @@ A route is a few lines:
 
     ... status:  return await status_response(req, client, Workflow.CLAIM, route_id(req, "claimId"))
     ... event:   return await deliver_event(req, client, Workflow.CLAIM, business_id,
-                                            "ClaimDecision", DecisionRequest, require_actor=True)
+                                            "ClaimDecision", DecisionRequest)   # 401/403 first
 
 `handle_errors` turns a raised `ProblemError` into its response and any other exception into a
 bare 500 problem: no traceback ever reaches a client. Instances run `workflow.orchestrator`
@@ -20,8 +20,6 @@ bare 500 problem: no traceback ever reaches a client. Instances run `workflow.or
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import logging
@@ -36,11 +34,12 @@ from pydantic import BaseModel, ValidationError
 
 from api.body import read_json
 from api.idempotency import IdempotentAction
+from api.identity import acting, authorize
 from api.problems import ProblemError, problem_response, title
-from domain.common import Actor, Workflow, edge_context, instance_id, is_business_id, to_json
+from domain.access import Actor
+from domain.common import Workflow, edge_context, instance_id, is_business_id, to_json
 from domain.views import Accepted, FieldError, Problem, Started, StatusView
 
-PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 ROUTE_PREFIX = "api"
 ACTIVE = {"Pending", "Running", "Suspended"}
 
@@ -48,6 +47,8 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[func.HttpResponse]]
 Admission = Callable[[dict[str, Any], Any], tuple[int, str] | None]
 """A workflow's bound on a portal action: (status, reason) to refuse it, None to let it in."""
+Vetting = Callable[[df.DurableOrchestrationStatus, Actor], Awaitable[None]]
+"""A rule about who may act on one instance (e.g. segregation of duties): raises to refuse."""
 
 _log = logging.getLogger("workflows.api")
 
@@ -192,44 +193,6 @@ async def status_response(
     return json_response(status_view(workflow, status))
 
 
-def principal_actor(req: func.HttpRequest) -> Actor | None:
-    """The signed-in user from App Service authentication, when the header is present.
-
-    The platform sets `X-MS-CLIENT-PRINCIPAL` (base64 JSON) and strips any copy a client sends.
-    """
-    header = req.headers.get(PRINCIPAL_HEADER)
-    if not header:
-        return None
-    try:
-        principal = json.loads(base64.b64decode(header, validate=False))
-    except (binascii.Error, ValueError, RecursionError):
-        raise ProblemError(400, f"The {PRINCIPAL_HEADER} header is not base64 JSON.") from None
-    name = _principal_name(principal) if isinstance(principal, dict) else None
-    if not name:
-        raise ProblemError(400, f"The {PRINCIPAL_HEADER} header names no user.")
-    try:
-        return Actor(name=name, source="principal")
-    except ValidationError as error:
-        raise ProblemError(
-            400,
-            f"The {PRINCIPAL_HEADER} header names no usable user.",
-            errors=[FieldError(field=PRINCIPAL_HEADER, message=field_errors(error)[0].message)],
-        ) from None
-
-
-def _principal_name(principal: dict[str, Any]) -> str | None:
-    if isinstance(principal.get("userDetails"), str) and principal["userDetails"].strip():
-        return principal["userDetails"]
-    name_type = principal.get("name_typ") or principal.get("nameTyp")
-    wanted = [t for t in (name_type, "name", "preferred_username") if t]
-    claims = {
-        claim.get("typ"): claim.get("val")
-        for claim in principal.get("claims") or []
-        if isinstance(claim, dict)
-    }
-    return next((claims[t] for t in wanted if isinstance(claims.get(t), str) and claims[t]), None)
-
-
 async def deliver_event(
     req: func.HttpRequest,
     client: df.DurableOrchestrationClient,
@@ -238,40 +201,32 @@ async def deliver_event(
     event: str,
     model: type[BaseModel],
     *,
-    require_actor: bool = False,
     admit: Admission | None = None,
+    vet: Vetting | None = None,
 ) -> func.HttpResponse:
-    """Validate a portal action and raise it as `event` on the instance.
+    """Check who calls, validate a portal action and raise it as `event` on the instance.
 
-    404 unknown instance; 400 bad body (or no actor when one is required); 409 when the
-    instance's custom status does not list `event` in `waitingFor`; the status and reason
-    `admit(custom status, body)` gives when the instance's bounds refuse the action; 202 when
-    delivered. The payload sent is the body's JSON with `actor` replaced by the resolved Actor.
+    401 nobody signed in; 403 the caller lacks the roles `event` needs (domain.access); 404
+    unknown instance; 400 bad body (or nobody named where the actor field is accepted); 409
+    when the instance's custom status does not list `event` in `waitingFor`; the status and
+    reason `admit(custom status, body)` gives when the instance's bounds refuse the action;
+    whatever `await vet(status, actor)` raises (a rule about who may act on this instance);
+    202 when delivered. The payload sent is the body's JSON with `actor` replaced by who acted.
     """
+    caller = authorize(req, event)
     status = await find_status(client, workflow, business_id)
     if status is None:
         raise ProblemError(404, f"No {workflow.value} has the id {business_id!r}.")
     body = parse_body(req, model)
-    actor = resolve_actor(req, getattr(body, "actor", None))
-    if require_actor and actor is None:
-        raise ProblemError(
-            400,
-            "Say who acts: sign in, or send an `actor` field.",
-            errors=[FieldError(field="actor", message="Field required")],
-        )
+    actor = acting(caller, getattr(body, "actor", None))
+    if vet is not None:
+        await vet(status, actor)
     view = status_view(workflow, status)
     url = status_url(req, workflow, business_id)
-    action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor_name(actor))
+    action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor.name)
     if (earlier := action.replay()) is not None:
         return earlier
-    if view.runtime_status not in ACTIVE or event not in view.waiting_for:
-        waiting = ", ".join(view.waiting_for) or "nothing"
-        raise ProblemError(
-            409,
-            f"{view.id} is {view.runtime_status} at stage {view.stage!r} and waits for "
-            f"{waiting}, not {event}.",
-            status_url=url,
-        )
+    refuse_unless_waiting(view, event, url)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     refusal = admit(custom, body) if admit else None
     if refusal:
@@ -282,17 +237,16 @@ async def deliver_event(
     return await action.remember(client, accepted)
 
 
-def actor_name(actor: Actor | None) -> str | None:
-    """Who acts, as a plain name (None for nobody)."""
-    return actor.name if actor else None
-
-
-def resolve_actor(req: func.HttpRequest, body_actor: str | None) -> Actor | None:
-    """Who acts: the signed-in principal, else the body's `actor` field, else nobody."""
-    actor = principal_actor(req)
-    if actor is None and body_actor:
-        actor = Actor(name=body_actor, source="body")
-    return actor
+def refuse_unless_waiting(view: StatusView, event: str, url: str) -> None:
+    """409 unless the instance is active and its custom status lists `event` in `waitingFor`."""
+    if view.runtime_status not in ACTIVE or event not in view.waiting_for:
+        waiting = ", ".join(view.waiting_for) or "nothing"
+        raise ProblemError(
+            409,
+            f"{view.id} is {view.runtime_status} at stage {view.stage!r} and waits for "
+            f"{waiting}, not {event}.",
+            status_url=url,
+        )
 
 
 async def raise_portal_event(
@@ -300,17 +254,13 @@ async def raise_portal_event(
     instance_id: str,
     event: str,
     body: BaseModel,
-    actor: Actor | None,
+    actor: Actor,
     url: str,
     idempotency_key: str | None = None,
 ) -> None:
-    """Raise `event` with the body, the resolved actor and the caller's idempotency key (so an
+    """Raise `event` with the body, who acted and the caller's idempotency key (so an
     orchestrator can drop a retried event); 410 if the instance just finished."""
-    payload = {
-        **to_json(body),
-        "actor": to_json(actor) if actor else None,
-        "idempotencyKey": idempotency_key,
-    }
+    payload = {**to_json(body), "actor": to_json(actor), "idempotencyKey": idempotency_key}
     try:
         await client.raise_event(instance_id, event, payload)
     except Exception as error:  # finished between the caller's check and the event

@@ -17,23 +17,24 @@ from api import openapi
 from api.common import (
     ACTIVE,
     ProblemError,
-    actor_name,
     deliver_event,
     find_status,
     handle_errors,
     json_response,
     parse_body,
     raise_portal_event,
-    resolve_actor,
     route_id,
     start_workflow,
     status_url,
     status_view,
 )
 from api.idempotency import IdempotentAction
+from api.identity import acting, authorize, principal
+from domain.access import Actor, is_requester, roles_for
 from domain.common import Workflow, to_json
 from domain.maintenance import (
     Event,
+    MaintenanceOrder,
     MaintenanceOrderRequest,
     MaintenanceStatusView,
     PartsReceived,
@@ -52,8 +53,13 @@ MAINTENANCE = Workflow.MAINTENANCE
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def start_maintenance_order(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Validate the order and start its workflow under `maintenance-<orderId>`."""
-    order = parse_body(req, MaintenanceOrderRequest)
+    """Validate the order and start its workflow under `maintenance-<orderId>`.
+
+    Who started it (when signed in) travels with the order: they may not approve its return
+    to service.
+    """
+    request = parse_body(req, MaintenanceOrderRequest)
+    order = MaintenanceOrder(**dict(request), started_by=principal(req))
     return await start_workflow(req, client, MAINTENANCE, order.order_id, to_json(order))
 
 
@@ -81,24 +87,24 @@ async def get_maintenance_order(req: func.HttpRequest, client: df.DurableOrchest
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Parts for one task arrived: 202 when that task waits for them, else 404 or 409."""
+    """Parts for one task arrived (a maintenance controller): 202 when that task waits for
+    them, else 401, 403, 404 or 409."""
+    caller = authorize(req, Event.PARTS_RECEIVED)
     order_id = route_id(req, "orderId")
     order = await _find_order(client, order_id)
     body = parse_body(req, PartsReceived)
-    actor = resolve_actor(req, body.actor)
+    actor = acting(caller, body.actor)
     url = status_url(req, MAINTENANCE, order_id)
     task_id = task_instance_id(order.instance_id, body.task_id)
     task = await client.get_status(task_id)
     if not task or task.runtime_status is None:
-        if body.task_id not in await _task_ids(client, order.instance_id):
+        if body.task_id not in {task.task_id for task in (await _order(client, order)).tasks}:
             raise ProblemError(404, f"Order {order_id} has no task {body.task_id!r}.")
         raise ProblemError(
             409, f"Task {body.task_id} of {order_id} has not started yet.", status_url=url
         )
     view = status_view(MAINTENANCE, task)
-    action = await IdempotentAction.begin(
-        req, client, order.instance_id, to_json(body), actor_name(actor)
-    )
+    action = await IdempotentAction.begin(req, client, order.instance_id, to_json(body), actor.name)
     if (earlier := action.replay()) is not None:
         return earlier
     if view.runtime_status not in ACTIVE or Event.PARTS_RECEIVED not in view.waiting_for:
@@ -117,17 +123,23 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def approve_return_to_service(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Return-to-service decision; who decided is recorded as approvedBy (a signature is
-    required: the principal header or an `actor` field)."""
+    """Return-to-service decision by a certifying inspector who did not request the order;
+    who decided is recorded as approvedBy."""
+    event = Event.RETURN_TO_SERVICE_APPROVAL
+
+    async def not_the_requester(status: Any, actor: Actor) -> None:
+        order = await _order(client, status)
+        if is_requester(actor, order.requested_by, order.started_by):
+            raise ProblemError(
+                403,
+                f"{actor.name} requested maintenance order {order.order_id} and so may not "
+                "approve its return to service; another certifying inspector must.",
+                required_roles=sorted(roles_for(event)),
+            )
+
     order_id = route_id(req, "orderId")
     return await deliver_event(
-        req,
-        client,
-        MAINTENANCE,
-        order_id,
-        Event.RETURN_TO_SERVICE_APPROVAL,
-        ReturnToServiceApproval,
-        require_actor=True,
+        req, client, MAINTENANCE, order_id, event, ReturnToServiceApproval, vet=not_the_requester
     )
 
 
@@ -151,15 +163,13 @@ async def _task_status(client: df.DurableOrchestrationClient, order: Any, task: 
     )
 
 
-async def _task_ids(client: df.DurableOrchestrationClient, order_instance_id: str) -> set[str]:
-    """The task ids the order was started with (read from its input)."""
-    status = await client.get_status(order_instance_id, show_input=True)
-    order = status.input_ if status else None
-    if isinstance(order, str):
-        order = MaintenanceOrderRequest.model_validate_json(order)
-    else:
-        order = MaintenanceOrderRequest.model_validate(order or {})
-    return {task.task_id for task in order.tasks}
+async def _order(client: df.DurableOrchestrationClient, status: Any) -> MaintenanceOrder:
+    """The order as it was started (read from the instance's input)."""
+    found = await client.get_status(status.instance_id, show_input=True)
+    data = found.input_ if found else None
+    if isinstance(data, str):
+        return MaintenanceOrder.model_validate_json(data)
+    return MaintenanceOrder.model_validate(data or {})
 
 
 openapi.workflow(
@@ -172,10 +182,15 @@ openapi.workflow(
     problem=Problem,
     accepted=Accepted,
     actions={
-        "parts-received": ("Parts for one task were received", PartsReceived),
+        "parts-received": (
+            "Parts for one task were received",
+            PartsReceived,
+            Event.PARTS_RECEIVED,
+        ),
         "approval": (
-            "Approve (or refuse) the aircraft's return to service",
+            "Approve (or refuse) the aircraft's return to service; never by its requester",
             ReturnToServiceApproval,
+            Event.RETURN_TO_SERVICE_APPROVAL,
         ),
     },
 )

@@ -15,6 +15,7 @@ so the document cannot drift from what the API accepts and answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.common import ROUTE_PREFIX, handle_errors
+from domain.access import ROLE_DESCRIPTIONS, roles_for
 
 bp = df.Blueprint()
 
@@ -35,7 +37,10 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     410: "Gone",
+    401: "Not signed in (App Service Authentication); `requiredRoles` lists the roles needed",
+    403: "Signed in without one of the roles needed; `requiredRoles` lists them",
 }
+SIGN_IN = "entraId"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Operation:
     query: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     anonymous: bool = False
+    roles: tuple[str, ...] = ()
 
 
 _operations: dict[tuple[str, str], Operation] = {}
@@ -67,9 +73,11 @@ def operation(
     query: dict[str, str] | None = None,
     content_type: str = "application/json",
     anonymous: bool = False,
+    roles: Iterable[str] = (),
 ) -> None:
     """Document a route (`path` relative to /api, with `{param}` placeholders); `anonymous`
-    for the few routes that take no key."""
+    for the few routes that take no key; `roles` are the app roles of which a caller needs one
+    (the route then answers 401 and 403 too)."""
     op = Operation(
         method.upper(),
         path,
@@ -80,6 +88,7 @@ def operation(
         query or {},
         content_type,
         anonymous,
+        tuple(sorted(str(role) for role in roles)),
     )
     _operations[(op.method, op.path)] = op
 
@@ -94,9 +103,10 @@ def workflow(
     status: type[BaseModel],
     problem: type[BaseModel],
     accepted: type[BaseModel],
-    actions: dict[str, tuple[str, type[BaseModel]]],
+    actions: dict[str, tuple[str, type[BaseModel], str]],
 ) -> None:
-    """Document one workflow's routes: start, status, and each portal action by path suffix."""
+    """Document one workflow's routes: start, status, and each portal action by path suffix
+    as (summary, body model, the Durable event it raises, whose roles it needs)."""
     base = f"/{collection}"
     instance = f"{base}/{{{id_param}}}"
     operation(
@@ -114,14 +124,22 @@ def workflow(
         tag=tag,
         responses={200: status, 404: problem},
     )
-    for suffix, (summary, model) in actions.items():
+    for suffix, (summary, model, event) in actions.items():
         operation(
             "POST",
             f"{instance}/{suffix}",
             summary,
             tag=tag,
             body=model,
-            responses={202: accepted, 400: problem, 404: problem, 409: problem},
+            responses={
+                202: accepted,
+                400: problem,
+                401: problem,
+                403: problem,
+                404: problem,
+                409: problem,
+            },
+            roles=roles_for(event),
         )
 
 
@@ -169,6 +187,9 @@ def _operation_document(op: Operation) -> dict[str, Any]:
     }
     if op.anonymous:
         document["security"] = []
+    if op.roles:
+        document["description"] = f"Needs one of the app roles: {', '.join(op.roles)}."
+        document["security"] = [{SIGN_IN: list(op.roles)}]
     if op.body is not None:
         document["requestBody"] = {
             "required": True,
@@ -197,12 +218,22 @@ def build_document() -> dict[str, Any]:
             "title": "Durable workflows: claims, shipments, maintenance orders",
             "version": "1.0.0",
             "description": "Start workflows, read their business status, send portal actions. "
-            "Every route takes a function key (`code` query parameter or `x-functions-key`).",
+            "Every route takes a function key (`code` query parameter or `x-functions-key`). "
+            "In Azure, App Service Authentication with Microsoft Entra ID signs callers in; "
+            "each portal action needs one of the app roles it lists:\n\n"
+            + "\n".join(f"- `{role.value}`: {text}" for role, text in ROLE_DESCRIPTIONS.items()),
         },
         "components": {
             "schemas": _schemas(ops),
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"}
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                SIGN_IN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An Entra ID token for the app registration; App Service "
+                    "Authentication validates it and passes its `roles` claim to the app.",
+                },
             },
         },
         "security": [{"functionKey": []}],

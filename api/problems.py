@@ -16,6 +16,8 @@ PROBLEM_JSON = "application/problem+json"
 
 _TITLES = {
     400: "Invalid request",
+    401: "Sign-in required",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
@@ -42,6 +44,7 @@ class ProblemError(Exception):
         *,
         errors: list[FieldError] | None = None,
         status_url: str | None = None,
+        required_roles: list[str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.problem = Problem(
@@ -50,6 +53,7 @@ class ProblemError(Exception):
             detail=detail,
             errors=errors,
             status_url=status_url,
+            required_roles=required_roles,
         )
 
 

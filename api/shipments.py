@@ -86,8 +86,12 @@ openapi.workflow(
     problem=Problem,
     accepted=Accepted,
     actions={
-        "pickup": ("Confirm the pickup", PickupConfirmation),
-        "delivery": ("Confirm the delivery", DeliveryConfirmation),
-        "cancel": ("Cancel the shipment, compensating any reservation or booking", CancelRequest),
+        "pickup": ("Confirm the pickup", PickupConfirmation, Event.PICKUP_CONFIRMED),
+        "delivery": ("Confirm the delivery", DeliveryConfirmation, Event.DELIVERED),
+        "cancel": (
+            "Cancel the shipment, compensating any reservation or booking",
+            CancelRequest,
+            Event.CANCEL,
+        ),
     },
 )

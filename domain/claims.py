@@ -21,14 +21,8 @@ from pydantic import (
     field_validator,
 )
 
-from domain.common import (
-    ActorName,
-    ApiModel,
-    BusinessId,
-    PortalAction,
-    edge_now,
-    require_unique,
-)
+from domain.access import Actor
+from domain.common import ApiModel, BusinessId, PortalAction, edge_now, require_unique
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
@@ -138,7 +132,7 @@ class DocumentsSubmission(PortalAction):
 
 
 class DecisionRequest(PortalAction):
-    """`POST /api/claims/{claimId}/decision`: an adjuster's decision."""
+    """`POST /api/claims/{claimId}/decision`: a claims supervisor's decision."""
 
     decision: Literal["approve", "reject"]
     comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -179,7 +173,7 @@ class ClaimResult(ApiModel):
     amount_paid: float = 0.0
     payout_id: str | None = None
     fraud_score: float | None = None
-    decided_by: ActorName | None = None
+    decided_by: Actor | None = None
     decided_at: datetime | None = None
     reasons: list[str] = Field(default_factory=list)
     comment: str | None = None

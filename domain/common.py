@@ -1,4 +1,4 @@
-"""What every workflow shares: business ids, instance ids, stages, actors, the model base class.
+"""What every workflow shares: business ids, instance ids, stages, actor names, the model base.
 
 Usage:
 
@@ -22,9 +22,17 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 from pydantic.alias_generators import to_camel
 
 BUSINESS_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -129,18 +137,32 @@ def stage_status(stage: str, waiting_for: Iterable[str] = (), **extra: Any) -> d
     return {"stage": stage, "waitingFor": list(waiting_for), **extra}
 
 
-class Actor(ApiModel):
-    """Who did something: from the App Service principal header, else from the request body."""
+RESERVED_ACTORS = frozenset({"system"})
+"""Names no caller may sign as: `system` marks decisions the workflow made by itself."""
 
-    name: ActorName
-    source: Literal["principal", "body"]
+
+def is_reserved_actor(name: str) -> bool:
+    """Whether `name` is kept for the workflow itself (compared trimmed, ignoring case)."""
+    return name.strip().casefold() in RESERVED_ACTORS
+
+
+def _not_reserved(name: str) -> str:
+    if is_reserved_actor(name):
+        raise ValueError(f"{name!r} is reserved for decisions the workflow makes itself")
+    return name
 
 
 class PortalAction(ApiModel):
-    """Base of every portal event body; `actor` is used only when no principal header is sent."""
+    """Base of every portal event body.
 
-    actor: ActorName | None = Field(
-        default=None, description="Who acts, when the caller is not signed in via App Service."
+    `actor` names who acts only where local unauthenticated use is allowed (the
+    ACCEPT_ACTOR_FIELD setting); everywhere else identity comes from sign-in alone.
+    """
+
+    actor: Annotated[ActorName, AfterValidator(_not_reserved)] | None = Field(
+        default=None,
+        description="Who acts; accepted only where ACCEPT_ACTOR_FIELD allows unauthenticated "
+        "local use (never in Azure, where identity comes from sign-in).",
     )
 
 

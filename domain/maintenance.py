@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
+from domain.access import Actor
 from domain.common import ApiModel, BusinessId, PortalAction, require_unique
 from domain.views import StatusView
 
@@ -107,6 +108,12 @@ class MaintenanceOrderRequest(ApiModel):
     def _task_ids_unique(cls, tasks: list[MaintenanceTask]) -> list[MaintenanceTask]:
         require_unique((task.task_id for task in tasks), "taskId")
         return tasks
+
+
+class MaintenanceOrder(MaintenanceOrderRequest):
+    """The order as its workflow runs it: the request plus who started it, when signed in."""
+
+    started_by: Actor | None = None
 
 
 class PartsReceived(PortalAction):

@@ -29,6 +29,9 @@ class Problem(ApiModel):
     instance: str | None = None
     errors: list[FieldError] | None = None
     status_url: str | None = Field(default=None, description="The existing instance (409).")
+    required_roles: list[str] | None = Field(
+        default=None, description="The roles of which the caller needs one (401, 403)."
+    )
 
 
 class Started(ApiModel):

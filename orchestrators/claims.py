@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from domain.access import SYSTEM
 from domain.claims import (
     MAX_DOCUMENTS_PER_CLAIM,
     MAX_SUBMISSIONS,
@@ -41,7 +42,6 @@ REMINDER_EVERY = timedelta(days=3)
 MAX_REMINDERS = 3
 ESCALATE_AFTER = timedelta(days=2)
 EXPIRE_AFTER = timedelta(days=10)
-SYSTEM = "system"
 ACKNOWLEDGED_SINCE = "2.0"  # app version from which the claimant hears the claim arrived
 
 
@@ -107,9 +107,9 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
         if decision is None:
             return (yield from _close(context, claim, Outcome.EXPIRED, fraud["score"]))
     else:
-        decision = {"decision": assessment["route"], "actor": {"name": SYSTEM}, "comment": None}
+        decision = {"decision": assessment["route"], "actor": to_json(SYSTEM), "comment": None}
     decided = {
-        "decided_by": (decision.get("actor") or {}).get("name"),
+        "decided_by": decision.get("actor"),
         "decided_at": context.current_utc_datetime,
         "comment": decision.get("comment"),
         "reasons": assessment["reasons"],

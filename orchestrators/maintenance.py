@@ -23,7 +23,7 @@ from domain.maintenance import (
     FOLLOWUPS_AT_MOST,
     PARTS_REMINDER_EVERY,
     Event,
-    MaintenanceOrderRequest,
+    MaintenanceOrder,
     MaintenanceTask,
     Outcome,
     Stage,
@@ -52,8 +52,8 @@ AIRCRAFT_LOCK = LockPolicy(
 
 @bp.orchestration_trigger(context_name="context")
 def maintenance_orchestrator(context: df.DurableOrchestrationContext):
-    """Run one maintenance order (input: the validated MaintenanceOrderRequest JSON)."""
-    order = MaintenanceOrderRequest.model_validate(context.get_input())
+    """Run one maintenance order (input: the validated MaintenanceOrder JSON)."""
+    order = MaintenanceOrder.model_validate(context.get_input())
     timestamps = {"requestedAt": iso(context.current_utc_datetime)}
     resource = aircraft_lock(order.tail_number)
     lock = yield from acquire_lock(context, resource, AIRCRAFT_LOCK, Stage.WAITING_FOR_AIRCRAFT)
@@ -78,7 +78,7 @@ def maintenance_orchestrator(context: df.DurableOrchestrationContext):
 
 def _work_on_aircraft(
     context: df.DurableOrchestrationContext,
-    order: MaintenanceOrderRequest,
+    order: MaintenanceOrder,
     timestamps: dict[str, str],
 ) -> Steps:
     """Everything done while holding the aircraft: inspect, tasks, document, approval, notice."""
@@ -125,7 +125,6 @@ def _work_on_aircraft(
         {"outcome": outcome.value, "complianceDocumentId": document["documentId"]},
     )
     timestamps["completedAt"] = iso(context.current_utc_datetime)
-    actor = decision.get("actor") or {}
     return {
         "orderId": order.order_id,
         "tailNumber": order.tail_number,
@@ -133,14 +132,14 @@ def _work_on_aircraft(
         "inspectionId": inspection["inspectionId"],
         "tasks": results,
         "complianceDocumentId": document["documentId"],
-        "approvedBy": actor.get("name") if approved else None,
+        "approvedBy": decision.get("actor") if approved else None,
         "decision": decision,
         "timestamps": timestamps,
     }
 
 
 def _await_return_to_service(
-    context: df.DurableOrchestrationContext, order: MaintenanceOrderRequest, document_id: str
+    context: df.DurableOrchestrationContext, order: MaintenanceOrder, document_id: str
 ) -> Steps:
     """Wait for ReturnToServiceApproval: a reminder every 24 h, one escalation after 72 h,
     then, after FOLLOWUPS_AT_MOST follow-ups, quietly (no timers: bounded history)."""

@@ -275,7 +275,7 @@ poll_claim completed "runtimeStatus Completed"
 outcome=$(field output.outcome)
 paid=$(field output.amountPaid)
 payout_id=$(field output.payoutId)
-decided_by=$(field output.decidedBy)
+decided_by=$(field output.decidedBy.name)
 [[ $stage == approved && $outcome == approved ]] \
     || fail "claim $claim_id completed with stage '$stage' and outcome '$outcome', expected approved; output: $(clip "$(field output)")"
 [[ $paid =~ ^[0-9]+(\.[0-9]+)?$ && $paid =~ [1-9] && -n $payout_id ]] \

@@ -74,6 +74,9 @@ var platformSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   // Application Insights has local auth disabled: the host and the app's exporters use Entra ID.
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // Who acts comes only from App Service Authentication: the body's `actor` field is for
+  // unauthenticated local use and stays off in Azure, whatever the caller passes.
+  ACCEPT_ACTOR_FIELD: 'false'
 }
 
 // The Durable Task Scheduler backend, chosen by app settings so that one host.json serves both

@@ -75,13 +75,20 @@ def start_app(devhost_factory, tmp_path_factory) -> Iterator[Callable[..., App]]
 
     With RECORD_HISTORIES=1 (`make histories`) the stories' main paths are exported into
     tests/histories/ once the module's stories are done.
+    As `make start` does locally, the body's `actor` field is accepted unless a test turns
+    ACCEPT_ACTOR_FIELD off; `args` go to devhost (e.g. "--easyauth").
     """
     started: list[App] = []
 
-    def start(**settings: str) -> App:
+    def start(*args: str, **settings: str) -> App:
         state = tmp_path_factory.mktemp("simulators") / "simulator.sqlite"
-        env = {"SIMULATOR_STATE_PATH": str(state), "SIMULATOR_FAILURES": "", **settings}
-        started.append(App(devhost_factory(ROOT, "--clock", "manual", env=env), state))
+        env = {
+            "SIMULATOR_STATE_PATH": str(state),
+            "SIMULATOR_FAILURES": "",
+            "ACCEPT_ACTOR_FIELD": "true",
+            **settings,
+        }
+        started.append(App(devhost_factory(ROOT, "--clock", "manual", *args, env=env), state))
         return started[-1]
 
     yield start
@@ -95,11 +102,49 @@ def app(start_app) -> App:
     return start_app()
 
 
-def principal(name: str) -> dict[str, str]:
-    """The header App Service authentication adds for a signed-in user."""
+OBJECT_ID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+
+
+def principal(name: str, *roles: str, object_id: str = "", app: bool = False) -> dict[str, str]:
+    """The header App Service Authentication adds for a signed-in Entra ID user (or, with
+    `app`, an application signed in with client credentials) holding `roles`."""
     name_type = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
-    data = {"auth_typ": "aad", "name_typ": name_type, "claims": [{"typ": name_type, "val": name}]}
+    claims = [{"typ": name_type, "val": name}, {"typ": OBJECT_ID, "val": object_id or name}]
+    claims += [{"typ": "roles", "val": role} for role in roles]
+    if app:
+        claims.append({"typ": "idtyp", "val": "app"})
+    data = {
+        "auth_typ": "aad",
+        "name_typ": name_type,
+        "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+        "claims": claims,
+    }
     return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(data).encode()).decode()}
+
+
+def signed(name: str, *roles: str, **more) -> dict:
+    """The Actor the app records for `principal(name, *roles)`."""
+    kind = "application" if more.get("app") else "user"
+    return {
+        "name": name,
+        "objectId": more.get("object_id") or name,
+        "roles": list(roles),
+        "identityProvider": "aad",
+        "kind": kind,
+        "source": "principal",
+    }
+
+
+def local(name: str) -> dict:
+    """The Actor the app records for a body's `actor` field (local use)."""
+    return {
+        "name": name,
+        "objectId": None,
+        "roles": [],
+        "identityProvider": None,
+        "kind": "user",
+        "source": "body",
+    }
 
 
 def assert_problem(response, status: int, *fields: str) -> dict[str, Any]:

@@ -11,9 +11,17 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import DONE, App, assert_problem, principal
+from tests.e2e.conftest import DONE, App, assert_problem, local, principal, signed
 from tests.e2e.portal import advance_until
 
+SYSTEM = {
+    "name": "system",
+    "objectId": None,
+    "roles": [],
+    "identityProvider": None,
+    "kind": "workflow",
+    "source": "workflow",
+}
 PHOTO = {"documentId": "P1", "kind": "photo", "url": "https://files.example/p1.jpg"}
 INVOICE = {"documentId": "I1", "kind": "invoice", "url": "https://files.example/i1.pdf"}
 
@@ -51,7 +59,8 @@ def test_a_small_clean_claim_is_approved_and_paid_automatically(app: App):
     view = app.wait_done(path)
     assert view["runtimeStatus"] == "Completed" and view["stage"] == "approved"
     out = view["output"]
-    assert (out["claimId"], out["outcome"], out["decidedBy"]) == ("CLM-AUTO", "approved", "system")
+    assert (out["claimId"], out["outcome"]) == ("CLM-AUTO", "approved")
+    assert out["decidedBy"] == SYSTEM
     assert out["amountPaid"] == 120.5 and out["fraudScore"] < 0.3 and out["decidedAt"]
     payouts = app.ledger("payout", claimId="CLM-AUTO")
     assert [p["payoutId"] for p in payouts] == [out["payoutId"]]
@@ -92,12 +101,13 @@ def test_an_adjuster_approves_a_large_claim_and_is_recorded_from_the_principal(a
     response = app.http.post(
         f"{path}/decision",
         json={"decision": "approve", "comment": "photos match", "actor": "not-me"},
-        headers=principal("grace@contoso.com"),
+        headers=principal("grace@contoso.com", "Claims.Supervisor"),
     )
     assert response.status_code == 202, response.text
     assert response.json()["event"] == "ClaimDecision"
     out = app.wait_done(path)["output"]
-    assert out["outcome"] == "approved" and out["decidedBy"] == "grace@contoso.com"
+    assert out["outcome"] == "approved"
+    assert out["decidedBy"] == signed("grace@contoso.com", "Claims.Supervisor")
     assert out["amountPaid"] == 5000 and out["comment"] == "photos match"
     assert len(app.ledger("payout", claimId="CLM-BIG")) == 1
 
@@ -108,7 +118,7 @@ def test_an_adjuster_rejects_a_suspicious_claim_and_nothing_is_paid(app: App):
     response = app.http.post(f"{path}/decision", json={"decision": "reject", "actor": "alan"})
     assert response.status_code == 202, response.text
     out = app.wait_done(path)["output"]
-    assert (out["outcome"], out["decidedBy"], out["amountPaid"]) == ("rejected", "alan", 0)
+    assert (out["outcome"], out["decidedBy"], out["amountPaid"]) == ("rejected", local("alan"), 0)
     assert out["fraudScore"] >= 0.8 and out["payoutId"] is None
     assert app.ledger("payout", claimId="CLM-SUS") == []
     assert len(messages(app, "CLM-SUS", "claim_rejected")) == 1
@@ -133,7 +143,7 @@ def test_a_claim_without_required_documents_waits_for_them(app: App):
     wrong = app.http.post(f"{path}/decision", json={"decision": "approve", "actor": "ada"})
     assert_problem(wrong, 409)
     assert_problem(app.http.post(f"{path}/documents", json={"documents": []}), 400, "documents")
-    response = app.http.post(f"{path}/documents", json={"documents": [PHOTO]})
+    response = app.http.post(f"{path}/documents", json={"documents": [PHOTO], "actor": "ada"})
     assert response.status_code == 202, response.text
     out = app.wait_done(path)["output"]
     assert out["outcome"] == "approved" and out["amountPaid"] == 120.5
@@ -175,7 +185,7 @@ def test_an_undecided_claim_escalates_after_two_days_and_expires_after_ten(app: 
 def test_a_claim_the_policy_does_not_cover_is_rejected_automatically(app: App):
     path = file_claim(app, claim("CLM-NOCOV", "POL-NOCOVER-1"))
     out = app.wait_done(path)["output"]
-    assert (out["outcome"], out["decidedBy"]) == ("rejected", "system")
+    assert (out["outcome"], out["decidedBy"]) == ("rejected", SYSTEM)
     assert any("does not cover" in reason for reason in out["reasons"])
     assert app.ledger("payout", claimId="CLM-NOCOV") == []
 
@@ -273,7 +283,7 @@ def test_a_payout_happens_exactly_once_when_the_payment_is_retried(flaky_payment
 def test_the_auto_approval_limit_is_a_setting(flaky_payments: App):
     app = flaky_payments
     out = app.wait_done(file_claim(app, claim("CLM-LIMIT", "POL-10", amount=5000)))["output"]
-    assert (out["outcome"], out["decidedBy"], out["amountPaid"]) == ("approved", "system", 5000)
+    assert (out["outcome"], out["decidedBy"], out["amountPaid"]) == ("approved", SYSTEM, 5000)
 
 
 def test_a_claim_that_fails_still_releases_its_policy_lock(flaky_payments: App):

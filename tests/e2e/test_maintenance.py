@@ -12,10 +12,11 @@ import json
 import httpx
 import pytest
 
-from tests.e2e.conftest import App, principal
+from tests.e2e.conftest import App, local, principal, signed
 from tests.e2e.portal import advance_until, effects, failed_attempts, messages, output_of
 
 DAY = 24 * 3600
+INSPECTOR = principal("inspector.kim", "Maintenance.CertifyingInspector")
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +84,12 @@ def test_parts_in_stock_go_straight_to_approval_and_release(orders: App):
     assert effects(orders, "maintenance-MO-STOCK", "order") == []
 
     approval = {"approved": True, "comment": "all signed off"}
-    response = act(orders, "MO-STOCK", "approval", approval, headers=principal("inspector.kim"))
+    response = act(orders, "MO-STOCK", "approval", approval, headers=INSPECTOR)
     assert response.status_code == 202, response.text
     output = output_of(orders, path("MO-STOCK"))
 
     assert output["outcome"] == "returned_to_service"
-    assert output["approvedBy"] == "inspector.kim"
+    assert output["approvedBy"] == signed("inspector.kim", "Maintenance.CertifyingInspector")
     assert output["decision"]["comment"] == "all signed off"
     [task] = output["tasks"]
     assert task["taskId"] == "T1" and task["status"] == "completed"
@@ -129,8 +130,14 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
         "backordered",
     )
     assert act(orders, "MO-PARTS", "approval", {"approved": True, "actor": "x"}).status_code == 409
-    assert act(orders, "MO-PARTS", "parts-received", {"taskId": "T9"}).status_code == 404
-    assert act(orders, "MO-PARTS", "parts-received", {"taskId": "T2"}).status_code == 409
+    assert (
+        act(orders, "MO-PARTS", "parts-received", {"taskId": "T9", "actor": "stores"}).status_code
+        == 404
+    )
+    assert (
+        act(orders, "MO-PARTS", "parts-received", {"taskId": "T2", "actor": "stores"}).status_code
+        == 409
+    )
     assert act(orders, "MO-PARTS", "parts-received", {}).status_code == 400
 
     orders.advance(seconds=DAY)  # a day without the parts: the planner is reminded
@@ -142,7 +149,8 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
     assert received.status_code == 202, received.text
     assert received.json()["id"] == "maintenance-MO-PARTS"
     awaiting_approval(orders, "MO-PARTS")
-    assert act(orders, "MO-PARTS", "parts-received", {"taskId": "T1"}).status_code == 409
+    late = {"taskId": "T1", "actor": "stores"}
+    assert act(orders, "MO-PARTS", "parts-received", late).status_code == 409
 
     assert (
         act(orders, "MO-PARTS", "approval", {"approved": True, "actor": "lead"}).status_code == 202
@@ -152,7 +160,7 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
     assert [o["orderId"] for o in results["T1"]["orders"]] == [placed["reference"]]
     assert results["T1"]["partsReceivedAt"] is not None
     assert results["T2"]["partsReceivedAt"] is None
-    assert output["approvedBy"] == "lead"
+    assert output["approvedBy"] == local("lead")
     assert len(effects(orders, "maintenance-MO-PARTS", "order")) == 1
     task_instance = "maintenance-MO-PARTS:task:T1"
     assert failed_attempts(orders, task_instance, "maintenance_order_part") == 1  # the lost answer
@@ -212,7 +220,7 @@ def test_approval_is_reminded_daily_and_escalated_after_72_hours(orders: App):
 
     assert output["outcome"] == "return_to_service_denied"
     assert output["approvedBy"] is None
-    assert output["decision"]["actor"] == {"name": "qa.lee", "source": "body"}
+    assert output["decision"]["actor"] == local("qa.lee")
     assert (output["decision"]["reminders"], output["decision"]["escalated"]) == (3, True)
     assert messages(orders, "maintenance-MO-SLOW", "maintenance_approval_overdue")[0][
         "recipient"

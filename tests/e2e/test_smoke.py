@@ -102,7 +102,7 @@ def test_a_claim_goes_through_the_decision_and_is_paid(keyed, keyed_state, funct
     assert (view["runtimeStatus"], view["stage"]) == ("Completed", "approved")
     out = view["output"]
     assert out["claimId"] == business_id and out["outcome"] == "approved"
-    assert out["decidedBy"] == "smoke@example.com" and out["comment"] == "smoke test"
+    assert out["decidedBy"]["name"] == "smoke@example.com" and out["comment"] == "smoke test"
     assert out["amountPaid"] == 9000 and f"(payout {out['payoutId']})" in summary
     payouts = simulator.ledger("payout", path=keyed_state)
     assert [p["payoutId"] for p in payouts if p["claimId"] == business_id] == [out["payoutId"]]

@@ -1,17 +1,15 @@
-"""Shared rules: business ids, instance ids, stages, event decoding, principals, problems."""
+"""Shared rules: business ids, instance ids, stages, event decoding, problems."""
 
 from __future__ import annotations
 
-import base64
 import json
 
-import azure.functions as func
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from api.common import ProblemError, field_errors, principal_actor, validate
+from api.common import ProblemError, field_errors, validate
 from domain.claims import ClaimRequest
 from domain.common import Workflow, instance_id, is_business_id, parse_instance_id, stage_status
 from orchestrators.common import decode_event
@@ -63,41 +61,6 @@ def test_event_payloads_decode_whether_or_not_double_encoded(payload):
 def test_event_without_payload_is_an_empty_dict():
     assert decode_event(None) == {}
     assert decode_event("null") == {}
-
-
-def request(headers=None) -> func.HttpRequest:
-    return func.HttpRequest("POST", "http://localhost/api/x", headers=headers or {}, body=b"{}")
-
-
-def principal(data) -> dict[str, str]:
-    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(data).encode()).decode()}
-
-
-def test_actor_from_app_service_principal_claims():
-    data = {
-        "auth_typ": "aad",
-        "name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-        "claims": [
-            {
-                "typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-                "val": "grace@contoso.com",
-            }
-        ],
-    }
-    actor = principal_actor(request(principal(data)))
-    assert actor is not None and (actor.name, actor.source) == ("grace@contoso.com", "principal")
-
-
-def test_actor_from_user_details():
-    actor = principal_actor(request(principal({"userDetails": "alan", "identityProvider": "aad"})))
-    assert actor is not None and actor.name == "alan"
-
-
-def test_no_header_no_actor_and_a_broken_header_is_a_400():
-    assert principal_actor(request()) is None
-    with pytest.raises(ProblemError) as error:
-        principal_actor(request({"X-MS-CLIENT-PRINCIPAL": "%%%not-base64"}))
-    assert error.value.problem.status == 400
 
 
 def test_validation_problems_name_every_field_in_wire_names():

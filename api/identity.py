@@ -1,0 +1,155 @@
+"""Who calls: the App Service Authentication principal, the roles it holds, the actor field.
+
+In Azure, App Service Authentication ("Easy Auth") validates the caller's Entra ID token,
+strips any `X-MS-CLIENT-PRINCIPAL*` header a client sent, and passes the token's claims in
+`X-MS-CLIENT-PRINCIPAL` (base64 JSON: `auth_typ`, `claims[{typ, val}]`, `name_typ`,
+`role_typ`). `principal` is the one place that header is read. devhost emulates the platform
+with `--easyauth`.
+
+    caller = authorize(req, "ClaimDecision")   # 401 not signed in, 403 lacking the role
+    actor = acting(caller, body.actor)         # the caller, or locally the `actor` field
+
+Where ACCEPT_ACTOR_FIELD is `true` (local use only; the Bicep sets `false`), a request
+without a principal may name who acts in its body's `actor` field instead of signing in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from api.problems import ProblemError
+from domain.access import Actor, missing_roles, roles_for
+from domain.views import FieldError
+
+PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
+ACTOR_FIELD_SETTING = "ACCEPT_ACTOR_FIELD"
+
+NAME_CLAIMS = (
+    "preferred_username",
+    "name",
+    "upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+)
+APPLICATION_NAME_CLAIMS = ("azp", "appid")
+OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
+# Entra ID sends app roles as `roles` claims, though role_typ names the long URI: take both.
+ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+
+
+def actor_field_accepted() -> bool:
+    """Whether unauthenticated local use may name who acts in the body (ACCEPT_ACTOR_FIELD)."""
+    return os.environ.get(ACTOR_FIELD_SETTING, "").strip().lower() == "true"
+
+
+def principal(req: func.HttpRequest) -> Actor | None:
+    """The signed-in caller from `X-MS-CLIENT-PRINCIPAL`, or None when there is none.
+
+    A header that is not base64 JSON, names nobody, or holds an unusable name (too long, or
+    the reserved `system`) is a 400 naming the header, never a 500.
+    """
+    header = req.headers.get(PRINCIPAL_HEADER)
+    if not header:
+        return None
+    try:
+        data = json.loads(base64.b64decode(header, validate=False))
+    except (binascii.Error, ValueError, RecursionError):
+        raise _bad_header("is not base64-encoded JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("claims", []), list):
+        raise _bad_header("is not an App Service client principal")
+    claims = _claims(data)
+    application = "app" in claims.get("idtyp", [])
+    name = _first(claims, [data.get("name_typ"), *NAME_CLAIMS])
+    if name is None and application:
+        name = _first(claims, APPLICATION_NAME_CLAIMS)
+    if name is None:
+        raise _bad_header("names no user or application")
+    role_types = dict.fromkeys([*ROLE_CLAIMS, data.get("role_typ")])
+    roles = [role for typ in role_types if typ for role in claims.get(typ, [])]
+    try:
+        return Actor(
+            name=name,
+            object_id=_first(claims, OBJECT_ID_CLAIMS) or req.headers.get(f"{PRINCIPAL_HEADER}-ID"),
+            roles=list(dict.fromkeys(roles)),
+            identity_provider=str(data.get("auth_typ") or "") or None,
+            kind="application" if application else "user",
+            source="principal",
+        )
+    except ValidationError as error:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise _bad_header(f"holds an unusable identity ({detail})") from None
+
+
+def authorize(req: func.HttpRequest, action: str) -> Actor | None:
+    """The caller if it may take `action`: 401 when nobody signed in, 403 without the role.
+
+    None only where the actor field is accepted and nobody signed in: `acting` then takes
+    who acts from the body. Nothing about the instance is looked at before this passes.
+    """
+    caller = principal(req)
+    needed = sorted(roles_for(action))
+    if caller is None:
+        if actor_field_accepted():
+            return None
+        raise ProblemError(
+            401,
+            f"Sign in to take this action ({action}); it needs one of the roles "
+            f"{', '.join(needed)}.",
+            required_roles=needed,
+        )
+    if missing_roles(caller, action):
+        held = ", ".join(caller.roles) or "no roles"
+        raise ProblemError(
+            403,
+            f"{caller.name} ({caller.kind}) holds {held}; {action} needs one of the roles "
+            f"{', '.join(needed)}.",
+            required_roles=needed,
+        )
+    return caller
+
+
+def acting(caller: Actor | None, body_actor: str | None) -> Actor:
+    """Who acts: the signed-in caller, or, where allowed, the body's `actor` field."""
+    if caller is not None:
+        if body_actor is not None and not actor_field_accepted():
+            raise ProblemError(
+                400,
+                "Who acts comes from sign-in; remove the `actor` field.",
+                errors=[FieldError(field="actor", message="not accepted here")],
+            )
+        return caller
+    if body_actor is None:
+        raise ProblemError(
+            400,
+            "Say who acts: sign in, or (local use only) send an `actor` field.",
+            errors=[FieldError(field="actor", message="Field required")],
+        )
+    return Actor(name=body_actor, source="body")
+
+
+def _claims(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Claim values by type, in order; values that are not strings are ignored."""
+    found: dict[str, list[str]] = {}
+    for claim in data.get("claims") or []:
+        if isinstance(claim, dict) and isinstance(claim.get("val"), str) and claim["val"]:
+            found.setdefault(str(claim.get("typ")), []).append(claim["val"])
+    return found
+
+
+def _first(claims: dict[str, list[str]], types: Any) -> str | None:
+    return next((claims[typ][0] for typ in types if typ and claims.get(typ)), None)
+
+
+def _bad_header(what: str) -> ProblemError:
+    return ProblemError(
+        400,
+        f"The {PRINCIPAL_HEADER} header {what}.",
+        errors=[FieldError(field=PRINCIPAL_HEADER, message=what)],
+    )

@@ -1,0 +1,118 @@
+"""Who may act: the app roles, the roles each portal action needs, and who acted.
+
+The role values are the Entra ID app roles of the app registration (docs/deploy.md creates
+them); a principal's `roles` claim carries the ones assigned to it. Every portal action is
+named by the Durable event it raises, and needs one of the roles listed for it:
+
+    roles_for("ClaimDecision")                 # frozenset({Role.CLAIMS_SUPERVISOR})
+    missing_roles(actor, "ClaimDecision")      # empty when `actor` may decide claims
+
+The carrier role counts only for a principal signed in as an application (a carrier's system
+using the client-credentials flow), never for a person.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from domain.common import ActorName, ApiModel, is_reserved_actor
+
+
+class Role(StrEnum):
+    """The app roles; the values are what Entra ID puts in the `roles` claim."""
+
+    CLAIMS_ADJUSTER = "Claims.Adjuster"
+    CLAIMS_SUPERVISOR = "Claims.Supervisor"
+    DISPATCHER = "Shipments.Dispatcher"
+    CARRIER = "Shipments.Carrier"
+    MAINTENANCE_CONTROLLER = "Maintenance.Controller"
+    CERTIFYING_INSPECTOR = "Maintenance.CertifyingInspector"
+
+
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.CLAIMS_ADJUSTER: "Submits documents to claims",
+    Role.CLAIMS_SUPERVISOR: "Approves or rejects claims",
+    Role.DISPATCHER: "Confirms pickups and deliveries, cancels shipments",
+    Role.CARRIER: "A carrier's system: confirms pickups and deliveries (applications only)",
+    Role.MAINTENANCE_CONTROLLER: "Records parts received for maintenance tasks",
+    Role.CERTIFYING_INSPECTOR: "Approves an aircraft's return to service",
+}
+"""What each role may do, as the app registration describes it."""
+
+APPLICATION_ONLY: frozenset[Role] = frozenset({Role.CARRIER})
+"""Roles that count only for a principal signed in as an application."""
+
+ACTION_ROLES: dict[str, frozenset[Role]] = {
+    "DocumentsSubmitted": frozenset({Role.CLAIMS_ADJUSTER}),
+    "ClaimDecision": frozenset({Role.CLAIMS_SUPERVISOR}),
+    "Cancel": frozenset({Role.DISPATCHER}),
+    "PickupConfirmed": frozenset({Role.DISPATCHER, Role.CARRIER}),
+    "Delivered": frozenset({Role.DISPATCHER, Role.CARRIER}),
+    "PartsReceived": frozenset({Role.MAINTENANCE_CONTROLLER}),
+    "ReturnToServiceApproval": frozenset({Role.CERTIFYING_INSPECTOR}),
+}
+"""Portal action (its Durable event name) -> the roles of which the caller needs one."""
+
+
+class Actor(ApiModel):
+    """Who did something, as recorded in the event, the status and the output.
+
+    `source` says how we know: `principal` (signed in through App Service Authentication,
+    `identityProvider` names how), `body` (the request's `actor` field, accepted only where
+    local unauthenticated use is allowed), `workflow` (the workflow decided by itself).
+    """
+
+    name: ActorName
+    object_id: str | None = Field(default=None, max_length=64)
+    roles: list[str] = Field(default_factory=list, max_length=100)
+    identity_provider: str | None = Field(default=None, max_length=64)
+    kind: Literal["user", "application", "workflow"] = "user"
+    source: Literal["principal", "body", "workflow"] = "principal"
+
+    @model_validator(mode="after")
+    def _only_the_workflow_signs_as_system(self) -> Actor:
+        if (self.source == "workflow") != (self.kind == "workflow"):
+            raise ValueError("only the workflow itself acts as kind and source `workflow`")
+        if self.source != "workflow" and is_reserved_actor(self.name):
+            raise ValueError(f"{self.name!r} is reserved for decisions the workflow makes itself")
+        return self
+
+
+SYSTEM = Actor(name="system", kind="workflow", source="workflow")
+"""The workflow itself, for decisions made by rule (e.g. a claim approved automatically)."""
+
+
+def roles_for(action: str) -> frozenset[Role]:
+    """The roles of which a caller needs one to take `action` (a portal event name)."""
+    return ACTION_ROLES[action]
+
+
+def effective_roles(actor: Actor) -> frozenset[Role]:
+    """The known app roles `actor` holds; application-only roles count only for applications."""
+    held = {Role(role) for role in actor.roles if role in Role._value2member_map_}
+    if actor.kind != "application":
+        held -= APPLICATION_ONLY
+    return frozenset(held)
+
+
+def missing_roles(actor: Actor, action: str) -> frozenset[Role]:
+    """Empty when `actor` may take `action`; otherwise the roles of which it needs one."""
+    needed = roles_for(action)
+    return frozenset() if effective_roles(actor) & needed else needed
+
+
+def is_requester(actor: Actor, requested_by: str, started_by: Actor | None) -> bool:
+    """Whether `actor` is the person who requested a maintenance order (segregation of duties).
+
+    The requester is who started the order, when signed in (compared by object id, else by
+    name), and whoever the order names in `requestedBy` (compared by name, ignoring case).
+    """
+    names = {requested_by.strip().casefold()}
+    if started_by is not None:
+        if started_by.object_id and started_by.object_id == actor.object_id:
+            return True
+        names.add(started_by.name.casefold())
+    return actor.name.casefold() in names

@@ -1,0 +1,164 @@
+"""Who may act, as Azure runs the app: the actor field off, identity only from sign-in.
+
+Every portal action against every role (allowed, 401, 403), refusals that leave the instance
+untouched, and the segregation rule for return-to-service approvals. The app reads the
+principal App Service Authentication passes in `X-MS-CLIENT-PRINCIPAL`; here devhost passes
+the test's header through, as Azure's front end does once it has validated a token.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.access import Role
+from tests.e2e.conftest import App, assert_problem, principal, signed
+from tests.e2e.portal import advance_until
+
+# (path under /api/<collection>/<id>, the Durable event, a valid body)
+ACTIONS = {
+    "claims/{id}/documents": (
+        "DocumentsSubmitted",
+        {"documents": [{"documentId": "P9", "kind": "photo", "url": "https://f.example/p9.jpg"}]},
+    ),
+    "claims/{id}/decision": ("ClaimDecision", {"decision": "approve"}),
+    "shipments/{id}/cancel": ("Cancel", {"reason": "no longer needed"}),
+    "shipments/{id}/pickup": ("PickupConfirmed", {}),
+    "shipments/{id}/delivery": ("Delivered", {"receivedBy": "Dock 3"}),
+    "maintenance-orders/{id}/parts-received": ("PartsReceived", {"taskId": "T1"}),
+    "maintenance-orders/{id}/approval": ("ReturnToServiceApproval", {"approved": True}),
+}
+# Who may take each action: the issue's matrix, written out independently of domain/.
+ALLOWED = {
+    "DocumentsSubmitted": {"Claims.Adjuster"},
+    "ClaimDecision": {"Claims.Supervisor"},
+    "Cancel": {"Shipments.Dispatcher"},
+    "PickupConfirmed": {"Shipments.Dispatcher", "carrier application"},
+    "Delivered": {"Shipments.Dispatcher", "carrier application"},
+    "PartsReceived": {"Maintenance.Controller"},
+    "ReturnToServiceApproval": {"Maintenance.CertifyingInspector"},
+}
+CALLERS = {
+    **{role.value: principal(f"user-{role.name.lower()}", role) for role in Role},
+    "carrier application": principal("carrier-app", Role.CARRIER, app=True),
+    "no roles": principal("nobody@contoso.com"),
+}
+
+
+@pytest.fixture(scope="module")
+def secured(start_app) -> App:
+    return start_app(ACCEPT_ACTOR_FIELD="false")
+
+
+@pytest.mark.parametrize("route", ACTIONS)
+def test_every_action_against_every_role(secured: App, route: str):
+    """Allowed callers get past sign-in and roles to the instance lookup (404 for an id that
+    does not exist); everyone else is stopped first, with the roles needed named."""
+    event, body = ACTIONS[route]
+    url = "/api/" + route.format(id="NOBODY-1")
+    problem = assert_problem(secured.http.post(url, json=body), 401)
+    assert set(problem["requiredRoles"]) == ALLOWED[event] - {"carrier application"} | (
+        {"Shipments.Carrier"} if "carrier application" in ALLOWED[event] else set()
+    )
+    for caller, headers in CALLERS.items():
+        response = secured.http.post(url, json=body, headers=headers)
+        expected = 404 if caller in ALLOWED[event] else 403
+        assert response.status_code == expected, (caller, response.text)
+        if expected == 403:
+            assert set(assert_problem(response, 403)["requiredRoles"]) == set(
+                problem["requiredRoles"]
+            )
+
+
+def claim(claim_id: str, policy: str) -> dict:
+    return {
+        "claimId": claim_id,
+        "policyNumber": policy,
+        "claimant": {"name": "Ada", "email": "ada@example.com"},
+        "lossDate": "2025-03-01",
+        "amount": 9000,
+        "currency": "EUR",
+        "description": "Water damage",
+        "documents": [
+            {"documentId": "I1", "kind": "invoice", "url": "https://f.example/i1.pdf"},
+            {"documentId": "P1", "kind": "photo", "url": "https://f.example/p1.jpg"},
+        ],
+    }
+
+
+def raised(app: App, instance_id: str) -> list[str]:
+    """Names of the external events the instance received (its history, by the Durable API)."""
+    response = app.http.get(
+        f"/runtime/webhooks/durabletask/instances/{instance_id}", params={"showHistory": "true"}
+    )
+    assert response.status_code in (200, 202), response.text
+    events = response.json()["historyEvents"]
+    return [event["Name"] for event in events if event["EventType"] == "EventRaised"]
+
+
+def test_refused_callers_raise_nothing_and_the_supervisor_is_recorded(secured: App):
+    path = "/api/claims/CLM-ACL"
+    assert secured.http.post("/api/claims", json=claim("CLM-ACL", "POL-ACL")).status_code == 202
+    secured.wait_stage(path, "awaiting_decision")
+    decision = {"decision": "reject", "comment": "not covered"}
+    assert_problem(secured.http.post(f"{path}/decision", json=decision), 401)
+    adjuster = CALLERS["Claims.Adjuster"]
+    assert_problem(secured.http.post(f"{path}/decision", json=decision, headers=adjuster), 403)
+    carrier = CALLERS["carrier application"]
+    assert_problem(secured.http.post(f"{path}/decision", json=decision, headers=carrier), 403)
+    # The actor field is refused here: who acts comes from sign-in alone.
+    supervisor = principal("sam@contoso.com", Role.CLAIMS_SUPERVISOR, object_id="oid-sam")
+    named = {**decision, "actor": "someone else"}
+    refused = secured.http.post(f"{path}/decision", json=named, headers=supervisor)
+    assert_problem(refused, 400, "actor")
+    view = secured.view(path)
+    assert view["stage"] == "awaiting_decision" and view["waitingFor"] == ["ClaimDecision"]
+    assert "ClaimDecision" not in raised(secured, "claim-CLM-ACL")
+
+    answer = secured.http.post(f"{path}/decision", json=decision, headers=supervisor)
+    assert answer.status_code == 202, answer.text
+    out = secured.wait_done(path)["output"]
+    assert out["outcome"] == "rejected"
+    assert out["decidedBy"] == signed(
+        "sam@contoso.com", Role.CLAIMS_SUPERVISOR, object_id="oid-sam"
+    )
+    assert raised(secured, "claim-CLM-ACL").count("ClaimDecision") == 1
+
+
+def order(order_id: str, tail: str, requested_by: str) -> dict:
+    return {
+        "orderId": order_id,
+        "tailNumber": tail,
+        "aircraftType": "A320neo",
+        "requestedBy": requested_by,
+        "tasks": [
+            {
+                "taskId": "T1",
+                "description": "Replace brake assembly",
+                "parts": [{"partNumber": "BRK-100", "quantity": 2}],
+            }
+        ],
+    }
+
+
+def test_whoever_requested_an_order_cannot_approve_its_return_to_service(secured: App):
+    inspector = Role.CERTIFYING_INSPECTOR
+    kim = principal("kim@airline.example", inspector, object_id="oid-kim")
+    path = "/api/maintenance-orders/MO-SEG"
+    body = order("MO-SEG", "D-ASEG", "ops@airline.example")
+    assert secured.http.post("/api/maintenance-orders", json=body, headers=kim).status_code == 202
+    advance_until(secured, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    approve = {"approved": True}
+    # The one who started it, even under another display name, and the one it names.
+    kim_renamed = principal("Kim K.", inspector, object_id="oid-kim")
+    ops = principal("OPS@airline.example", inspector, object_id="oid-ops")
+    for requester in (kim, kim_renamed, ops):
+        refused = secured.http.post(f"{path}/approval", json=approve, headers=requester)
+        assert "requested" in assert_problem(refused, 403)["detail"]
+    assert secured.view(path)["waitingFor"] == ["ReturnToServiceApproval"]
+
+    lee = principal("lee@airline.example", inspector, object_id="oid-lee")
+    answer = secured.http.post(f"{path}/approval", json=approve, headers=lee)
+    assert answer.status_code == 202, answer.text
+    out = secured.wait_done(path)["output"]
+    assert out["outcome"] == "returned_to_service"
+    assert out["approvedBy"] == signed("lee@airline.example", inspector, object_id="oid-lee")
