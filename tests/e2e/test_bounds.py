@@ -58,7 +58,7 @@ def runtime(app: App, instance_id: str, **query: str) -> dict[str, Any]:
 
 
 def submit(app: App, path: str, docs: list[dict[str, str]]):
-    return app.http.post(f"{path}/documents", json={"documents": docs})
+    return app.http.post(f"{path}/documents", json={"documents": docs, "actor": "adjuster"})
 
 
 def submit_and_wait(app: App, path: str, docs: list[dict[str, str]], left: int) -> None:
