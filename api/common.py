@@ -47,7 +47,7 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[func.HttpResponse]]
 Admission = Callable[[dict[str, Any], Any], tuple[int, str] | None]
 """A workflow's bound on a portal action: (status, reason) to refuse it, None to let it in."""
-Vetting = Callable[[df.DurableOrchestrationStatus, Actor], Awaitable[None]]
+Vetting = Callable[[Any, Actor], Awaitable[None]]
 """A rule about who may act on one instance (e.g. segregation of duties): raises to refuse."""
 
 _log = logging.getLogger("workflows.api")
