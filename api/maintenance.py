@@ -58,9 +58,10 @@ async def start_maintenance_order(req: func.HttpRequest, client: df.DurableOrche
     Who started it (when signed in) travels with the order: they may not approve its return
     to service.
     """
-    request = parse_body(req, MaintenanceOrderRequest)
-    order = MaintenanceOrder(**dict(request), started_by=principal(req))
-    return await start_workflow(req, client, MAINTENANCE, order.order_id, to_json(order))
+    order = parse_body(req, MaintenanceOrderRequest)
+    started_by = principal(req)
+    payload = {**to_json(order), "startedBy": to_json(started_by) if started_by else None}
+    return await start_workflow(req, client, MAINTENANCE, order.order_id, payload)
 
 
 @bp.route(route="maintenance-orders/{orderId}", methods=["GET"])

@@ -111,9 +111,13 @@ class MaintenanceOrderRequest(ApiModel):
 
 
 class MaintenanceOrder(MaintenanceOrderRequest):
-    """The order as its workflow runs it: the request plus who started it, when signed in."""
+    """The order as its workflow runs it: the request plus who started it, when signed in.
 
-    started_by: Actor | None = None
+    `startedBy` rides in the instance input only (the api puts it there, the approval rule
+    reads it back); dumps leave it out, so activities see the order as they always did.
+    """
+
+    started_by: Actor | None = Field(default=None, exclude=True)
 
 
 class PartsReceived(PortalAction):
