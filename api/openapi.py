@@ -189,7 +189,7 @@ def _operation_document(op: Operation) -> dict[str, Any]:
         document["security"] = []
     if op.roles:
         document["description"] = f"Needs one of the app roles: {', '.join(op.roles)}."
-        document["security"] = [{SIGN_IN: list(op.roles)}]
+        document["security"] = [{"functionKey": [], SIGN_IN: list(op.roles)}]
     if op.body is not None:
         document["requestBody"] = {
             "required": True,
