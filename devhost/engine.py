@@ -159,15 +159,25 @@ class Engine:
             reasons.append(f"HTTP triggers running: {self._outside}")
         if self._writes or self.finished:
             reasons.append(f"writes waiting to commit: {len(self._writes) + len(self.finished)}")
-        due = self.hub.due_by_queue(self.clock.now().timestamp())
-        reasons += [f"{queue} messages due: {count}" for queue, count in sorted(due.items())]
+        reasons += [
+            f"{queue} messages due: {count}" for queue, count in sorted(self._due().items())
+        ]
         if not reasons and not self._quiet.is_set():
             reasons.append("the dispatcher has not finished its pass")
         return reasons
 
     def idle(self) -> bool:
         """Nothing runnable and nothing running (a real-clock timer may just have come due)."""
-        return self._quiet.is_set() and not self.hub.due_by_queue(self.clock.now().timestamp())
+        return self._quiet.is_set() and not self._due()
+
+    def _due(self) -> dict[str, int]:
+        """Runnable messages due now, per queue, less those this host's version refuses: they
+        wait for another host, so they do not keep this one busy."""
+        due = self.hub.due_by_queue(self.clock.now().timestamp())
+        self.rejected = self.hub.runnable_among(self.rejected)
+        left = due.get("orchestrator", 0) - len(self.rejected)
+        due.pop("orchestrator", None)
+        return {**due, "orchestrator": left} if left > 0 else due
 
     async def wait_idle(self, timeout: float) -> None:
         """Return once the host is idle; StillBusy after `timeout` seconds, naming the work."""

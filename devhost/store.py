@@ -298,6 +298,16 @@ class TaskHub:
         ).fetchone()
         return row[0]
 
+    def runnable_among(self, ids: set[int]) -> set[int]:
+        """Which of these messages are still queued and runnable."""
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT id FROM messages WHERE id IN ({marks}) AND {RUNNABLE}", tuple(ids)
+        )
+        return {row[0] for row in rows}
+
     def due_by_queue(self, now: float) -> dict[str, int]:
         """How many runnable messages are due at `now`, per queue (empty when none are)."""
         rows = self.db.execute(
