@@ -33,6 +33,7 @@ from devhost.replay import (
     build_context,
     run_episode,
 )
+from devhost.status import event_name
 from devhost.store import Instance, Message, TaskHub
 from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
 
@@ -43,21 +44,30 @@ GATHER_SECONDS = 0.004
 
 
 class HostError(Exception):
-    """A request the host refuses; `status` is the HTTP status Azure would answer with."""
+    """A request the host refuses; `status` is the HTTP status Azure would answer with.
+
+    `summary` is the extension's `Message` when it differs from the exception's own text
+    (HttpApiHandler.HandleRequestAsync wraps ArgumentExceptions and other failures).
+    """
 
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, summary: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.summary = summary or message
+
+
+ARGUMENTS_INCORRECT = "One or more of the arguments submitted is incorrect"
+SOMETHING_WENT_WRONG = "Something went wrong while processing your request"
+
+
+class ServerError(HostError):
+    status = 500
 
 
 class NotFound(HostError):
     status = 404
-
-
-class Conflict(HostError):
-    status = 409
 
 
 class Gone(HostError):
@@ -337,17 +347,20 @@ class Engine:
         version: str | None = None,
     ) -> str:
         if name not in self.index.orchestrators:
-            raise HostError(
-                f"The function '{name}' doesn't exist, is disabled, or is not an "
-                "orchestrator function."
+            problem = extension_checks.unknown_function(
+                "orchestrator", name, self.index.orchestrators
             )
+            raise HostError(problem, ARGUMENTS_INCORRECT)
         chosen = instance_id or uuid.uuid4().hex
 
         def create() -> str:
             existing = self.hub.instance(chosen)
             if existing and not existing.finished:
-                raise Conflict(
-                    f"An instance with ID '{chosen}' already exists and is {existing.status}."
+                # AzureStorageOrchestrationService.CreateTaskOrchestrationAsync with the dedupe
+                # statuses of overridableExistingInstanceStates NonRunningStates.
+                raise ServerError(
+                    f"An Orchestration instance with the status {existing.status} already exists.",
+                    SOMETHING_WENT_WRONG,
                 )
             self._create_instance(
                 name, chosen, input_json, None, self.versioning.version_for_new(version)
@@ -445,14 +458,71 @@ class Engine:
         await self._write(lambda: self._set_suspended(instance_id, reason, suspended=False))
 
     def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
+        """DurableClient.SuspendAsync/ResumeAsync refuse an instance already in that state."""
         instance = self.require_live(instance_id)
         if (instance.status == "Suspended") == suspended:
-            return
+            verb = "suspend" if suspended else "resume"
+            raise ServerError(
+                f"Cannot {verb} the orchestration instance {instance_id} because instance is in "
+                f"the {instance.status} state.",
+                SOMETHING_WENT_WRONG,
+            )
         now, _ = self._now()
         kind = h.EventType.EXECUTION_SUSPENDED if suspended else h.EventType.EXECUTION_RESUMED
         self._append(instance_id, [h.event(kind, now, Reason=reason)])
         status = "Suspended" if suspended else "Running"
         self.hub.update_instance(instance_id, status=status, updated_at=to_wire(now))
+
+    async def rewind(self, instance_id: str, reason: str | None) -> None:
+        """Clear a failed instance's failures and run it again (AzureTableTrackingStore
+        .RewindHistoryAsync): failed tasks are scheduled anew, failed children rewound."""
+
+        def rewind() -> None:
+            instance = self.require(instance_id)
+            if instance.status != "Failed":
+                raise ServerError(
+                    "The rewind operation is only supported on failed orchestration instances.",
+                    SOMETHING_WENT_WRONG,
+                )
+            now, epoch = self._now()
+            for leaf in self._rewind_history(instance):
+                self._send(leaf, h.event(h.EventType.GENERIC, now, Data=reason), epoch)
+
+        await self._write(rewind)
+
+    def _rewind_history(self, instance: Instance) -> list[str]:
+        """Mark the failures `Rewound`; return the instances to wake (the deepest failed)."""
+        events = [dict(event) for event in self.history(instance.id)]
+        by_id = {
+            (e["EventType"], e["EventId"]): e for e in events if e["EventType"] in SCHEDULED_BY
+        }
+        leaves: list[str] = []
+        failed_child = False
+        for event in events:
+            kind = event["EventType"]
+            failed_run = kind == h.EventType.EXECUTION_COMPLETED and (
+                event.get("OrchestrationStatus") == "Failed"
+            )
+            if kind not in FAILURES and not failed_run:
+                continue
+            origin = by_id.get((FAILURES.get(kind), event.get("TaskScheduledId")))
+            if kind == h.EventType.TASK_FAILED and origin is not None:
+                _mark_rewound(origin, generic=True)
+            if kind == h.EventType.SUB_ORCHESTRATION_FAILED and origin is not None:
+                failed_child = True
+                _mark_rewound(origin, generic=False)
+                child = self.hub.instance(origin["InstanceId"])
+                if child is not None and child.status == "Failed":
+                    leaves += self._rewind_history(child)
+            _mark_rewound(event, generic=True)
+        self.hub.clear_history(instance.id)
+        self.hub.append_history(instance.id, 0, events)
+        self.histories[instance.id] = events
+        now, _ = self._now()
+        self.hub.update_instance(
+            instance.id, status="Pending", output=None, updated_at=to_wire(now)
+        )
+        return leaves if failed_child else [instance.id]
 
     async def purge(self, instance_ids: list[str]) -> int:
         def purge() -> int:
@@ -844,6 +914,21 @@ class Engine:
             self.hub.delete_messages([message.id])
             self._send(message.target, event, now.timestamp(), message.body.get("execution"))
         return True
+
+
+#: Failure events and the event that scheduled the failed work.
+FAILURES = {
+    h.EventType.TASK_FAILED: h.EventType.TASK_SCHEDULED,
+    h.EventType.SUB_ORCHESTRATION_FAILED: h.EventType.SUB_ORCHESTRATION_CREATED,
+}
+SCHEDULED_BY = set(FAILURES.values())
+
+
+def _mark_rewound(event: dict[str, Any], *, generic: bool) -> None:
+    """What RewindHistoryAsync writes over a cleared event: replay skips a GenericEvent."""
+    event["Reason"] = f"Rewound: {event_name(h.EventType(event['EventType']))}"
+    if generic:
+        event["EventType"] = int(h.EventType.GENERIC)
 
 
 def _by_target(messages: list[Message]) -> dict[str, list[Message]]:

@@ -1,4 +1,5 @@
-"""The Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`) with Azure's status codes.
+"""The Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`) as HttpApiHandler serves
+it: its routes, status codes, headers and bodies (a 404 or 410 has no body).
 
 The same handlers also serve the worker's RPC endpoint (`rpcBaseUrl`), which is what the SDK's
 `DurableOrchestrationClient` calls from inside HTTP triggers.
@@ -6,100 +7,55 @@ The same handlers also serve the worker's RPC endpoint (`rpcBaseUrl`), which is 
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 
 from aiohttp import web
 
-from devhost.clock import from_wire, to_wire
-from devhost.engine import Engine, HostError, NotFound
-from devhost.extension_checks import unknown_function
+from devhost import query_params as q
+from devhost.clock import to_wire
+from devhost.engine import ARGUMENTS_INCORRECT, Engine, Gone, HostError, NotFound
+from devhost.entity_api import EntityApi
 from devhost.status import RUNNING, Urls, instance_status
-from devhost.store import TERMINAL, InstanceQuery
+from devhost.store import InstanceQuery
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ILLEGAL_ID = re.compile(r"[/\\#?\x00-\x1f\x7f]")
-TRUE = ("true", "1", "yes")
-WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
-DEFAULT_PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize
-CONTINUATION = "x-ms-continuation-token"
-#: OrchestrationRuntimeStatus by number; the names are the enum's own spelling.
-STATUS_NUMBERS = {
-    0: "Running",
-    1: "Completed",
-    2: "ContinuedAsNew",
-    3: "Failed",
-    4: "Canceled",
-    5: "Terminated",
-    6: "Pending",
-    7: "Suspended",
-}
-STATUS_NAMES = {name: name for name in STATUS_NUMBERS.values()}
+ILLEGAL_ID = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")  # DurableClient.IsInvalidCharacter
+MAX_INSTANCE_ID = 256  # DurableClient.MaxInstanceIdLength
+PURGEABLE = ("Completed", "Failed", "Terminated", "Canceled")  # AzureTableTrackingStore
 
 
-def error(status: int, message: str) -> web.Response:
-    """Errors as the extension words them: JSON with Message and ExceptionMessage."""
-    return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
+def error(status: int, message: str, summary: str | None = None) -> web.Response:
+    """An error as HttpRequestMessageExtensions.CreateErrorResponse words it: `Message`, and
+    `ExceptionMessage` when an exception was behind it."""
+    body = {"Message": summary or message}
+    if summary and summary != message:
+        body["ExceptionMessage"] = message
+    return web.json_response(body, status=status)
+
+
+def _argument_error(param: str, text: str) -> HostError:
+    """DurableClient passes ArgumentException's two arguments the other way round, so .NET
+    reports the parameter name as the message and the text as the parameter."""
+    return HostError(f"{param} (Parameter '{text}')", ARGUMENTS_INCORRECT)
 
 
 def validate_instance_id(instance_id: str) -> None:
-    if not 1 <= len(instance_id) <= 100:
-        raise HostError("Instance ID must be between 1 and 100 characters.")
+    """DurableClient.StartNewAsync's rules for a caller's instance id."""
     if instance_id.startswith("@"):
-        raise HostError("Instance ID must not start with '@'.")
+        raise _argument_error("instanceId", "Orchestration instance ids must not start with @.")
     if ILLEGAL_ID.search(instance_id):
-        raise HostError("Instance ID must not contain /, \\, #, ? or control characters.")
-
-
-async def read_json(request: web.Request, required: bool = False) -> str | None:
-    """The body as JSON text; None when empty; HostError(400) when it is not JSON."""
-    raw = await request.read()
-    if not raw.strip():
-        if required:
-            raise HostError("Only application/json request content is supported")
-        return None
-    try:
-        return json.dumps(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as problem:
-        raise HostError("Only application/json request content is supported") from problem
-
-
-def _flag(request: web.Request, name: str, default: bool = False) -> bool:
-    value = request.query.get(name)
-    return default if value is None else value.lower() in TRUE
-
-
-def _time(request: web.Request, name: str) -> str | None:
-    """A date filter; one that does not parse is ignored, as `DateTime.TryParse` lets it be."""
-    value = request.query.get(name)
-    if not value:
-        return None
-    try:
-        return to_wire(from_wire(value))
-    except ValueError:
-        return None
-
-
-def _page_size(request: web.Request) -> int:
-    """`top` as `int.TryParse` reads it; anything else leaves the default page of 100."""
-    value = request.query.get("top", "")
-    if not WHOLE_NUMBER.fullmatch(value) or int(value) < 1:
-        return DEFAULT_PAGE_SIZE
-    return int(value)
-
-
-def parse_statuses(raw: str) -> tuple[str, ...]:
-    """`runtimeStatus` as HttpApiHandler.TryGetIEnumerableQueryParameterValue parses it:
-    comma separated, each an exact (case-sensitive) enum name or number; the rest is ignored."""
-    chosen: list[str] = []
-    for part in (p.strip() for p in raw.split(",")):
-        number = WHOLE_NUMBER.fullmatch(part)
-        status = STATUS_NUMBERS.get(int(part)) if number else STATUS_NAMES.get(part)
-        if status and status not in chosen:
-            chosen.append(status)
-    return tuple(chosen)
+        raise _argument_error(
+            "instanceId",
+            "Orchestration instance ids must not contain /, \\, #, ?, or control characters.",
+        )
+    if len(instance_id) > MAX_INSTANCE_ID:
+        raise HostError(
+            f"Instance ID lengths must not exceed {MAX_INSTANCE_ID} characters.",
+            ARGUMENTS_INCORRECT,
+        )
 
 
 class ManagementApi:
@@ -142,153 +98,187 @@ class ManagementApi:
             web.post(instance + "/terminate", self.terminate),
             web.post(instance + "/suspend", self.suspend),
             web.post(instance + "/resume", self.resume),
-            web.get(p + "/entities/{name}/{key}", self.read_entity),
-            web.post(p + "/entities/{name}/{key}", self.signal_entity),
+            web.post(instance + "/rewind", self.rewind),
+            web.post(instance + "/restart", self.restart),
+            *EntityApi(self.engine, self._unwrap).routes(p),
         ]
 
-    def _instance_id(self, request: web.Request) -> str:
-        instance_id = request.match_info["id"]
-        validate_instance_id(instance_id)
-        return instance_id
+    # -- starting and waiting ----------------------------------------------------------------
 
     async def start(self, request: web.Request) -> web.Response:
+        """HandleStartOrchestratorRequestAsync: 202 with the management URLs, or with
+        `timeout` and `pollingInterval` the outcome if the instance finishes in time."""
         instance_id = request.match_info.get("id")
         if instance_id is not None:
             validate_instance_id(instance_id)
-        data = self._unwrap(await read_json(request))
+        data = self._unwrap(await q.read_json(request))
         version = request.query.get("version")  # HttpApiHandler: ?version= beats defaultVersion
         started = await self.engine.start(request.match_info["name"], instance_id, data, version)
-        payload = self.urls_for(request).management_payload(started)
-        return web.json_response(
-            payload,
-            status=202,
-            headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"},
-        )
+        return await self._check_status_or_wait(request, started)
 
-    async def status(self, request: web.Request) -> web.Response:
-        instance_id = self._instance_id(request)
+    async def restart(self, request: web.Request) -> web.Response:
+        """HandleRestartInstanceRequestAsync: the same orchestrator and input started again,
+        under a new id unless `restartWithNewInstanceId=false` (DurableClient.RestartAsync)."""
+        instance_id = request.match_info["id"]
         instance = self.engine.hub.instance(instance_id)
         if instance is None:
-            return error(404, f"No instance with ID '{instance_id}' was found.")
-        show_history = _flag(request, "showHistory")
+            raise HostError(
+                f"An orchestrastion with the instanceId {instance_id} was not found.",
+                "InstanceId does not match a valid orchestration instance.",
+            )
+        new_id = q.flag(request, "restartWithNewInstanceId", True)
+        started = await self.engine.start(
+            instance.name, None if new_id else instance_id, instance.input
+        )
+        return await self._check_status_or_wait(request, started)
+
+    async def _check_status_or_wait(self, request: web.Request, instance_id: str) -> web.Response:
+        """WaitForCompletionOrCreateCheckStatusResponseAsync when both `timeout` and
+        `pollingInterval` are given; CreateCheckStatusResponse otherwise."""
+        timeout = q.seconds(request, "timeout")
+        interval = q.seconds(request, "pollingInterval")
+        if timeout is None or interval is None:
+            return self._check_status(request, instance_id)
+        if interval > timeout:
+            raise HostError(
+                f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}",
+                ARGUMENTS_INCORRECT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            instance = self.engine.hub.instance(instance_id)
+            if instance is not None and instance.finished:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return self._check_status(request, instance_id)
+            await asyncio.sleep(min(interval, remaining))
+        if instance.status == "Completed":
+            return web.Response(
+                status=200, text=instance.output or "null", content_type="application/json"
+            )
+        return self._status_response(request, instance_id, fail_as_500=False)
+
+    def _check_status(self, request: web.Request, instance_id: str) -> web.Response:
+        """CreateCheckStatusResponseMessage: 202, Location and Retry-After 10, no rewind URL."""
+        payload = self.urls_for(request).management_payload(instance_id)
+        payload.pop("rewindPostUri")
+        headers = {"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+        return web.json_response(payload, status=202, headers=headers)
+
+    # -- status and listing ------------------------------------------------------------------
+
+    async def status(self, request: web.Request) -> web.Response:
+        fail_as_500 = q.flag(request, "returnInternalServerErrorOnFailure", False)
+        return self._status_response(request, request.match_info["id"], fail_as_500)
+
+    def _status_response(
+        self, request: web.Request, instance_id: str, fail_as_500: bool
+    ) -> web.Response:
+        """HandleGetStatusRequestAsync: 202 with Location (the request's own URL) and
+        Retry-After 5 while the instance runs; 200 once it has finished, or 500 for a failed
+        one when `returnInternalServerErrorOnFailure=true`."""
+        instance = self.engine.hub.instance(instance_id)
+        if instance is None:
+            raise NotFound(f"No instance with ID '{instance_id}' was found.")
+        show_history = q.flag(request, "showHistory", False)
         body = instance_status(
             instance,
-            show_input=_flag(request, "showInput", True),
+            show_input=q.flag(request, "showInput", True),
             history=self.engine.history(instance_id) if show_history else None,
-            show_history_output=_flag(request, "showHistoryOutput"),
+            show_history_output=q.flag(request, "showHistoryOutput", False),
         )
         if instance.status in RUNNING:
-            location = self.urls_for(request).management_payload(instance_id)
-            return web.json_response(
-                body,
-                status=202,
-                headers={"Location": location["statusQueryGetUri"], "Retry-After": "10"},
-            )
-        return web.json_response(body, status=200)
+            headers = {"Location": str(request.url), "Retry-After": "5"}
+            return web.json_response(body, status=202, headers=headers)
+        failed = instance.status == "Failed" and fail_as_500
+        return web.json_response(body, status=500 if failed else 200)
 
     def _query(self, request: web.Request, limit: int | None) -> InstanceQuery:
-        token = request.headers.get(CONTINUATION) or None
-        after = None
-        if token:
-            try:
-                after = base64.urlsafe_b64decode(token.encode()).decode()
-            except ValueError as problem:
-                raise HostError(f"{CONTINUATION} is not valid.") from problem
-            if "|" not in after:  # garbage decodes leniently; never restart at page one
-                raise HostError(f"{CONTINUATION} is not valid.")
         return InstanceQuery(
-            statuses=parse_statuses(request.query.get("runtimeStatus", "")),
-            created_from=_time(request, "createdTimeFrom"),
-            created_to=_time(request, "createdTimeTo"),
+            statuses=q.statuses(request.query.get("runtimeStatus", "")),
+            created_from=q.time(request, "createdTimeFrom"),
+            created_to=q.time(request, "createdTimeTo"),
             prefix=request.query.get("instanceIdPrefix") or None,
             limit=limit,
-            after=after,
+            after=q.continuation(request),
         )
 
     async def query(self, request: web.Request) -> web.Response:
         """One page of instances (`top`, default 100) and the token for the next, if any."""
-        limit = _page_size(request)
+        limit = q.page_size(request)
         rows = self.engine.hub.query_instances(self._query(request, limit + 1))
         headers = {}
         if len(rows) > limit:
             rows = rows[:limit]
-            last = rows[-1]
-            token = f"{last.created_at}|{last.id}"
-            headers[CONTINUATION] = base64.urlsafe_b64encode(token.encode()).decode()
-        show_input = _flag(request, "showInput", True)
+            headers = q.continuation_header(f"{rows[-1].created_at}|{rows[-1].id}")
+        show_input = q.flag(request, "showInput", True)
         body = [instance_status(row, show_input=show_input) for row in rows]
         return web.json_response(body, headers=headers)
 
+    # -- purge -------------------------------------------------------------------------------
+
     async def purge_one(self, request: web.Request) -> web.Response:
-        instance_id = self._instance_id(request)
-        instance = self.engine.hub.instance(instance_id)
-        if instance is None:
-            return error(404, f"No instance with ID '{instance_id}' was found.")
-        if not instance.finished:  # Azure answers 412 Precondition Failed here
-            return error(
-                412,
-                "Only orchestrations in a terminal state can be purged, but the orchestration "
-                f"with instance ID {instance_id} has status {instance.status}",
-            )
+        """HandleDeleteHistoryByIdRequestAsync: any instance, whatever its status."""
+        instance_id = request.match_info["id"]
+        self.engine.require(instance_id)
         return web.json_response({"instancesDeleted": await self.engine.purge([instance_id])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
-        query = self._query(request, None)
-        statuses = query.statuses or TERMINAL
-        if any(status not in TERMINAL for status in statuses):
-            raise HostError("Only Completed, Failed and Terminated instances can be purged.")
+        """HandleDeleteHistoryWithFiltersRequestAsync: `createdTimeFrom` is required,
+        `createdTimeTo` defaults to now, and AzureTableTrackingStore.PurgeInstanceHistoryAsync
+        keeps only the terminal statuses asked for; when none is left it filters on none."""
+        created_from = q.time(request, "createdTimeFrom")
+        if created_from is None:
+            return web.json_response(
+                "Please provide value for 'createdTimeFrom' parameter.", status=400
+            )
+        asked = q.statuses(request.query.get("runtimeStatus", ""))
         rows = self.engine.hub.query_instances(
             InstanceQuery(
-                statuses=statuses,
-                created_from=query.created_from,
-                created_to=query.created_to,
-                prefix=query.prefix,
+                statuses=tuple(status for status in asked if status in PURGEABLE),
+                created_from=created_from,
+                created_to=q.time(request, "createdTimeTo") or to_wire(self.engine.clock.now()),
             )
         )
         if not rows:
-            return error(404, "No instances matched the purge filter.")
+            raise NotFound("No instances matched the purge filter.")
         return web.json_response(
             {"instancesDeleted": await self.engine.purge([r.id for r in rows])}
         )
 
+    # -- instance operations -----------------------------------------------------------------
+
+    def _operable(self, instance_id: str, *, gone: tuple[str, ...]) -> None:
+        """404 for an unknown instance, 410 for one in a status the operation cannot change."""
+        status = self.engine.require(instance_id).status
+        if status in gone:
+            raise Gone(f"Instance '{instance_id}' is {status}.")
+
     async def raise_event(self, request: web.Request) -> web.Response:
-        instance_id = self._instance_id(request)
-        self.engine.require_live(instance_id)
-        data = await read_json(request, required=True)
+        """HandleRaiseEventRequestAsync: 410 once the instance has failed or finished."""
+        instance_id = request.match_info["id"]
+        self._operable(instance_id, gone=("Completed", "Failed", "Terminated", "Canceled"))
+        data = await q.read_json(request, required=True)
         await self.engine.raise_event(instance_id, request.match_info["event"], data)
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:
-        await self.engine.terminate(self._instance_id(request), request.query.get("reason"))
+        await self.engine.terminate(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
     async def suspend(self, request: web.Request) -> web.Response:
-        await self.engine.suspend(self._instance_id(request), request.query.get("reason"))
+        await self.engine.suspend(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
     async def resume(self, request: web.Request) -> web.Response:
-        await self.engine.resume(self._instance_id(request), request.query.get("reason"))
+        await self.engine.resume(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
-    @staticmethod
-    def _entity_id(request: web.Request) -> str:
-        name, key = request.match_info["name"], request.match_info["key"]
-        return f"@{name.lower()}@{key}"
-
-    async def read_entity(self, request: web.Request) -> web.Response:
-        entity_id = self._entity_id(request)
-        if not self.engine.hub.entity_exists(entity_id):
-            raise NotFound(f"No entity with ID '{entity_id}' was found.")
-        state = self.engine.hub.entity_state(entity_id)
-        return web.Response(status=200, text=state or "null", content_type="application/json")
-
-    async def signal_entity(self, request: web.Request) -> web.Response:
-        """DurableClient.SignalEntityAsyncInternal refuses an entity the app does not define
-        (DurableTaskExtension.ThrowIfFunctionDoesNotExist): 400 from HttpApiHandler."""
-        name = request.match_info["name"].lower()
-        if name not in self.engine.index.entities:
-            raise HostError(unknown_function("entity", name, self.engine.index.entities))
-        operation = request.query.get("op", "")
-        data = self._unwrap(await read_json(request))
-        await self.engine.signal_entity(self._entity_id(request), operation, data)
+    async def rewind(self, request: web.Request) -> web.Response:
+        """HandleRewindInstanceRequestAsync: 410 for a completed or terminated instance;
+        DurableClient.RewindAsync refuses (500) anything but a failed one."""
+        instance_id = request.match_info["id"]
+        self._operable(instance_id, gone=("Completed", "Terminated", "Canceled"))
+        await self.engine.rewind(instance_id, request.query.get("reason"))
         return web.Response(status=202)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from devhost.clock import to_wire
 from devhost.config import ConfigError, HostConfig
-from devhost.engine import Engine, HostError
+from devhost.engine import Engine, Gone, HostError, NotFound
 from devhost.keys import Keys
 from devhost.loader import FunctionIndex
 from devhost.management import ManagementApi, error
@@ -106,11 +106,14 @@ class Host:
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Every failure becomes a JSON answer; tracebacks stay in the host's log."""
+        """Every failure becomes a JSON answer (a 404 or 410 from the Durable HTTP API has no
+        body, as HttpApiHandler's have none); tracebacks stay in the host's log."""
         try:
             return await handler(request)
+        except (NotFound, Gone) as problem:
+            return web.Response(status=problem.status)
         except HostError as problem:
-            return error(problem.status, problem.message)
+            return error(problem.status, problem.message, problem.summary)
         except web.HTTPException as problem:
             if problem.status < 400:
                 raise

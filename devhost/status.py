@@ -64,7 +64,7 @@ def readable_history(
         kind = EventType(event["EventType"])
         if kind in HIDDEN:
             continue
-        row: dict[str, Any] = {"EventType": _event_name(kind), "Timestamp": event["Timestamp"]}
+        row: dict[str, Any] = {"EventType": event_name(kind), "Timestamp": event["Timestamp"]}
         origin = scheduled.get(event.get("TaskScheduledId", -2))
         if kind == EventType.EXECUTION_STARTED:
             row["FunctionName"] = event.get("Name")
@@ -83,11 +83,13 @@ def readable_history(
     return readable
 
 
-def _event_name(kind: EventType) -> str:
+def event_name(kind: EventType) -> str:
+    """DurableTask.Core's EventType name."""
     names = {
         EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
         EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
         EventType.CONTINUE_AS_NEW: "ContinueAsNew",
+        EventType.GENERIC: "GenericEvent",
     }
     return names.get(kind) or "".join(p.capitalize() for p in kind.name.split("_"))
 

@@ -77,6 +77,12 @@ def assert_error(response: httpx.Response, status_code: int) -> dict[str, Any]:
     return body
 
 
+def assert_no_body(response: httpx.Response, status_code: int) -> None:
+    """A refusal HttpApiHandler answers without a body (its 404s and 410s)."""
+    assert response.status_code == status_code, (response.status_code, response.text)
+    assert response.content == b"", response.text
+
+
 def raw_history(hub: Path, instance_id: str) -> list[dict[str, Any]]:
     """The history exactly as replayed to the SDK, read from the task hub file (read-only)."""
     with sqlite3.connect(f"file:{hub}?mode=ro", uri=True) as db:

@@ -15,6 +15,7 @@ from devhost.history import EventType
 from tests.devhost.support import (
     WEBHOOKS,
     assert_error,
+    assert_no_body,
     raw_history,
     run,
     start,
@@ -223,3 +224,155 @@ def test_a_sub_orchestration_without_an_id_gets_the_durabletask_default(host):
     ]
     assert created == [f"{parent}-c", f"{execution}:1", f"{execution}:2"]
     assert status(host, f"{execution}:1").json()["input"] == "anon"
+
+
+def test_a_running_instance_status_asks_to_retry_after_5_seconds_at_its_own_url(host):
+    """HttpApiHandler.HandleGetStatusRequestAsync: 202 with Location = the request URI and
+    Retry-After 5 while running; 404 without a body for an unknown instance."""
+    instance_id = start(host, "collect_events", unique("retry"), 1)
+    host.wait_for(instance_id, statuses=("Running",))
+
+    response = status(host, instance_id, showInput="false")
+
+    assert response.status_code == 202
+    assert response.headers["Retry-After"] == "5"
+    assert response.headers["Location"] == str(response.request.url)
+    assert_no_body(status(host, unique("never")), 404)
+
+
+def test_a_failed_instance_is_500_when_the_caller_asks_for_it(host):
+    """HandleGetStatusRequestAsync answers a Failed instance 200, or 500 with
+    returnInternalServerErrorOnFailure=true (bool.TryParse: any case)."""
+    failed = run(host, "always_fails")["instanceId"]
+
+    assert status(host, failed).status_code == 200
+    assert status(host, failed, returnInternalServerErrorOnFailure="True").status_code == 500
+    assert status(host, failed, returnInternalServerErrorOnFailure="yes").status_code == 200
+
+
+def test_start_with_timeout_and_polling_interval_waits_for_the_outcome(host):
+    """HandleStartOrchestratorRequestAsync with `timeout` and `pollingInterval` calls
+    WaitForCompletionOrCreateCheckStatusResponseAsync: 200 with the output when the instance
+    completes in time, its status when it fails, 202 and the check-status payload when not,
+    and 400 when the interval exceeds the timeout."""
+    wait = {"timeout": "30", "pollingInterval": "0.05"}
+    done = host.http.post(
+        f"{WEBHOOKS}/orchestrators/hello_sequence/{unique('wait')}", params=wait, json="Wu"
+    )
+    assert (done.status_code, done.json()[0]) == (200, "Hello Wu in Tokyo!")
+
+    failed = host.http.post(f"{WEBHOOKS}/orchestrators/always_fails/{unique('wait')}", params=wait)
+    assert (failed.status_code, failed.json()["runtimeStatus"]) == (200, "Failed")
+
+    short = {"timeout": "0.2", "pollingInterval": "0.05"}
+    waiting = host.http.post(
+        f"{WEBHOOKS}/orchestrators/collect_events/{unique('wait')}", params=short, json=1
+    )
+    assert waiting.status_code == 202 and "statusQueryGetUri" in waiting.json()
+
+    backwards = {"timeout": "1", "pollingInterval": "2"}
+    refused = host.http.post(
+        f"{WEBHOOKS}/orchestrators/hello_sequence/{unique('wait')}", params=backwards, json="x"
+    )
+    assert assert_error(refused, 400)["ExceptionMessage"] == (
+        "Total timeout 1 should be bigger than retry timeout 2"
+    )
+
+
+def test_rewind_reruns_what_failed_and_only_that(host):
+    """HttpApiHandler.HandleRewindInstanceRequestAsync and AzureTableTrackingStore
+    .RewindHistoryAsync: the failed TaskScheduled/TaskFailed pair and the failed completion
+    become GenericEvents ("Rewound: ..."), failed children are rewound too, and the deepest
+    failed instance is woken; the rewound activity runs again. 410 for a completed instance,
+    500 from DurableClient.RewindAsync for a running one."""
+    parent = unique("rewind")
+    start(host, "parent_of_flaky", parent, {"key": parent, "failures": 1})
+    assert host.wait_for(parent)["runtimeStatus"] == "Failed"
+
+    response = host.http.post(f"{WEBHOOKS}/instances/{parent}/rewind", params={"reason": "fixed"})
+
+    assert response.status_code == 202
+    body = host.wait_for(parent, showHistory="true")
+    assert (body["runtimeStatus"], body["output"]) == ("Completed", "succeeded on attempt 2")
+    [child] = [
+        e["InstanceId"]
+        for e in raw_history(host.hub, parent)
+        if e["EventType"] == EventType.SUB_ORCHESTRATION_CREATED
+    ]
+    child_events = raw_history(host.hub, child)
+    rewound = [e.get("Reason") for e in child_events if e["EventType"] == EventType.GENERIC]
+    assert "Rewound: TaskScheduled" in rewound and "Rewound: TaskFailed" in rewound
+    assert_no_body(host.http.post(f"{WEBHOOKS}/instances/{parent}/rewind"), 410)
+    running = start(host, "collect_events", unique("rewind-running"), 1)
+    host.wait_for(running, statuses=("Running",))
+    refused = assert_error(host.http.post(f"{WEBHOOKS}/instances/{running}/rewind"), 500)
+    assert refused["ExceptionMessage"] == (
+        "The rewind operation is only supported on failed orchestration instances."
+    )
+
+
+def test_restart_starts_the_same_orchestrator_and_input_again(host):
+    """HandleRestartInstanceRequestAsync and DurableClient.RestartAsync: a new instance id by
+    default, the same one with restartWithNewInstanceId=false; 400 for an unknown instance;
+    the SDK's client.restart goes the same way."""
+    first = run(host, "hello_sequence", "Ro")["instanceId"]
+
+    again = host.http.post(f"{WEBHOOKS}/instances/{first}/restart")
+    assert again.status_code == 202
+    fresh = again.json()["id"]
+    assert fresh != first
+    assert host.wait_for(fresh)["output"][0] == "Hello Ro in Tokyo!"
+
+    same = host.http.post(
+        f"{WEBHOOKS}/instances/{first}/restart", params={"restartWithNewInstanceId": "false"}
+    )
+    assert same.json()["id"] == first
+    assert host.wait_for(first)["runtimeStatus"] == "Completed"
+
+    unknown = assert_error(host.http.post(f"{WEBHOOKS}/instances/{unique('none')}/restart"), 400)
+    assert unknown["Message"] == "InstanceId does not match a valid orchestration instance."
+
+    through_sdk = host.http.post(f"/api/client/{first}", params={"op": "restart", "fresh": "false"})
+    assert through_sdk.json()["id"] == first
+
+
+def test_the_sdk_client_rewinds_a_failed_instance(host):
+    """DurableOrchestrationClient.rewind posts to instances/{id}/rewind on the RPC endpoint."""
+    instance_id = unique("sdk-rewind")
+    start(host, "flaky_child", instance_id, {"key": instance_id, "failures": 1})
+    assert host.wait_for(instance_id)["runtimeStatus"] == "Failed"
+
+    assert host.http.post(f"/api/client/{instance_id}", params={"op": "rewind"}).status_code == 202
+
+    assert host.wait_for(instance_id)["output"] == "succeeded on attempt 2"
+
+
+def test_entities_are_listed_in_pages_and_deleted_over_http(host):
+    """HttpApiHandler.HandleListEntitiesRequestAsync (GET entities/{name} without a key):
+    DurableEntityStatus rows, state only with fetchState=true, `top` rows per page and the
+    continuation token; HandlePostEntityOperationRequestAsync turns DELETE into a `delete`
+    signal, which this counter answers by deleting itself."""
+    keys = sorted(unique("listed") for _ in range(3))
+    for n, key in enumerate(keys):
+        signal = host.http.post(f"{WEBHOOKS}/entities/counter/{key}", params={"op": "add"}, json=n)
+        assert signal.status_code == 202
+    for key in keys:
+        host.wait_until(
+            lambda key=key: host.http.get(f"{WEBHOOKS}/entities/counter/{key}").status_code == 200,
+            message=f"counter {key}",
+        )
+
+    listed = host.http.get(f"{WEBHOOKS}/entities/counter", params={"fetchState": "true"}).json()
+    rows = {row["entityId"]["key"]: row for row in listed if row["entityId"]["key"] in keys}
+    assert [rows[key]["state"] for key in keys] == [0, 1, 2]
+    assert all(row["entityId"]["name"] == "counter" and row["lastOperationTime"] for row in listed)
+    assert {row["state"] for row in host.http.get(f"{WEBHOOKS}/entities/counter").json()} == {None}
+
+    first = host.http.get(f"{WEBHOOKS}/entities/counter", params={"top": "1"})
+    assert len(first.json()) == 1 and first.headers[CONTINUATION]
+
+    assert host.http.delete(f"{WEBHOOKS}/entities/counter/{keys[0]}").status_code == 202
+    host.wait_until(
+        lambda: host.http.get(f"{WEBHOOKS}/entities/counter/{keys[0]}").status_code == 404,
+        message="the deleted counter",
+    )

@@ -3,7 +3,7 @@ signals from clients and orchestrations, and call_entity replies as the extensio
 
 from __future__ import annotations
 
-from tests.devhost.support import WEBHOOKS, assert_error, run, unique
+from tests.devhost.support import WEBHOOKS, assert_error, assert_no_body, run, unique
 
 
 def signal(host, name: str, key: str, op: str, value=None):
@@ -45,8 +45,8 @@ def test_operations_run_one_at_a_time_in_arrival_order(host):
     state_becomes(host, "ledger", key, list(range(60)))
 
 
-def test_unknown_entity_is_404_json(host):
-    assert_error(host.http.get(f"{WEBHOOKS}/entities/counter/{unique('none')}"), 404)
+def test_unknown_entity_is_404_without_a_body(host):
+    assert_no_body(host.http.get(f"{WEBHOOKS}/entities/counter/{unique('none')}"), 404)
 
 
 def test_a_bad_signal_body_is_400_and_changes_nothing(host):

@@ -10,6 +10,7 @@ from tests.devhost.support import (
     SAMPLER,
     WEBHOOKS,
     assert_error,
+    assert_no_body,
     kinds,
     run,
     start,
@@ -55,7 +56,7 @@ def test_paths_no_function_serves_are_404_json(host, path):
 def test_a_method_the_function_does_not_accept_is_405_json(host):
     assert_error(host.http.delete("/api/echo/abc/1"), 405)
     assert_error(host.http.get("/api/start/hello_sequence/x"), 405)
-    assert_error(status(host, "x"), 404)  # and nothing was started
+    assert_no_body(status(host, "x"), 404)  # and nothing was started
 
 
 def test_a_failing_function_is_500_without_its_internals(host):
@@ -151,7 +152,7 @@ def test_sdk_client_terminate_and_purge(host):
     assert kinds(body["historyEvents"])[-1] == "ExecutionTerminated"
 
     assert client(host, instance_id, "purge").json() == {"deleted": 1}
-    assert_error(status(host, instance_id), 404)
+    assert_no_body(status(host, instance_id), 404)
     assert client(host, instance_id, "purge").json() == {"deleted": 0}
 
 

@@ -96,6 +96,12 @@ def parent_with_retry(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def parent_of_flaky(context: df.DurableOrchestrationContext):
+    """Fails whenever its child does (the child fails whenever its activity does)."""
+    return (yield context.call_sub_orchestrator("flaky_child", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
 def always_fails(context: df.DurableOrchestrationContext):
     yield context.call_activity("say_hello", "doomed")
     raise ValueError("the books do not balance")
@@ -298,7 +304,7 @@ def counter(context: df.DurableEntityContext):
         context.set_state(value)
     elif operation == "get":
         context.set_result(value)
-    elif operation == "reset":
+    elif operation in ("reset", "delete"):
         context.destruct_on_exit()
     elif operation == "explode":
         raise ValueError("counters cannot explode")
@@ -354,6 +360,12 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
     elif op == "purge":
         result = await client.purge_instance_history(instance_id)
         return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}))
+    elif op == "rewind":
+        await client.rewind(instance_id, "rewound by test")
+    elif op == "restart":
+        fresh = req.params.get("fresh", "true") == "true"
+        restarted = await client.restart(instance_id, restart_with_new_instance_id=fresh)
+        return func.HttpResponse(json.dumps(restarted), mimetype="application/json")
     elif op == "payload":
         return func.HttpResponse(json.dumps(client.create_http_management_payload(instance_id)))
     return func.HttpResponse(status_code=202)
