@@ -119,6 +119,7 @@ param protectFromDeletion bool = false
 param alertEmailAddress string = ''
 
 @description('Optional Entra ID object id that may manage Key Vault secrets (Key Vault Secrets Officer).')
+#disable-next-line secure-secrets-in-params // an object id, not a secret
 param secretsOfficerPrincipalId string = ''
 
 var token = toLower(uniqueString(resourceGroup().id, appName, environmentName))
@@ -330,7 +331,9 @@ module functionApp 'modules/functionapp.bicep' = {
     appSettings: appSettings
     // any(): the module params only accept the literal true, which a computed bool is not
     // statically; ARM checks the value when it validates the deployment.
+    #disable-next-line no-explicit-any // see above
     taskHubNameIsValid: any(taskHubNameIsValid)
+    #disable-next-line no-explicit-any // see above
     livePartnersWhereRequired: any(!requireLivePartners || !contains(partnerUrlMissing, true))
   }
   // The host reads the task hub on start; let the identity's grants land first.

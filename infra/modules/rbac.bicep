@@ -8,6 +8,7 @@ param keyVaultName string
 param applicationInsightsName string
 
 @description('Optional Entra ID object id of a person or group who manages the vault secrets.')
+#disable-next-line secure-secrets-in-params // an object id, not a secret
 param secretsOfficerPrincipalId string = ''
 
 var roles = {
