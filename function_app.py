@@ -12,6 +12,7 @@ from activities import shipments as shipments_activities
 from activities import telemetry as telemetry_activities
 from api import claims as claims_api
 from api import console as console_api
+from api import history as history_api
 from api import locks as locks_api
 from api import maintenance as maintenance_api
 from api import openapi as openapi_api
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     workflows_api.bp,
     openapi_api.bp,
     console_api.bp,
+    history_api.bp,
     claims_api.bp,
     claims_orchestrator.bp,
     claims_activities.bp,

@@ -10,12 +10,8 @@ from urllib.parse import quote
 from devhost.history import EventType
 from devhost.store import Instance
 
-HIDDEN = {
-    EventType.ORCHESTRATOR_STARTED,
-    EventType.ORCHESTRATOR_COMPLETED,
-    EventType.TASK_SCHEDULED,
-    EventType.SUB_ORCHESTRATION_CREATED,
-}
+HIDDEN = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED}
+SCHEDULING = (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED)
 RUNNING = ("Pending", "Running", "Suspended")
 
 
@@ -53,16 +49,19 @@ def instance_status(
 def readable_history(
     events: list[dict[str, Any]], with_output: bool, with_input: bool
 ) -> list[dict[str, Any]]:
-    """History as the status API shows it: scheduling folded into its completion."""
-    scheduled = {
-        e["EventId"]: e
-        for e in events
-        if e["EventType"] in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED)
-    }
+    """History as the status API shows it: scheduling folded into its completion.
+
+    As the extension's `DurableClient.GetDurableOrchestrationStatusAsync` does: a completion
+    takes its scheduling event's FunctionName, ScheduledTime and (with showInput) Input and the
+    scheduling event goes (one still unanswered stays, so running work shows); every
+    Input goes when showInput is false; Result is shown only with showHistoryOutput.
+    """
+    scheduled = {e["EventId"]: e for e in events if e["EventType"] in SCHEDULING}
+    answered = {e["TaskScheduledId"] for e in events if e.get("TaskScheduledId") is not None}
     readable = []
     for event in events:
         kind = EventType(event["EventType"])
-        if kind in HIDDEN:
+        if kind in HIDDEN or (kind in SCHEDULING and event["EventId"] in answered):
             continue
         row: dict[str, Any] = {"EventType": event_name(kind), "Timestamp": event["Timestamp"]}
         origin = scheduled.get(event.get("TaskScheduledId", -2))
@@ -73,12 +72,15 @@ def readable_history(
         elif origin is not None:
             row["FunctionName"] = origin.get("Name")
             row["ScheduledTime"] = origin["Timestamp"]
+            if with_input:
+                row["Input"] = _json(origin.get("Input"))
         for field in ("Name", "FireAt", "Reason", "Details", "OrchestrationStatus", "InstanceId"):
             if event.get(field) is not None and field not in row:
                 row[field] = event[field]
-        for field in ("Result", "Input"):
-            if with_output and field in event and field not in row:
-                row[field] = _json(event[field])
+        if with_input and "Input" in event and "Input" not in row:
+            row["Input"] = _json(event["Input"])
+        if with_output and "Result" in event:
+            row["Result"] = _json(event["Result"])
         readable.append(row)
     return readable
 
@@ -86,6 +88,7 @@ def readable_history(
 def event_name(kind: EventType) -> str:
     """DurableTask.Core's EventType name."""
     names = {
+        EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
         EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
         EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
         EventType.CONTINUE_AS_NEW: "ContinueAsNew",

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from domain.common import ApiModel, Timestamp, Workflow
+from domain.timeline import Timeline
 
 
 class FieldError(ApiModel):
@@ -101,3 +102,22 @@ class StageCounts(ApiModel):
     """Counts per stage for the instances a listing filter selects."""
 
     items: list[StageCount]
+
+
+class InstanceHistory(ApiModel):
+    """One instance for the console's instance page: the request it was started with, where it
+    stands, and its history as a timeline."""
+
+    id: str
+    workflow: Workflow
+    business_id: str
+    task_id: str | None = Field(default=None, description="Set for a maintenance task.")
+    runtime_status: str
+    stage: str | None = None
+    waiting_for: list[str] = Field(default_factory=list)
+    custom_status: Any = Field(default=None, description="Stage details: reasons, lock, tasks.")
+    created_time: Timestamp | None = None
+    last_updated_time: Timestamp | None = None
+    input: Any = None
+    output: Any = None
+    timeline: Timeline

@@ -24,8 +24,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase
 
 from domain.common import iso, stage_status
-
-RECORD_STAGE_ACTIVITY = "record_stage"
+from domain.timeline import RECORD_STAGE_ACTIVITY
 
 _logger = logging.getLogger("workflows.orchestrators")
 

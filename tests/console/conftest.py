@@ -36,8 +36,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=1440,1000",
 )
+WINDOW_WIDTH, WINDOW_HEIGHT = 1440, 1000
 ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", ROOT / ".artifacts" / "console"))
 
 
@@ -54,6 +54,8 @@ class Console:
         return f"{self.app.host.base_url}/api/console{query}{fragment}"
 
     def open(self, fragment: str = "#/") -> None:
+        """Load the console afresh at `fragment` (a fragment change alone would keep the DOM)."""
+        self.driver.get("about:blank")
         self.driver.get(self.url(fragment))
 
     def wait(self, condition: Callable[[webdriver.Chrome], object], what: str, timeout=30.0):
@@ -93,7 +95,13 @@ class Console:
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.driver.save_screenshot(str(path))
+        width = self.driver.get_window_size()["width"]
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(width, max(int(height) + 140, 600))  # the whole page
+        try:
+            self.driver.save_screenshot(str(path))
+        finally:
+            self.driver.set_window_size(width, WINDOW_HEIGHT)
         return path
 
 
@@ -109,6 +117,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
         options.add_argument(flag)
+    options.add_argument(f"--window-size={WINDOW_WIDTH},{WINDOW_HEIGHT}")
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))

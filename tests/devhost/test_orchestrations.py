@@ -54,7 +54,44 @@ def test_history_output_and_input_are_shown_only_when_asked(host):
     quiet = status(host, instance_id, showHistory="true", showInput="false").json()
     assert quiet["input"] is None
     assert all("Result" not in event for event in quiet["historyEvents"])
+    assert all("Input" not in event for event in quiet["historyEvents"])
     assert kinds(quiet["historyEvents"])[0] == "ExecutionStarted"
+
+
+def test_a_completion_shows_the_input_it_was_scheduled_with(host):
+    """DurableClient.GetDurableOrchestrationStatusAsync (AddScheduledEventDataAndAggregate)
+    copies the TaskScheduled event's Input onto its TaskCompleted/TaskFailed when showInput
+    is true, and the status API defaults showInput to true: support sees what each call got."""
+    instance_id = run(host, "hello_sequence", "Di")["instanceId"]
+
+    events = status(host, instance_id, showHistory="true").json()["historyEvents"]
+    completions = [e for e in events if e["EventType"] == "TaskCompleted"]
+    assert [e["Input"] for e in completions] == ["Di in Tokyo", "Di in Seattle", "Di in London"]
+    assert all("Result" not in e for e in completions)
+    assert "TaskScheduled" not in kinds(events)  # each was folded into its completion
+
+
+def test_unanswered_scheduling_stays_in_the_history_until_its_completion(host):
+    """GetDurableOrchestrationStatusAsync removes a SubOrchestrationInstanceCreated (or
+    TaskScheduled) only when AddScheduledEventDataAndAggregate finds its completion: while the
+    child runs, the parent's history shows it was started, with its name and instance id."""
+    instance_id = start(host, "waits_on_child", unique("waits-on-child"))
+    child = f"{instance_id}-child"
+    host.wait_for(child, statuses=("Running",))
+    events = host.wait_until(
+        lambda: [e for e in history(host, instance_id) if e["EventType"].endswith("Created")],
+        message="the child's creation in the parent's history",
+    )
+    assert [(e["EventType"], e["Name"], e["InstanceId"]) for e in events] == [
+        ("SubOrchestrationInstanceCreated", "approval", child)
+    ]
+    assert raise_event(host, child, "Approval", "yes").status_code == 202
+    done = host.wait_for(instance_id, showHistory="true")
+    assert kinds(done["historyEvents"]) == [
+        "ExecutionStarted",
+        "SubOrchestrationInstanceCompleted",
+        "ExecutionCompleted",
+    ]
 
 
 def test_replayed_history_carries_the_extension_fields(host):

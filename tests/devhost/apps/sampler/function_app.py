@@ -124,6 +124,13 @@ def approval(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def waits_on_child(context: df.DurableOrchestrationContext):
+    """Calls `approval` as a child, which waits for its Approval event."""
+    child = f"{context.instance_id}-child"
+    return (yield context.call_sub_orchestrator("approval", None, child))
+
+
+@app.orchestration_trigger(context_name="context")
 def long_wait(context: df.DurableOrchestrationContext):
     """A 10-day durable timer: longer than the 6-day maximum short timer."""
     started = context.current_utc_datetime
