@@ -21,7 +21,6 @@ function forms(tasks) {
     ClaimDecision: {
       title: "Decide the claim",
       path: "decision",
-      needsActor: true,
       fields: () => [
         field("Decision", el("select", { name: "decision" }, el("option", { value: "approve" }, "Approve"), el("option", { value: "reject" }, "Reject"))),
         field("Comment", el("textarea", { name: "comment", rows: 2, maxlength: 2000 })),
@@ -68,7 +67,6 @@ function forms(tasks) {
     ReturnToServiceApproval: {
       title: "Return to service",
       path: "approval",
-      needsActor: true,
       fields: () => [
         field("Decision", el("select", { name: "approved" }, el("option", { value: "true" }, "Approve return to service"), el("option", { value: "false" }, "Refuse"))),
         field("Comment", el("textarea", { name: "comment", rows: 2, maxlength: 1000 })),
@@ -91,7 +89,7 @@ function actionForm(event, spec, collection, businessId, user, onDone) {
     { class: `action${spec.danger ? " danger" : ""}`, "data-event": event, id: `action-${event}` },
     el("h3", {}, spec.title),
     spec.fields(),
-    user ? null : field("Your name (recorded as who acted)", text("actor", { required: spec.needsActor, maxlength: 200 })),
+    user ? null : field("Your name (recorded as who acted)", text("actor", { required: true, maxlength: 200 })),
     el("button", { type: "submit" }, spec.title),
     result,
   );

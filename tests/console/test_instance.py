@@ -38,7 +38,7 @@ def test_a_claim_approved_from_the_console_completes(console: Console):
     form.find_element(By.TAG_NAME, "button").click()
     console.wait(lambda d: console.text("#runtime-status") == "Completed", "the claim to complete")
     output = console.app.view("/api/claims/CLM-I1")["output"]
-    assert output["outcome"] == "approved" and output["decidedBy"] == "Grace Adjuster"
+    assert output["outcome"] == "approved" and output["decidedBy"]["name"] == "Grace Adjuster"
     assert output["comment"] == "Photos match the invoice"
     assert {"name": "ClaimDecision", "actor": "Grace Adjuster"}.items() <= next(
         mark for mark in spans(console, ".mark.event") if mark["name"] == "ClaimDecision"
