@@ -442,36 +442,38 @@ class Engine:
         await self._write(deliver)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
+        """Queue the termination; it takes effect when the instance processes it, and work
+        already scheduled still runs (TaskHubClient.TerminateInstanceAsync)."""
+
         def terminate() -> None:
-            instance = self.require_live(instance_id)
-            now, _ = self._now()
-            terminated = h.event(h.EventType.EXECUTION_TERMINATED, now, Input=json.dumps(reason))
-            self._append(instance_id, [terminated])
-            self._finish(instance, "Terminated", json.dumps(reason), now)
+            self.require_live(instance_id)
+            now, epoch = self._now()
+            event = h.event(h.EventType.EXECUTION_TERMINATED, now, Input=json.dumps(reason))
+            self._send(instance_id, event, epoch)
 
         await self._write(terminate)
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
-        await self._write(lambda: self._set_suspended(instance_id, reason, suspended=True))
+        await self._write(lambda: self._request_suspension(instance_id, reason, suspended=True))
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        await self._write(lambda: self._set_suspended(instance_id, reason, suspended=False))
+        await self._write(lambda: self._request_suspension(instance_id, reason, suspended=False))
 
-    def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
-        """DurableClient.SuspendAsync/ResumeAsync refuse an instance already in that state."""
+    def _request_suspension(self, instance_id: str, reason: str | None, suspended: bool) -> None:
+        """Queue a suspend or resume event, which takes effect when the instance processes
+        it. DurableClient.SuspendAsync/ResumeAsync refuse an instance in the wrong state."""
         instance = self.require_live(instance_id)
-        if (instance.status == "Suspended") == suspended:
+        allowed = ("Running", "Pending") if suspended else ("Suspended",)
+        if instance.status not in allowed:
             verb = "suspend" if suspended else "resume"
             raise ServerError(
                 f"Cannot {verb} the orchestration instance {instance_id} because instance is in "
                 f"the {instance.status} state.",
                 SOMETHING_WENT_WRONG,
             )
-        now, _ = self._now()
+        now, epoch = self._now()
         kind = h.EventType.EXECUTION_SUSPENDED if suspended else h.EventType.EXECUTION_RESUMED
-        self._append(instance_id, [h.event(kind, now, Reason=reason)])
-        status = "Suspended" if suspended else "Running"
-        self.hub.update_instance(instance_id, status=status, updated_at=to_wire(now))
+        self._send(instance_id, h.event(kind, now, Reason=reason), epoch)
 
     async def rewind(self, instance_id: str, reason: str | None) -> None:
         """Clear a failed instance's failures and run it again (AzureTableTrackingStore
@@ -588,10 +590,9 @@ class Engine:
         its failure details (TaskOrchestrationDispatcher.ProcessWorkflowCompletedTaskDecision).
         """
         self.hub.update_instance(instance.id, status=status, output=output, updated_at=to_wire(now))
-        # Pending timers and events die with the instance; so does work a terminated
-        # instance had queued but not started (activities already running just finish).
-        dropped = ("orchestrator", "activity") if status == "Terminated" else ("orchestrator",)
-        self._drop_messages(instance.id, lambda m: m.queue in dropped)
+        # Pending timers and events die with the instance; activities it scheduled still run,
+        # as they do on Azure, and their results are then ignored.
+        self._drop_messages(instance.id, lambda m: m.queue == "orchestrator")
         if instance.parent_id is None or instance.parent_task_id is None:
             return
         if status == "Completed":
@@ -613,9 +614,10 @@ class Engine:
         messages = self.hub.ready(
             "orchestrator", epoch, BATCH, exclude=self.rejected, skip_suspended=True
         )
-        for instance_id, batch in _by_target(messages).items():
-            if self._refused(instance_id, batch):
+        for instance_id, group in _by_target(messages).items():
+            if self._refused(instance_id, group):
                 continue
+            batch = _until_suspended(group)  # what arrived after a suspension waits for resume
             self._episode(instance_id, batch, now)
             self.hub.delete_messages([m.id for m in batch])
         return bool(messages)
@@ -666,6 +668,12 @@ class Engine:
         if not events:
             return
         self.timers_fired += sum(e["EventType"] == h.EventType.TIMER_FIRED for e in events)
+        terminated = next(
+            (e for e in events if e["EventType"] == h.EventType.EXECUTION_TERMINATED), None
+        )
+        if terminated is not None:
+            self._terminate(instance, terminated, events, now)
+            return
         new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now), *events]
         handle = self.index.orchestrators.get(instance.name)
         if handle is None:
@@ -680,6 +688,34 @@ class Engine:
                 log.exception("episode of %s failed", instance_id)
                 decision = Decision(failure=f"{type(error).__name__}: {error}")
         self._apply(instance, decision, new, now)
+
+    def _terminate(
+        self,
+        instance: Instance,
+        terminated: dict[str, Any],
+        events: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        """TaskOrchestrationContext.HandleExecutionTerminatedEvent: the instance completes as
+        Terminated with the reason as its result; the episode's other events are dropped."""
+        started = [e for e in events if e["EventType"] == h.EventType.EXECUTION_STARTED]
+        completed = h.event(
+            h.EventType.EXECUTION_COMPLETED,
+            now,
+            OrchestrationStatus="Terminated",
+            Result=terminated.get("Input"),
+        )
+        self._append(
+            instance.id,
+            [
+                h.event(h.EventType.ORCHESTRATOR_STARTED, now),
+                *started,
+                terminated,
+                completed,
+                h.event(h.EventType.ORCHESTRATOR_COMPLETED, now),
+            ],
+        )
+        self._finish(instance, "Terminated", terminated.get("Input"), now)
 
     def _apply(
         self, instance: Instance, decision: Decision, new: list[dict[str, Any]], now: datetime
@@ -717,7 +753,7 @@ class Engine:
         appended.append(h.event(h.EventType.ORCHESTRATOR_COMPLETED, now))
         self._append(instance.id, appended)
         self.hub.update_instance(
-            instance.id, status="Running", custom_status=custom, updated_at=to_wire(now)
+            instance.id, status=_status_after(new), custom_status=custom, updated_at=to_wire(now)
         )
         if decision.done:
             self._finish(instance, "Completed", decision.output, now)
@@ -929,6 +965,24 @@ def _mark_rewound(event: dict[str, Any], *, generic: bool) -> None:
     event["Reason"] = f"Rewound: {event_name(h.EventType(event['EventType']))}"
     if generic:
         event["EventType"] = int(h.EventType.GENERIC)
+
+
+def _until_suspended(batch: list[Message]) -> list[Message]:
+    """The batch up to and including its first suspension event."""
+    for position, message in enumerate(batch):
+        if message.body.get("event", {}).get("EventType") == h.EventType.EXECUTION_SUSPENDED:
+            return batch[: position + 1]
+    return batch
+
+
+def _status_after(events: list[dict[str, Any]]) -> str:
+    """Running, or Suspended when the episode's last suspend/resume event suspended it."""
+    for event in reversed(events):
+        if event["EventType"] == h.EventType.EXECUTION_SUSPENDED:
+            return "Suspended"
+        if event["EventType"] == h.EventType.EXECUTION_RESUMED:
+            return "Running"
+    return "Running"
 
 
 def _by_target(messages: list[Message]) -> dict[str, list[Message]]:

@@ -60,10 +60,13 @@ CREATE TABLE IF NOT EXISTS clock (
     host_time  TEXT NOT NULL     -- the latest host time reached (ISO UTC); never moves back
 );
 """
-# Orchestrator messages wait while their instance is suspended; every other message is runnable.
+# Orchestrator messages wait while their instance is suspended, except the resume and the
+# terminate events that override suspension (DurableTask.Core TaskOrchestrationExecutor);
+# every other message is runnable.
 RUNNABLE = (
     "NOT (queue = 'orchestrator'"
-    " AND target IN (SELECT id FROM instances WHERE status = 'Suspended'))"
+    " AND target IN (SELECT id FROM instances WHERE status = 'Suspended')"
+    " AND coalesce(json_extract(body, '$.event.EventType'), -1) NOT IN (3, 20))"
 )
 
 TERMINAL = ("Completed", "Failed", "Terminated")

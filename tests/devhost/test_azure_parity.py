@@ -7,12 +7,14 @@ Each test names the extension (Azure/azure-functions-durable-extension) or Durab
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
 from devhost.history import EventType
 from tests.devhost.support import (
+    DURABLE,
     WEBHOOKS,
     assert_error,
     assert_no_body,
@@ -376,3 +378,70 @@ def test_entities_are_listed_in_pages_and_deleted_over_http(host):
         lambda: host.http.get(f"{WEBHOOKS}/entities/counter/{keys[0]}").status_code == 404,
         message="the deleted counter",
     )
+
+
+@pytest.fixture(scope="module")
+def gates(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("gates")
+
+
+@pytest.fixture(scope="module")
+def durable(devhost_factory, gates):
+    """The `durable` app: gated activities that record each call; 2 run at a time."""
+    return devhost_factory(DURABLE, env={"DURABLE_DIR": str(gates)})
+
+
+def gated_calls(folder: Path, instance_id: str) -> int:
+    log = folder / "calls.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return sum(line.startswith(f"gated {instance_id}:") for line in lines)
+
+
+def test_terminate_takes_effect_when_processed_and_scheduled_work_still_runs(durable, gates):
+    """DurableClient.TerminateAsync sends an ExecutionTerminated message
+    (TaskHubClient.TerminateInstanceAsync); TaskOrchestrationContext
+    .HandleExecutionTerminatedEvent completes the instance as Terminated with the reason as its
+    result. The ten activities already in the work-item queue still run, with their side
+    effects; their results are ignored."""
+    (gates / "hold").touch()
+    instance_id = start(durable, "gated_fan", unique("terminated"), 10)
+    durable.wait_until(lambda: gated_calls(gates, instance_id) >= 1, message="a first activity")
+
+    response = durable.http.post(
+        f"{WEBHOOKS}/instances/{instance_id}/terminate", params={"reason": "stop"}
+    )
+
+    assert response.status_code == 202
+    body = durable.wait_for(instance_id, showHistory="true")
+    assert (body["runtimeStatus"], body["output"]) == ("Terminated", "stop")
+    (gates / "hold").unlink()
+    durable.wait_until(lambda: gated_calls(gates, instance_id) == 10, message="all ten activities")
+    events = status(durable, instance_id, showHistory="true").json()["historyEvents"]
+    assert [e["EventType"] for e in events][-2:] == ["ExecutionTerminated", "ExecutionCompleted"]
+    assert "TaskCompleted" not in [e["EventType"] for e in events]
+
+
+def test_suspend_holds_results_of_work_already_running_until_resume(durable, gates):
+    """DurableClient.SuspendAsync sends ExecutionSuspended; while suspended,
+    TaskOrchestrationExecutor buffers what arrives (HandleEventWhileSuspended) and the
+    activities already scheduled still run; ExecutionResumed replays what was held."""
+    (gates / "hold").touch()
+    instance_id = start(durable, "gated_fan", unique("suspended"), 3)
+    durable.wait_until(lambda: gated_calls(gates, instance_id) >= 1, message="a first activity")
+
+    suspend = durable.http.post(f"{WEBHOOKS}/instances/{instance_id}/suspend")
+
+    assert suspend.status_code == 202
+    durable.wait_for(instance_id, statuses=("Suspended",))
+    (gates / "hold").unlink()
+    durable.wait_until(lambda: gated_calls(gates, instance_id) == 3, message="all three activities")
+    assert status(durable, instance_id).json()["runtimeStatus"] == "Suspended"
+    again = durable.http.post(f"{WEBHOOKS}/instances/{instance_id}/suspend")
+    assert assert_error(again, 500)["ExceptionMessage"] == (
+        f"Cannot suspend the orchestration instance {instance_id} because instance is in the "
+        "Suspended state."
+    )
+
+    assert durable.http.post(f"{WEBHOOKS}/instances/{instance_id}/resume").status_code == 202
+    body = durable.wait_for(instance_id)
+    assert body["output"] == [f"done {instance_id}:{n}" for n in range(3)]

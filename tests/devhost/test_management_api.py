@@ -208,7 +208,7 @@ def test_terminate(host):
     assert response.status_code == 202
     body = host.wait_for(instance_id, statuses=("Terminated",), showHistory="true")
     assert body["output"] == "no longer needed"
-    assert kinds(body["historyEvents"])[-1] == "ExecutionTerminated"
+    assert kinds(body["historyEvents"])[-2:] == ["ExecutionTerminated", "ExecutionCompleted"]
     assert_no_body(host.http.post(f"{WEBHOOKS}/instances/{instance_id}/terminate"), 410)
     assert_no_body(raise_event(host, instance_id, "Item", 1), 410)
     assert_no_body(host.http.post(f"{WEBHOOKS}/instances/missing-one/terminate"), 404)
@@ -219,11 +219,12 @@ def test_suspend_and_resume(host):
 
     suspend = f"{WEBHOOKS}/instances/{instance_id}/suspend"
     assert host.http.post(suspend, params={"reason": "lunch"}).status_code == 202
+    host.wait_for(instance_id, statuses=("Suspended",))
     paused = status(host, instance_id)
     assert (paused.status_code, paused.json()["runtimeStatus"]) == (202, "Suspended")
     resume = f"{WEBHOOKS}/instances/{instance_id}/resume"
     assert host.http.post(resume, params={"reason": "back"}).status_code == 202
-    assert status(host, instance_id).json()["runtimeStatus"] == "Running"
+    host.wait_for(instance_id, statuses=("Running",))
 
     events = history(host, instance_id)
     assert [(e["EventType"], e.get("Reason")) for e in events[1:]] == [

@@ -27,6 +27,13 @@ def gated_sequence(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def gated_fan(context: df.DurableOrchestrationContext):
+    """`input` gated activities at once: more than the host runs together."""
+    tags = [f"{context.instance_id}:{n}" for n in range(context.get_input())]
+    return (yield context.task_all([context.call_activity("gated", tag) for tag in tags]))
+
+
+@app.orchestration_trigger(context_name="context")
 def slow_pair(context: df.DurableOrchestrationContext):
     first = yield context.call_activity("slow", {"tag": f"{context.instance_id}:0", "seconds": 1})
     second = yield context.call_activity("slow", {"tag": f"{context.instance_id}:1", "seconds": 0})
