@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="enforce function, admin and system keys as Azure does",
     )
+    start.add_argument(
+        "--easyauth",
+        action="store_true",
+        help="emulate App Service Authentication with Entra ID: sign in at /.auth/login/aad, "
+        "client-sent X-MS-CLIENT-PRINCIPAL headers dropped, 401 without a session",
+    )
+    start.add_argument(
+        "--easyauth-anonymous",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="with --easyauth, a path that needs no sign-in (Azure's excludedPaths)",
+    )
     start.set_defaults(command=_start)
 
     instances = commands.add_parser("instances", help="list orchestration instances")
@@ -124,6 +137,7 @@ def _open_existing(args: argparse.Namespace) -> TaskHub:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from devhost.easyauth import EasyAuth
     from devhost.engine import Engine
     from devhost.keys import keys_path, load_or_create
     from devhost.loader import load_app
@@ -146,7 +160,14 @@ def _start(args: argparse.Namespace) -> int:
         index,
         engine,
         keys,
-        HostOptions(port=args.port, require_keys=args.require_keys, bind=args.bind),
+        HostOptions(
+            port=args.port,
+            require_keys=args.require_keys,
+            bind=args.bind,
+            easyauth=EasyAuth(config.route_prefix, args.easyauth_anonymous)
+            if args.easyauth
+            else None,
+        ),
     )
 
     def announce() -> None:
@@ -187,6 +208,8 @@ def _banner(host, args, hub_path, keys) -> str:
             f"New keys written beside the hub: master={keys.master} "
             f"function={keys.function} durabletask_extension={keys.system}"
         )
+    if args.easyauth:
+        lines.append(f"App Service Authentication emulated: sign in at {base}/.auth/login/aad")
     lines.append(f"Host started on {base}")
     return "\n".join(lines)
 

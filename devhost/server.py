@@ -14,6 +14,7 @@ from aiohttp import web
 
 from devhost.clock import to_wire
 from devhost.config import ConfigError, HostConfig
+from devhost.easyauth import EasyAuth
 from devhost.engine import Engine, Gone, HostError, NotFound
 from devhost.keys import Keys
 from devhost.loader import FunctionIndex
@@ -45,6 +46,7 @@ class HostOptions:
     port: int
     require_keys: bool
     bind: str = "127.0.0.1"
+    easyauth: EasyAuth | None = None
 
 
 class Host:
@@ -80,11 +82,13 @@ class Host:
         return Urls(f"http://{host}:{self.options.port}", self.config.hub_name, self.keys.system)
 
     def public_app(self) -> web.Application:
-        app = web.Application(
-            middlewares=[self._errors, self._auth], client_max_size=self.body_limit
-        )
+        easyauth = self.options.easyauth
+        middlewares = [self._errors, self._auth, *([easyauth.middleware] if easyauth else [])]
+        app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
         api = ManagementApi(self.engine, self.urls_for)
         app.add_routes(api.routes(WEBHOOKS))
+        if easyauth:
+            app.add_routes(easyauth.routes())
         app.add_routes(
             [
                 web.get("/admin/host/status", self.host_status),

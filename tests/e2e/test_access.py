@@ -3,11 +3,17 @@
 Every portal action against every role (allowed, 401, 403), refusals that leave the instance
 untouched, and the segregation rule for return-to-service approvals. The app reads the
 principal App Service Authentication passes in `X-MS-CLIENT-PRINCIPAL`; here devhost passes
-the test's header through, as Azure's front end does once it has validated a token.
+the test's header through, as Azure's front end does once it has validated a token; the last
+test runs behind devhost's emulation of App Service Authentication, where a forged header
+counts for nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
 import pytest
 
 from domain.access import Role
@@ -162,3 +168,53 @@ def test_whoever_requested_an_order_cannot_approve_its_return_to_service(secured
     out = secured.wait_done(path)["output"]
     assert out["outcome"] == "returned_to_service"
     assert out["approvedBy"] == signed("lee@airline.example", inspector, object_id="oid-lee")
+
+
+@pytest.fixture(scope="module")
+def behind_easyauth(start_app) -> App:
+    """The app as Azure serves it: devhost emulating App Service Authentication."""
+    return start_app("--easyauth", ACCEPT_ACTOR_FIELD="false")
+
+
+@contextmanager
+def browser(app: App, name: str = "", *roles: str) -> Iterator[httpx.Client]:
+    """A browser on the app, signed in on devhost's sign-in page when `name` is given."""
+    with httpx.Client(base_url=app.host.base_url, timeout=30.0) as session:
+        if name:
+            form = {"name": name, "roles": "\n".join(roles)}
+            assert session.post("/.auth/login/aad", data=form).status_code == 302
+        yield session
+
+
+def test_a_forged_principal_header_counts_for_nothing_behind_app_service_authentication(
+    behind_easyauth: App,
+):
+    app = behind_easyauth
+    path = "/api/claims/CLM-FORGED"
+    forged = principal("boss@contoso.com", Role.CLAIMS_SUPERVISOR)
+    decision = {"decision": "approve"}
+    with (
+        browser(app) as anonymous,
+        browser(app, "ada@contoso.com", Role.CLAIMS_ADJUSTER) as adjuster,
+        browser(app, "sam@contoso.com", Role.CLAIMS_SUPERVISOR) as supervisor,
+    ):
+        assert anonymous.post("/api/claims", json=claim("CLM-FORGED", "POL-F")).status_code == 401
+        assert adjuster.post("/api/claims", json=claim("CLM-FORGED", "POL-F")).status_code == 202
+        app.host.wait_until(
+            lambda: supervisor.get(path).json()["stage"] == "awaiting_decision",
+            message="the claim to wait for a decision",
+        )
+        # Nobody signed in: the platform answers before the app runs.
+        assert anonymous.post(f"{path}/decision", json=decision, headers=forged).status_code == 401
+        # Signed in as an adjuster: the forged supervisor header is dropped, the adjuster stays.
+        refused = adjuster.post(f"{path}/decision", json=decision, headers=forged)
+        assert "ada@contoso.com" in assert_problem(refused, 403)["detail"]
+        assert "ClaimDecision" not in raised(app, "claim-CLM-FORGED")
+        [me] = supervisor.get("/.auth/me").json()
+        assert me["user_id"] == "sam@contoso.com"
+        assert supervisor.post(f"{path}/decision", json=decision).status_code == 202
+        out = app.host.wait_until(
+            lambda: supervisor.get(path).json()["output"], message="the claim's outcome"
+        )
+    oid = next(c["val"] for c in me["user_claims"] if c["typ"].endswith("objectidentifier"))
+    assert out["decidedBy"] == signed("sam@contoso.com", Role.CLAIMS_SUPERVISOR, object_id=oid)

@@ -422,6 +422,11 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
                 "route": dict(req.route_params),
                 "query": dict(req.params),
                 "header": req.headers.get("x-sample"),
+                "identity": {
+                    name.lower(): value
+                    for name, value in req.headers.items()
+                    if name.lower().startswith(("x-ms-client-principal", "x-ms-token-"))
+                },
                 "body": req.get_body().decode(),
             }
         ),
