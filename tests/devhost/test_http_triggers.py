@@ -32,6 +32,7 @@ def test_a_function_sees_route_values_query_headers_and_body(host):
         "route": {"kind": "abc", "number": "42", "rest": "deep/er/path"},
         "query": {"q": "1", "r": "two"},
         "header": "hi",
+        "identity": {},
         "body": "",
     }
 
