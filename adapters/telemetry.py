@@ -1,8 +1,15 @@
-"""Logs and business events to Application Insights, when it is configured.
+"""Business events to Application Insights, when it is configured; logs go there through the host.
 
 Support follows an instance through its stages in Application Insights ("WorkflowStageChanged"
 custom events) without reading orchestration history. Without APPLICATIONINSIGHTS_CONNECTION_STRING
 nothing is exported and only local logging happens, so devhost and tests pay nothing for it.
+
+Each item reaches Application Insights once. Log records travel the Functions host's way: the
+Python worker hangs a handler on the root logger that forwards every record to the host
+(azure_functions_worker Dispatcher.dispatch_forever and on_logging), and the host writes them as
+traces with the invocation's context. Exporting them from here as well would send each line
+twice, so the app logger has no exporter of its own. Custom events have no host equivalent: they
+go through opencensus's event handler, on a logger that does not propagate to the root.
 
 Where Application Insights accepts only Entra ID (local authentication disabled), the app setting
 APPLICATIONINSIGHTS_AUTHENTICATION_STRING ("ClientId=<guid>;Authorization=AAD", the format the
@@ -101,23 +108,22 @@ def configure() -> bool:
                 return False
             credential = credential_factory(client_id)
         # Imported here so processes without Application Insights never load the exporter.
-        from opencensus.ext.azure.log_exporter import AzureEventHandler, AzureLogHandler
+        from opencensus.ext.azure.log_exporter import AzureEventHandler
 
         app_logger = logging.getLogger(APP_LOGGER)
         if app_logger.level == logging.NOTSET:
             app_logger.setLevel(logging.INFO)
-        log_handler = AzureLogHandler(connection_string=connection_string, credential=credential)
         event_handler = AzureEventHandler(
             connection_string=connection_string, credential=credential
         )
-        app_logger.addHandler(log_handler)
         _events.addHandler(event_handler)
-        _handlers.extend([log_handler, event_handler])
+        _handlers.append(event_handler)
         return True
 
 
 def logger(name: str) -> logging.Logger:
-    """A logger under the app's logger, so it reaches Application Insights once configured."""
+    """A logger under the app's logger; its records reach Application Insights through the
+    host once the worker forwards them."""
     configure()
     if name == APP_LOGGER or name.startswith(f"{APP_LOGGER}."):
         return logging.getLogger(name)
@@ -158,7 +164,6 @@ def shutdown() -> None:
     with _lock:
         flush()
         for handler in _handlers:
-            logging.getLogger(APP_LOGGER).removeHandler(handler)
             _events.removeHandler(handler)
             handler.close()
         _handlers.clear()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -68,22 +70,70 @@ def test_stage_change_is_a_custom_event(ingestion: LocalServer) -> None:
     }
 
 
-def test_logs_become_traces(ingestion: LocalServer) -> None:
-    telemetry.logger("activities").warning("carrier %s is slow", "ATLAS")
+@pytest.fixture
+def host_forwarding(ingestion: LocalServer) -> Iterator[logging.Handler]:
+    """Stands in for the Functions host's log path: the Python worker hangs a handler on the
+    root logger that forwards every record to the host (azure_functions_worker, Dispatcher.
+    dispatch_forever and on_logging), and the host writes it to Application Insights as a trace.
+    Here a trace exporter on the root logger sends to the same ingestion endpoint."""
+    from opencensus.ext.azure.log_exporter import AzureLogHandler
+
+    root = logging.getLogger()
+    previous_level = root.level
+    forwarding = AzureLogHandler(connection_string=os.environ[telemetry.CONNECTION_SETTING])
+    root.setLevel(logging.INFO)  # the worker sets the root logger to INFO
+    root.addHandler(forwarding)
+    yield forwarding
+    root.removeHandler(forwarding)
+    root.setLevel(previous_level)
+    forwarding.close()
+
+
+def delivered(server: LocalServer, forwarding: logging.Handler) -> Counter[tuple[str, str]]:
+    """(kind, text) of everything the endpoint received, once both paths have sent it all."""
     telemetry.flush()
-    traces = [e for e in envelopes(ingestion) if e["data"]["baseType"] == "MessageData"]
-    assert any(t["data"]["baseData"]["message"] == "carrier ATLAS is slow" for t in traces)
+    forwarding.close()  # exports what it holds before it returns
+    sent = [(e["data"]["baseType"], e["data"]["baseData"]) for e in envelopes(server)]
+    return Counter((kind, data.get("message") or data["name"]) for kind, data in sent)
+
+
+def test_each_log_line_and_event_reaches_application_insights_once(
+    ingestion: LocalServer, host_forwarding: logging.Handler
+) -> None:
+    assert telemetry.configure() is True
+    telemetry.logger("activities").warning("carrier %s is slow", "ATLAS")
+    telemetry.track_stage("claim-CLM-9", "claims", "paid")
+
+    assert delivered(ingestion, host_forwarding) == {
+        ("MessageData", "carrier ATLAS is slow"): 1,
+        ("MessageData", "claim-CLM-9 entered stage paid (claims)"): 1,
+        ("EventData", "WorkflowStageChanged"): 1,
+    }
+
+
+def test_the_app_itself_exports_only_the_events(ingestion: LocalServer) -> None:
+    """Without the host's forwarding, what the app sends on its own: the event, no traces."""
+    telemetry.logger("activities").warning("carrier %s is slow", "ATLAS")
+    telemetry.track_stage("claim-CLM-9", "claims", "paid")
+    telemetry.flush()
+    kinds = [e["data"]["baseType"] for e in envelopes(ingestion)]
+    assert kinds == ["EventData"]
 
 
 def test_configure_is_idempotent_and_shutdown_detaches(ingestion: LocalServer) -> None:
+    events = logging.getLogger(f"{telemetry.APP_LOGGER}.events")
     app_logger = logging.getLogger(telemetry.APP_LOGGER)
+
+    def exporters(target: logging.Logger) -> list[str]:
+        return [type(h).__name__ for h in target.handlers if type(h).__name__.startswith("Azure")]
+
     telemetry.configure()
-    attached = list(app_logger.handlers)
     telemetry.configure()
     telemetry.logger("x")
-    assert app_logger.handlers == attached
+    assert exporters(events) == ["AzureEventHandler"]
+    assert exporters(app_logger) == []  # log lines go through the host
     telemetry.shutdown()
-    assert not any(type(h).__name__ == "AzureLogHandler" for h in app_logger.handlers)
+    assert exporters(events) == []
 
 
 def test_without_a_connection_string_only_local_logging(caplog) -> None:
@@ -133,7 +183,7 @@ def test_with_the_authentication_string_batches_carry_a_token(
     [credential] = credentials
     assert credential.scopes and set(credential.scopes) == {(MONITOR_SCOPE,)}
     kinds = {e["data"]["baseType"] for e in envelopes(ingestion)}
-    assert kinds == {"EventData", "MessageData"}
+    assert kinds == {"EventData"}  # the log line goes through the host
     assert {r.headers.get("authorization") for r in ingestion.requests} == {"Bearer fake-token"}
 
 
