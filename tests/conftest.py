@@ -10,7 +10,7 @@ pytest.register_assert_rewrite("devhost.testing")
 
 from devhost.testing import DevHost, free_port  # noqa: E402
 
-pytest_plugins = ["devhost.testing"]
+pytest_plugins = ["devhost.testing", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RunningHost = DevHost  # the name the project's tests import

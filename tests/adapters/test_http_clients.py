@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -142,11 +141,9 @@ def test_status_maps_to_partner_error(
 def test_read_timeout_is_retryable(case: Case, server: LocalServer) -> None:
     server.respond = lambda request: Reply(delay=0.5, body=case.reply)
     client = case.client(server.url, timeout=(1.0, 0.1))
-    started = time.monotonic()
-    with pytest.raises(PartnerError, match="timed out") as caught:
+    with pytest.raises(PartnerError, match="timed out") as caught:  # not the late answer
         case.call(client)
     assert caught.value.retryable is True
-    assert time.monotonic() - started < 0.45
 
 
 def test_default_timeouts_are_three_and_ten_seconds() -> None:

@@ -12,13 +12,10 @@ def signal(host, name: str, key: str, op: str, value=None):
 
 
 def state_becomes(host, name: str, key: str, expected):
-    """Poll the entity's state until it equals `expected`."""
-
-    def probe():
-        response = host.http.get(f"{WEBHOOKS}/entities/{name}/{key}")
-        return response.status_code == 200 and response.json() == expected
-
-    host.wait_until(probe, message=f"{name}/{key} to hold {expected!r}")
+    """Once the host has run every queued operation, the entity's state is `expected`."""
+    host.idle()
+    response = host.http.get(f"{WEBHOOKS}/entities/{name}/{key}")
+    assert (response.status_code, response.json()) == (200, expected)
 
 
 def test_signals_update_state_that_reads_back(host):
@@ -73,10 +70,8 @@ def test_destruct_on_exit_deletes_the_entity(host):
 
     assert signal(host, "ledger", key, "delete").status_code == 202
 
-    host.wait_until(
-        lambda: host.http.get(f"{WEBHOOKS}/entities/ledger/{key}").status_code == 404,
-        message="the entity to be deleted",
-    )
+    host.idle()
+    assert host.http.get(f"{WEBHOOKS}/entities/ledger/{key}").status_code == 404
     sdk = host.http.get(f"/api/entities/{key}").json()
     assert sdk == {"exists": False, "state": None}
 
@@ -88,16 +83,12 @@ def test_sdk_client_signals_and_reads_entities(host):
     assert host.http.post(f"/api/entities/{key}", params={"op": "add"}, json=3).status_code == 202
     assert host.http.post(f"/api/entities/{key}", params={"op": "add"}, json=4).status_code == 202
 
-    host.wait_until(
-        lambda: host.http.get(f"/api/entities/{key}").json() == {"exists": True, "state": 7},
-        message="the SDK to read state 7",
-    )
+    host.idle()
+    assert host.http.get(f"/api/entities/{key}").json() == {"exists": True, "state": 7}
     assert host.http.get(f"{WEBHOOKS}/entities/counter/{key}").json() == 7
     assert host.http.post(f"/api/entities/{key}", params={"op": "reset"}, json=0).status_code == 202
-    host.wait_until(
-        lambda: host.http.get(f"/api/entities/{key}").json()["exists"] is False,
-        message="reset to delete the entity",
-    )
+    host.idle()
+    assert host.http.get(f"/api/entities/{key}").json()["exists"] is False
 
 
 def test_orchestration_signals_and_calls_with_replies_as_the_extension_sends_them(host):

@@ -42,15 +42,12 @@ class App:
         what: str,
         timeout: float = 30.0,
     ) -> dict[str, Any]:
-        """Poll the business view at `path` until `check(view)` holds."""
-
-        def probe():
-            response = self.http.get(path)
-            return (
-                response.json() if response.status_code == 200 and check(response.json()) else None
-            )
-
-        return self.host.wait_until(probe, timeout=timeout, message=f"{path}: {what}")
+        """The business view at `path` once the host has run out of work; it must satisfy
+        `check` then (nothing changes at an idle host until a portal acts or time passes)."""
+        self.host.idle(timeout)
+        view = self.view(path)
+        assert check(view), f"{path}: no {what} once the host was idle; the view is {view}"
+        return view
 
     def wait_stage(self, path: str, stage: str) -> dict[str, Any]:
         return self.wait(path, lambda v: v["stage"] == stage, f"stage {stage}")
@@ -59,9 +56,8 @@ class App:
         return self.wait(path, lambda v: v["runtimeStatus"] in DONE, "a final status")
 
     def advance(self, **delta: float) -> None:
-        """Move the host clock, e.g. advance(days=3)."""
-        seconds = delta.get("days", 0) * 86400 + delta.get("hours", 0) * 3600
-        self.host.advance(seconds + delta.get("seconds", 0))
+        """Let host time pass, e.g. advance(days=3); returns once the work it caused is done."""
+        self.host.advance(**delta)
 
     def ledger(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         """Effects the partner simulators recorded, filtered by detail fields."""

@@ -1,38 +1,18 @@
-"""Two steps the shipment and maintenance stories need beyond tests/e2e/conftest.py's App:
-moving the clock until a view changes, and reading one instance's partner effects."""
+"""What the shipment, maintenance and claims stories share beyond tests/e2e/conftest.py's App:
+how long retries take in host time, and reading one instance's partner effects."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from adapters import simulator
 from tests.e2e.conftest import App
 
-
-def advance_until(
-    app: App,
-    path: str,
-    predicate: Callable[[dict[str, Any]], bool],
-    step: float = 10.0,
-    limit: float = 600.0,
-) -> dict[str, Any]:
-    """Move the clock `step` seconds at a time (at most `limit` in all) until the view at
-    `path` satisfies `predicate`. Each step first lets the host settle, so timers are crossed
-    in order and the clock never runs far ahead of the workflow."""
-    moved = 0.0
-    while True:
-        settle_until = time.monotonic() + 0.4
-        while time.monotonic() < settle_until:
-            view = app.view(path)
-            if predicate(view):
-                return view
-            time.sleep(0.05)
-        if moved >= limit:
-            raise AssertionError(f"{path}: condition not met after {moved}s; last view {view}")
-        app.advance(seconds=step)
-        moved += step
+RETRIES_RUN_OUT = 60
+"""Seconds of host time in which every partner call's retries have run out (at most four
+attempts 5 s apart, then one more 5 s timer), with room for a failed step and the next one.
+Retry intervals are durable timers, so without this much time passing a retrying workflow waits.
+"""
 
 
 def effects(app: App, instance_id: str, kind: str | None = None) -> list[dict[str, Any]]:

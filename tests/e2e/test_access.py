@@ -18,7 +18,6 @@ import pytest
 
 from domain.access import Role
 from tests.e2e.conftest import App, assert_problem, principal, signed
-from tests.e2e.portal import advance_until
 
 # (path under /api/<collection>/<id>, the Durable event, a valid body)
 ACTIONS = {
@@ -152,7 +151,7 @@ def test_whoever_requested_an_order_cannot_approve_its_return_to_service(secured
     path = "/api/maintenance-orders/MO-SEG"
     body = order("MO-SEG", "D-ASEG", "ops@airline.example")
     assert secured.http.post("/api/maintenance-orders", json=body, headers=kim).status_code == 202
-    advance_until(secured, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    secured.wait_stage(path, "awaiting_return_to_service")
     approve = {"approved": True}
     # The one who started it, even under another display name, and the one it names.
     kim_renamed = principal("Kim K.", inspector, object_id="oid-kim")

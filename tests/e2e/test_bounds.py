@@ -21,7 +21,7 @@ from domain.claims import (
 )
 from domain.maintenance import FOLLOWUPS_AT_MOST
 from tests.e2e.conftest import App, assert_problem
-from tests.e2e.portal import advance_until, messages, output_of
+from tests.e2e.portal import messages, output_of
 
 DAY = 86400
 MAX_CLAIM_HISTORY_EVENTS = 1500
@@ -66,12 +66,10 @@ def submit_and_wait(app: App, path: str, docs: list[dict[str, str]], left: int) 
     assert submit(app, path, docs).status_code == 202
     instance_id = "claim-" + path.rsplit("/", 1)[1]
 
-    def settled():
-        status = runtime(app, instance_id)
-        custom = status.get("customStatus") or {}
-        return status["runtimeStatus"] != "Running" or custom.get("submissionsLeft") == left
-
-    app.host.wait_until(settled, message=f"{instance_id} with {left} submissions left")
+    app.host.idle()
+    status = runtime(app, instance_id)
+    custom = status.get("customStatus") or {}
+    assert status["runtimeStatus"] != "Running" or custom.get("submissionsLeft") == left, status
 
 
 def test_a_claim_takes_a_bounded_number_of_documents(app: App):
@@ -144,20 +142,22 @@ def follow_up_daily_until_they_stop(app: App, instance_id: str, *templates: str)
     for day in range(FOLLOWUPS_AT_MOST + 3):
         if day:
             app.advance(days=1)
+        else:
+            app.host.idle()
         expected = (min(day, FOLLOWUPS_AT_MOST), min(day + 1, FOLLOWUPS_AT_MOST))
-        app.host.wait_until(lambda e=expected: counts() == e, message=f"day {day}: {expected}")
+        assert counts() == expected, f"day {day}"
 
 
 @pytest.mark.timeout(120)
 def test_maintenance_follow_ups_stop_and_the_wait_goes_on_quietly(app: App):
     path = start_order(app, "MO-QUIET", "D-AQQQ")
-    advance_until(app, path, lambda v: "PartsReceived" in v["waitingFor"], step=5, limit=120)
+    app.wait(path, lambda v: "PartsReceived" in v["waitingFor"], "a wait for the parts")
     order = "maintenance-MO-QUIET"
     follow_up_daily_until_they_stop(app, f"{order}:task:T1", "maintenance_parts_reminder")
 
     received = app.http.post(f"{path}/parts-received", json={"taskId": "T1", "actor": "stores"})
     assert received.status_code == 202, received.text
-    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    app.wait_stage(path, "awaiting_return_to_service")
     follow_up_daily_until_they_stop(
         app, order, "maintenance_approval_reminder", "maintenance_approval_overdue"
     )
@@ -174,10 +174,10 @@ def test_an_approval_sent_while_follow_ups_go_out_is_not_lost(app: App):
     timer that won must be the one reused, or an approval that arrives while a reminder is
     being sent completes a waiter nobody listens to, and the order waits for ever."""
     path = start_order(app, "MO-LATE", "D-ALAT")
-    advance_until(app, path, lambda v: "PartsReceived" in v["waitingFor"], step=5, limit=120)
+    app.wait(path, lambda v: "PartsReceived" in v["waitingFor"], "a wait for the parts")
     received = app.http.post(f"{path}/parts-received", json={"taskId": "T1", "actor": "stores"})
     assert received.status_code == 202, received.text
-    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    app.wait_stage(path, "awaiting_return_to_service")
 
     app.advance(days=10)  # ten follow-ups fall due and go out one after the other
     approval = {"approved": True, "actor": "inspector"}

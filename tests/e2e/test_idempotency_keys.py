@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from tests.e2e.conftest import App, assert_problem
-from tests.e2e.portal import advance_until, output_of
+from tests.e2e.portal import output_of
 
 KEY = "Idempotency-Key"
 
@@ -41,15 +41,15 @@ def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
     }
     assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
     path = "/api/maintenance-orders/MO-IDEM"
-    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    app.wait_stage(path, "awaiting_return_to_service")
 
     key = str(uuid.uuid4())
     approval = {"approved": True, "actor": "inspector"}
     first = app.http.post(f"{path}/approval", json=approval, headers={KEY: key})
     assert first.status_code == 202, first.text
-    app.host.wait_until(lambda: remembered(app, "maintenance-MO-IDEM", key), message="stored")
     output_of(app, path)  # the order has moved on: a new approval would be a 409 now
 
+    assert remembered(app, "maintenance-MO-IDEM", key)
     again = app.http.post(f"{path}/approval", json=approval, headers={KEY: key})
     assert (again.status_code, again.json()) == (202, first.json())
     assert again.headers["idempotent-replayed"] == "true"
@@ -80,7 +80,7 @@ def test_a_malformed_key_is_400_and_changes_nothing(app: App):
     }
     assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
     path = "/api/maintenance-orders/MO-IDEM-BAD"
-    advance_until(app, path, lambda v: v["stage"] == "awaiting_return_to_service", step=5)
+    app.wait_stage(path, "awaiting_return_to_service")
     for bad in ("", "x" * 256, "caf\u00e9"):
         response = app.http.post(
             f"{path}/approval",

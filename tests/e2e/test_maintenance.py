@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import App, local, principal, signed
-from tests.e2e.portal import advance_until, effects, failed_attempts, messages, output_of
+from tests.e2e.portal import RETRIES_RUN_OUT, effects, failed_attempts, messages, output_of
 
 DAY = 24 * 3600
+LOCK_POLL_MAX = 10 * 60  # a waiter asks for the aircraft lock again at most this far apart
 INSPECTOR = principal("inspector.kim", "Maintenance.CertifyingInspector")
 
 
@@ -57,13 +58,8 @@ def order(order_id: str, tail: str, *tasks: dict) -> dict:
 
 def awaiting_approval(app: App, order_id: str) -> dict:
     """Let the inspection, tasks and document happen (crossing retry timers if any)."""
-    return advance_until(
-        app,
-        path(order_id),
-        lambda view: view["stage"] == "awaiting_return_to_service",
-        step=5,
-        limit=120,
-    )
+    app.advance(seconds=RETRIES_RUN_OUT)
+    return app.wait_stage(path(order_id), "awaiting_return_to_service")
 
 
 def lock_holder(app: App, tail: str) -> str | None:
@@ -115,9 +111,8 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
         {"taskId": "T2", "description": "Inspect cabin", "parts": []},
     )
     assert start(orders, order("MO-PARTS", "D-AIBB", *tasks)).status_code == 202
-    view = advance_until(
-        orders, path("MO-PARTS"), lambda v: "PartsReceived" in v["waitingFor"], step=5, limit=120
-    )
+    orders.advance(seconds=RETRIES_RUN_OUT)  # the lost answer of the pump's order is retried
+    view = orders.wait(path("MO-PARTS"), lambda v: "PartsReceived" in v["waitingFor"], "parts")
     assert view["stage"] == "performing_tasks"
     by_task = {task["taskId"]: task for task in view["tasks"]}
     assert by_task["T1"]["stage"] == "awaiting_parts"
@@ -141,10 +136,7 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
     assert act(orders, "MO-PARTS", "parts-received", {}).status_code == 400
 
     orders.advance(seconds=DAY)  # a day without the parts: the planner is reminded
-    orders.host.wait_until(
-        lambda: messages(orders, "maintenance-MO-PARTS", "maintenance_parts_reminder"),
-        message="the parts reminder",
-    )
+    assert len(messages(orders, "maintenance-MO-PARTS", "maintenance_parts_reminder")) == 1
     received = act(orders, "MO-PARTS", "parts-received", {"taskId": "T1", "actor": "stores"})
     assert received.status_code == 202, received.text
     assert received.json()["id"] == "maintenance-MO-PARTS"
@@ -179,13 +171,8 @@ def test_a_second_order_for_the_same_aircraft_waits_for_the_first(orders: App):
 
     assert act(orders, "MO-FIRST", "approval", {"approved": True, "actor": "a"}).status_code == 202
     output_of(orders, path("MO-FIRST"))
-    view = advance_until(
-        orders,
-        path("MO-SECOND"),
-        lambda v: v["stage"] == "awaiting_return_to_service",
-        step=60,
-        limit=3600,
-    )
+    orders.advance(seconds=LOCK_POLL_MAX)  # the second asks again and gets the aircraft
+    view = awaiting_approval(orders, "MO-SECOND")
     assert lock_holder(orders, "D-AICC") == "maintenance-MO-SECOND"
     assert view["runtimeStatus"] == "Running"
     assert act(orders, "MO-SECOND", "approval", {"approved": True, "actor": "b"}).status_code == 202
@@ -206,13 +193,8 @@ def test_approval_is_reminded_daily_and_escalated_after_72_hours(orders: App):
 
     for day, reminders, escalations in [(1, 1, 0), (2, 2, 0), (3, 2, 1), (4, 3, 1)]:
         orders.advance(seconds=DAY)
-        orders.host.wait_until(
-            lambda r=reminders, e=escalations: (
-                (count("maintenance_approval_reminder"), count("maintenance_approval_overdue"))
-                == (r, e)
-            ),
-            message=f"follow-ups of day {day}",
-        )
+        sent = count("maintenance_approval_reminder"), count("maintenance_approval_overdue")
+        assert sent == (reminders, escalations), f"day {day}"
     assert act(orders, "MO-SLOW", "approval", {"approved": True}).status_code == 400  # who?
     denied = {"approved": False, "comment": "corrosion found", "actor": "qa.lee"}
     assert act(orders, "MO-SLOW", "approval", denied).status_code == 202

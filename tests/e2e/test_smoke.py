@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,19 +110,14 @@ def test_a_claim_goes_through_the_decision_and_is_paid(keyed, keyed_state, funct
 
 
 def test_a_wrong_key_fails_on_the_first_request(keyed):
-    started = time.monotonic()
-
     run = smoke(keyed.base_url, "not-the-function-key")
 
     assert run.returncode == 1
     assert "HTTP 401" in run.stderr and "function key was refused" in run.stderr
     assert "[2/4]" not in run.stdout
-    assert time.monotonic() - started < 10
 
 
 def test_a_claim_that_never_reaches_the_decision_times_out(stuck):
-    started = time.monotonic()
-
     run = smoke(stuck.base_url, "any-key", SMOKE_TIMEOUT_SECONDS="1")
 
     assert run.returncode == 1, run.stdout + run.stderr
@@ -131,7 +125,6 @@ def test_a_claim_that_never_reaches_the_decision_times_out(stuck):
     assert f"claim {claim_id(run.stdout)}" in run.stderr
     assert "stage=assessing" in run.stderr
     assert "[3/4]" not in run.stdout
-    assert time.monotonic() - started < 15
 
 
 def test_a_failed_instance_stops_the_script_at_once(stuck):
@@ -145,14 +138,10 @@ def test_a_failed_instance_stops_the_script_at_once(stuck):
     try:
         business_id = claim_id(process.stdout.readline())
         path = f"/api/claims/{business_id}"
+        # The script, not the host, starts the claim: poll until it has.
         stuck.wait_until(lambda: stuck.http.get(path).json().get("stage") == "assessing")
-
-        def script_ended() -> bool:
-            stuck.advance(3600)  # past every retry of the failing fraud scoring
-            return process.poll() is not None
-
-        stuck.wait_until(script_ended, timeout=30, message="the script to end")
-        out, err = process.communicate(timeout=10)
+        stuck.advance(3600)  # past every retry of the failing fraud scoring: the claim fails
+        out, err = process.communicate(timeout=30)  # well before the script's own 60 s
     finally:
         if process.poll() is None:
             process.kill()
