@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import Select
 
 from tests.console.conftest import Console
 from tests.console.stories import awaiting_decision, claim, file_claim
-from tests.e2e.portal import advance_until
+from tests.e2e.portal import RETRIES_RUN_OUT
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -79,7 +79,8 @@ def test_a_shipment_timeline_shows_its_carrier_retries(console: Console):
         "weightKg": 1800,
     }
     assert console.app.http.post("/api/shipments", json=body).status_code == 202
-    advance_until(console.app, "/api/shipments/SHP-I1", lambda v: v["stage"] == "awaiting_pickup")
+    console.app.advance(seconds=RETRIES_RUN_OUT)  # the failing carriers' retries run out
+    console.app.wait_stage("/api/shipments/SHP-I1", "awaiting_pickup")
     console.open("#/instance/shipment-SHP-I1")
     console.find("#timeline")
     for carrier in ("GHOSTLINE", "DEADHEAD"):
