@@ -59,3 +59,14 @@ def test_the_guide_lets_the_deployer_assign_exactly_the_roles_the_templates_assi
         assigned |= set(re.findall(r"'([0-9a-f-]{36})'", text(roles["roles"])))
     assert allowed == assigned
     assert f"exactly the {NUMBERS[len(assigned)]} role definitions" in " ".join(GUIDE.split())
+
+
+def test_the_guide_checks_the_region_and_prices_zone_redundancy() -> None:
+    """Flex Consumption keeps at least two always-ready instances per scaling group when the
+    plan is zone-redundant; this app's functions fall into the http and durable groups."""
+    text = " ".join(GUIDE.split())
+    assert "az functionapp list-flexconsumption-locations --zone-redundant=true" in text
+    assert "at least two always-ready instances per scaling group" in text
+    assert "keeps **four instances**" in text
+    prod = (INFRA / "prod.bicepparam").read_text()
+    assert "param zoneRedundant = true" in prod
