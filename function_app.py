@@ -20,6 +20,7 @@ from api import shipments as shipments_api
 from api import workflows as workflows_api
 from entities import idempotency as idempotency_entity
 from entities import lock as lock_entity
+from jobs import retention
 from orchestrators import claims as claims_orchestrator
 from orchestrators import maintenance as maintenance_orchestrator
 from orchestrators import shipments as shipments_orchestrator
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     maintenance_api.bp,
     maintenance_orchestrator.bp,
     maintenance_activities.bp,
+    retention.bp,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)

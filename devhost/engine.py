@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from devhost import activities, entities, extension_checks, failures
+from devhost import activities, entities, extension_checks, failures, schedule
 from devhost import history as h
 from devhost.clock import Clock, ManualClock, from_epoch, to_wire
-from devhost.loader import FunctionIndex
+from devhost.loader import FunctionIndex, TimerFunction
 from devhost.replay import (
     CallEntity,
     CreateTimer,
@@ -108,8 +108,9 @@ class Engine:
         self._writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._gathering = False
         self._quiet = asyncio.Event()  # the last pass found nothing to run and nothing running
-        self._outside = 0  # HTTP triggers running: they may still bring work
+        self._outside = 0  # HTTP and timer triggers running: they may still bring work
         self.timers_fired = 0
+        self.schedules = schedule.Schedules(index.timers, clock.now())
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ class Engine:
         if running:
             reasons.append(f"activities running: {', '.join(running)}")
         if self._outside:
-            reasons.append(f"HTTP triggers running: {self._outside}")
+            reasons.append(f"HTTP or timer triggers running: {self._outside}")
         if self._writes or self.finished:
             reasons.append(f"writes waiting to commit: {len(self._writes) + len(self.finished)}")
         reasons += [
@@ -213,7 +214,7 @@ class Engine:
         fired = self.timers_fired
         target = self.clock.now() + timedelta(seconds=seconds)
         await self.wait_idle(timeout)
-        while (due := self.hub.next_due(after=self.clock.now().timestamp())) is not None:
+        while (due := self._next_due(after=self.clock.now().timestamp())) is not None:
             moment = from_epoch(due)
             if moment > target:
                 break
@@ -224,10 +225,12 @@ class Engine:
         return self.clock.now(), self.timers_fired - fired
 
     def _jump_to_next_timer(self) -> bool:
-        """Auto clock: move to the earliest pending timer, if any; True if time moved."""
+        """Auto clock: move to the earliest pending timer, if any; True if time moved. A timer
+        trigger due first fires first, but schedules alone never move the clock (endless)."""
         due = self.hub.next_due(after=self.clock.now().timestamp())
         if due is None:
             return False
+        due = min(due, self._next_due(after=self.clock.now().timestamp()) or due)
         with self.hub.transaction():
             self._move_clock(from_epoch(due))
         return True
@@ -257,7 +260,23 @@ class Engine:
                 progressed |= self._run_orchestrations()
                 progressed |= self._run_entities()
             progressed |= self._start_activities()
+            progressed |= self._start_timer_triggers()
         return progressed
+
+    def _start_timer_triggers(self) -> bool:
+        """Run the timer triggers that came due; each counts as outside work until it ends."""
+        runs = self.schedules.take_due(self.clock.now())
+        for function, info in runs:
+            self._outside += 1
+            asyncio.get_running_loop().create_task(self._run_timer_trigger(function, info))
+        return bool(runs)
+
+    async def _run_timer_trigger(self, function: TimerFunction, info: str) -> None:
+        try:
+            await schedule.invoke(function, info, self.client_binding, self.pool)
+        finally:
+            self._outside -= 1
+            self.wake()
 
     @contextlib.contextmanager
     def _rollback_guard(self) -> Iterator[None]:
@@ -330,8 +349,14 @@ class Engine:
         # Work already due was done by the last step, or waits for a wake-up (a running
         # activity, a suspended instance); only future timers decide how long to sleep.
         now = self.clock.now().timestamp()
-        due = self.hub.next_due(after=now)
+        due = self._next_due(after=now)
         return 1.0 if due is None else min(1.0, due - now)
+
+    def _next_due(self, after: float) -> float | None:
+        """The earliest durable timer or timer-trigger occurrence after `after` (epoch)."""
+        scheduled = self.schedules.next_due()
+        times = [self.hub.next_due(after=after), scheduled and scheduled.timestamp()]
+        return min((t for t in times if t is not None), default=None)
 
     def _now(self) -> tuple[datetime, float]:
         now = self.clock.now()

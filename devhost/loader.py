@@ -50,12 +50,23 @@ class ActivityFunction:
     client_param: str | None = None  # a durableClient input binding, as Azure allows
 
 
+@dataclass(frozen=True)
+class TimerFunction:
+    name: str
+    schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/schedule.py reads it)
+    handler: Callable[..., Any]
+    timer_param: str
+    client_param: str | None
+    context_param: str | None
+
+
 @dataclass
 class FunctionIndex:
     http: list[HttpFunction] = field(default_factory=list)
     orchestrators: dict[str, Any] = field(default_factory=dict)
     activities: dict[str, ActivityFunction] = field(default_factory=dict)
     entities: dict[str, Any] = field(default_factory=dict)  # keyed by lower-case name
+    timers: list[TimerFunction] = field(default_factory=list)
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, kind) for every function, in the order `func start` would list them."""
@@ -63,6 +74,7 @@ class FunctionIndex:
         rows += [(name, "orchestrationTrigger") for name in self.orchestrators]
         rows += [(name, "activityTrigger") for name in self.activities]
         rows += [(name, "entityTrigger") for name in self.entities]
+        rows += [(f.name, "timerTrigger") for f in self.timers]
         return rows
 
 
@@ -123,6 +135,12 @@ def _add(index: FunctionIndex, function: Any) -> None:
         )
     elif kind == "entityTrigger":
         index.entities[name.lower()] = handler
+    elif kind == "timerTrigger":
+        index.timers.append(
+            TimerFunction(
+                name, str(trigger["schedule"]), handler, trigger["name"], client, context_param
+            )
+        )
 
 
 def _context_param(handler: Callable[..., Any], bound: set[str]) -> str | None:

@@ -34,6 +34,10 @@ param claimsSupervisorEmail string = 'claims-supervisors@example.com'
 @minValue(0)
 param pickupGraceMinutes int = 30
 
+@description('Days a finished instance keeps its history before the daily purge removes it.')
+@minValue(1)
+param historyRetentionDays int = 90
+
 param dispatcherAddress string = 'dispatch@example.com'
 param maintenancePlannerAddress string = 'maintenance-planning@example.com'
 param maintenanceManagerAddress string = 'maintenance-manager@example.com'
@@ -176,6 +180,7 @@ var appSettings = {
   FRAUD_THRESHOLD: fraudThreshold
   CLAIMS_SUPERVISOR_EMAIL: claimsSupervisorEmail
   PICKUP_GRACE_MINUTES: string(pickupGraceMinutes)
+  HISTORY_RETENTION_DAYS: string(historyRetentionDays)
   DISPATCHER_ADDRESS: dispatcherAddress
   MAINTENANCE_PLANNER_ADDRESS: maintenancePlannerAddress
   MAINTENANCE_MANAGER_ADDRESS: maintenanceManagerAddress

@@ -19,7 +19,7 @@ from tests.infra.test_bicep_structure import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ["activities", "adapters", "api", "domain", "entities", "orchestrators"]
+CODE = ["activities", "adapters", "api", "domain", "entities", "jobs", "orchestrators"]
 READ = re.compile(r"""settings\.(?:get|number)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 CONSTANT = re.compile(r"""^[A-Z_]*SETTING\s*=\s*["']([A-Z][A-Z0-9_]+)["']""", re.MULTILINE)
 HOST_REFERENCE = re.compile(r"%([A-Za-z][A-Za-z0-9_]*)%")

@@ -444,3 +444,17 @@ def admin_only(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="boom")
 def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("secret internals")
+
+
+TICKS: list[dict] = []
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 0 0 * * *")
+def midnight(timer: func.TimerRequest) -> None:
+    """Runs at 00:00:00 UTC every day; records what the host passed in."""
+    TICKS.append({"next": timer.schedule_status.get("Next"), "pastDue": timer.past_due})
+
+
+@app.route(route="ticks", methods=["GET"])
+def ticks(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(TICKS), mimetype="application/json")

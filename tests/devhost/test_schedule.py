@@ -1,0 +1,54 @@
+"""Timer triggers on devhost's clock: a six-field NCRONTAB schedule ({second} {minute} {hour}
+{day} {month} {day-of-week}) as the Functions host's timer trigger takes it, fired in order when
+a manual clock is advanced, counted as work until it ends, and a five-field schedule refused at
+start as Azure refuses it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from devhost.clock import from_wire
+from tests.conftest import ROOT
+from tests.devhost.support import SAMPLER
+
+
+def test_advancing_the_clock_runs_each_occurrence_in_order_on_host_time(devhost_factory):
+    host = devhost_factory(SAMPLER, "--clock", "manual")
+    start = from_wire(host.advance(0))
+    assert host.http.get("/api/ticks").json() == []
+    host.advance(3 * 86400)  # answers once the work the runs caused has run out
+    ticks = host.http.get("/api/ticks").json()
+    midnights = [
+        datetime.combine(start.date() + timedelta(days=n), datetime.min.time(), start.tzinfo)
+        for n in (1, 2, 3)
+    ]
+    assert [from_wire(t["next"]) for t in ticks] == midnights
+    assert [t["pastDue"] for t in ticks] == [False, False, False]
+
+
+def test_the_auto_clock_does_not_jump_for_a_schedule_alone(devhost_factory):
+    host = devhost_factory(SAMPLER, "--clock", "auto")
+    before = from_wire(host.http.get("/devhost/clock").json()["now"])
+    idle = host.http.get("/devhost/idle", params={"timeout": "10"})
+    assert idle.status_code == 200 and idle.json()["idle"] is True
+    assert from_wire(idle.json()["now"]) - before < timedelta(days=1)
+    assert host.http.get("/api/ticks").json() == []
+
+
+def test_a_five_field_schedule_is_refused_at_start(tmp_path):
+    app = tmp_path / "five_fields"
+    app.mkdir()
+    (app / "host.json").write_text('{"version": "2.0"}')
+    (app / "function_app.py").write_text(
+        "import azure.functions as func\n"
+        "app = func.FunctionApp()\n\n"
+        "@app.timer_trigger(arg_name='timer', schedule='*/5 * * * *')\n"
+        "def every_five(timer: func.TimerRequest) -> None:\n"
+        "    pass\n"
+    )
+    command = [sys.executable, "-m", "devhost", "start", "--app", str(app), "--port", "0"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "every_five" in done.stderr and "six-field NCRONTAB" in done.stderr
