@@ -7,6 +7,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import claims as claims_activities
+from activities import locks as lock_activities
 from activities import maintenance as maintenance_activities
 from activities import shipments as shipments_activities
 from activities import telemetry as telemetry_activities
@@ -28,6 +29,7 @@ from orchestrators import shipments as shipments_orchestrator
 BLUEPRINTS = (
     lock_entity.bp,
     idempotency_entity.bp,
+    lock_activities.bp,
     telemetry_activities.bp,
     locks_api.bp,
     workflows_api.bp,

@@ -1,57 +1,89 @@
-"""The lock rules: one holder, a FIFO queue of waiters, and leases instead of trust.
+"""The lock rules: one holder, a FIFO queue of waiters, and leases that are checked, not trusted.
 
-Entities have no clock, so every operation carries the caller's deterministic `now` (the
-orchestrator's `current_utc_datetime`). Leases make a lock safe against owners that vanish (a
-terminated instance never releases): an expired holder is replaced by the next live waiter, and a
-waiter that stops asking (its `patience` ran out) leaves the queue. The lock entity
-(entities/lock.py) only loads the state, applies these functions and stores the result.
+A holder keeps the lock until it releases it; no clock takes it away. Its lease only says when
+the lock must make sure again that the holder still runs: a waiter that finds the lease over
+asks the durable client whether the holder's instance still runs (orchestrators/locking.py),
+then either `confirm`s it (a new lease) or `withdraw`s it for good (terminated, failed, purged).
 
-    state = LockState()
-    state, result = acquire(state, LockRequest(owner="claim-A", now=t, lease_seconds=3600))
+Why checked leases rather than renewal by the holder: a holder waits where the lock helper has
+no timer of its own (sub-orchestrations, event waits of days), a renewal it misses (a suspended
+instance, a host down for a weekend) would make two holders, and renewing from every wait would
+grow every history. A checked lease asks the one question that matters: does the holder run?
+
+Every operation that makes a new holder names it in `handed_to`; the caller tells that instance
+at once (event `LockGranted`), so it does not wait for its next poll. Entities have no clock, so
+every operation carries the caller's deterministic `now`. The lock entity (entities/lock.py)
+only loads the state, applies these functions and stores the result.
+
+    state, result = acquire(LockState(), LockRequest(owner="claim-A", now=t, lease_seconds=3600))
     result.granted  # True; a second owner would get granted=False, position=1
-    state, result = release(state, ReleaseRequest(owner="claim-A", now=t))
+    state, change = release(state, OwnerRequest(owner="claim-A", now=t))
+    change.handed_to  # the first waiter, or None
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from domain.common import ApiModel, Timestamp
 
 LOCK_ENTITY = "lock"
 """The entity name: lock `policy:P-1` is the entity `lock@policy:P-1`."""
 
+LOCK_GRANTED = "LockGranted"
+"""The event that tells a waiter it now holds a lock: `{"resource": ...}`."""
+
+
+class LockActivity(StrEnum):
+    """The activities that reach lock owners through the durable client."""
+
+    OWNER_RUNNING = "lock_owner_running"
+    NOTIFY_HOLDER = "lock_notify_holder"
+
+
 OwnerId = str
 
 
-class LockEntry(ApiModel):
-    """An owner holding or waiting for the lock, and when that claim lapses."""
+class Holder(ApiModel):
+    """The owner holding the lock, and when the lock next checks that it still runs."""
 
     owner: OwnerId
+    lease_seconds: float = Field(gt=0)
     expires_at: Timestamp
-    lease_seconds: float = Field(gt=0, description="The lease granted when this owner holds.")
+
+
+class Waiter(ApiModel):
+    """An owner waiting for the lock, with the lease it asked for.
+
+    States stored before leases were checked gave each waiter an expiry; it is ignored now.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    owner: OwnerId
+    lease_seconds: float = Field(gt=0)
 
 
 class LockState(ApiModel):
     """The entity state: the holder (if any) and the waiters in arrival order."""
 
-    holder: LockEntry | None = None
-    queue: list[LockEntry] = Field(default_factory=list)
+    holder: Holder | None = None
+    queue: list[Waiter] = Field(default_factory=list)
 
 
 class LockRequest(ApiModel):
-    """`acquire` input: who asks, the caller's now, its lease, how long to keep its queue place."""
+    """`acquire` input: who asks, the caller's now, and its lease."""
 
     owner: OwnerId = Field(min_length=1)
     now: Timestamp
     lease_seconds: float = Field(gt=0)
-    patience_seconds: float = Field(default=3600, gt=0)
 
 
-class ReleaseRequest(ApiModel):
-    """`release` input."""
+class OwnerRequest(ApiModel):
+    """`release`, `withdraw` and `confirm` input: the owner concerned and the caller's now."""
 
     owner: OwnerId = Field(min_length=1)
     now: Timestamp
@@ -64,50 +96,50 @@ class AcquireResult(ApiModel):
     holder: OwnerId | None
     position: int = Field(ge=0, description="0 when granted, else the place in the queue.")
     lease_expires_at: Timestamp | None = None
+    lease_expired: bool = Field(
+        default=False, description="The holder's lease is over: check that it still runs."
+    )
 
 
-class ReleaseResult(ApiModel):
-    """Whether the caller held the lock; `next_holder` is who holds it now."""
+class LockChange(ApiModel):
+    """What `release`, `withdraw` or `confirm` did; `handed_to` is a holder it made."""
 
-    released: bool
+    changed: bool
     reason: str
-    next_holder: OwnerId | None = None
+    holder: OwnerId | None = None
+    handed_to: OwnerId | None = None
 
 
-def _grant(entry: LockEntry, now: datetime) -> LockEntry:
-    return entry.model_copy(update={"expires_at": now + timedelta(seconds=entry.lease_seconds)})
+def _lease(owner: OwnerId, lease_seconds: float, now: datetime) -> Holder:
+    return Holder(
+        owner=owner, lease_seconds=lease_seconds, expires_at=now + timedelta(seconds=lease_seconds)
+    )
 
 
-def settle(state: LockState, now: datetime) -> LockState:
-    """Drop an expired holder and lapsed waiters; hand a free lock to the first live waiter."""
-    queue = [entry for entry in state.queue if entry.expires_at > now]
-    holder = state.holder if state.holder and state.holder.expires_at > now else None
-    if holder is None and queue:
-        holder, queue = _grant(queue[0], now), queue[1:]
-    return LockState(holder=holder, queue=queue)
+def _pass_on(queue: list[Waiter], now: datetime) -> LockState:
+    """The lock after its holder left: the first waiter holds it, with a fresh lease."""
+    if not queue:
+        return LockState()
+    first, *rest = queue
+    return LockState(holder=_lease(first.owner, first.lease_seconds, now), queue=rest)
 
 
 def acquire(state: LockState, request: LockRequest) -> tuple[LockState, AcquireResult]:
-    """Grant the lock, renew the holder's lease (idempotent), or queue the caller FIFO."""
-    now = request.now
-    state = settle(state, now)
-    holder = state.holder
+    """Grant a free lock, renew the holder's lease (idempotent), or queue the caller FIFO."""
+    now, holder = request.now, state.holder
+    if holder is None and state.queue:  # never stored so; repaired rather than trusted
+        state = _pass_on(state.queue, now)
+        holder = state.holder
     if holder is None or holder.owner == request.owner:
-        lease_end = now + timedelta(seconds=request.lease_seconds)
+        granted = _lease(request.owner, request.lease_seconds, now)
         if holder is not None:
-            lease_end = max(lease_end, holder.expires_at)
-        entry = LockEntry(
-            owner=request.owner, expires_at=lease_end, lease_seconds=request.lease_seconds
+            granted = granted.model_copy(
+                update={"expires_at": max(granted.expires_at, holder.expires_at)}
+            )
+        return LockState(holder=granted, queue=state.queue), AcquireResult(
+            granted=True, holder=request.owner, position=0, lease_expires_at=granted.expires_at
         )
-        state = LockState(holder=entry, queue=state.queue)
-        return state, AcquireResult(
-            granted=True, holder=request.owner, position=0, lease_expires_at=lease_end
-        )
-    waiter = LockEntry(
-        owner=request.owner,
-        expires_at=now + timedelta(seconds=request.patience_seconds),
-        lease_seconds=request.lease_seconds,
-    )
+    waiter = Waiter(owner=request.owner, lease_seconds=request.lease_seconds)
     owners = [entry.owner for entry in state.queue]
     if request.owner in owners:
         position = owners.index(request.owner) + 1
@@ -116,43 +148,59 @@ def acquire(state: LockState, request: LockRequest) -> tuple[LockState, AcquireR
         queue = [*state.queue, waiter]
         position = len(queue)
     result = AcquireResult(
-        granted=False, holder=holder.owner, position=position, lease_expires_at=holder.expires_at
+        granted=False,
+        holder=holder.owner,
+        position=position,
+        lease_expires_at=holder.expires_at,
+        lease_expired=holder.expires_at <= now,
     )
     return LockState(holder=holder, queue=queue), result
 
 
-def release(state: LockState, request: ReleaseRequest) -> tuple[LockState, ReleaseResult]:
-    """Release by the holder frees the lock for the next waiter; anyone else changes nothing."""
-    now = request.now
-    state = settle(state, now)
+def release(state: LockState, request: OwnerRequest) -> tuple[LockState, LockChange]:
+    """Release by the holder hands the lock to the first waiter; anyone else changes nothing."""
     holder = state.holder
     if holder is not None and holder.owner == request.owner:
-        state = settle(LockState(holder=None, queue=state.queue), now)
-        next_holder = state.holder.owner if state.holder else None
-        return state, ReleaseResult(released=True, reason="released", next_holder=next_holder)
+        state = _pass_on(state.queue, request.now)
+        handed_to = state.holder.owner if state.holder else None
+        reason = f"released; {handed_to} holds it now" if handed_to else "released; it is free"
+        return state, LockChange(changed=True, reason=reason, holder=handed_to, handed_to=handed_to)
     current = holder.owner if holder else None
     reason = (
         f"{request.owner} does not hold the lock ({current} does); nothing changed"
         if current
         else f"the lock is free; {request.owner} held nothing"
     )
-    return state, ReleaseResult(released=False, reason=reason, next_holder=current)
+    return state, LockChange(changed=False, reason=reason, holder=current)
 
 
-def withdraw(state: LockState, request: ReleaseRequest) -> tuple[LockState, ReleaseResult]:
-    """A caller that gives up: it leaves the queue, or releases if it was granted meanwhile.
+def withdraw(state: LockState, request: OwnerRequest) -> tuple[LockState, LockChange]:
+    """`owner` leaves: from the queue, or from holding (handing the lock on).
 
-    So a waiter past its deadline is never handed a lock it no longer wants.
+    A waiter past its deadline withdraws, so it is never handed a lock it no longer wants; a
+    waiter that found the holder no longer running withdraws that holder.
     """
-    state = settle(state, request.now)
     if state.holder is not None and state.holder.owner == request.owner:
         return release(state, request)
     queue = [entry for entry in state.queue if entry.owner != request.owner]
     current = state.holder.owner if state.holder else None
     left = len(queue) != len(state.queue)
     reason = f"{request.owner} left the queue" if left else f"{request.owner} was not waiting"
-    return LockState(holder=state.holder, queue=queue), ReleaseResult(
-        released=False, reason=reason, next_holder=current
+    return LockState(holder=state.holder, queue=queue), LockChange(
+        changed=left, reason=reason, holder=current
+    )
+
+
+def confirm(state: LockState, request: OwnerRequest) -> tuple[LockState, LockChange]:
+    """The holder was seen running: its lease starts again. Anyone else changes nothing."""
+    holder = state.holder
+    if holder is None or holder.owner != request.owner:
+        current = holder.owner if holder else None
+        reason = f"{request.owner} does not hold the lock; nothing changed"
+        return state, LockChange(changed=False, reason=reason, holder=current)
+    renewed = _lease(holder.owner, holder.lease_seconds, request.now)
+    return LockState(holder=renewed, queue=state.queue), LockChange(
+        changed=True, reason=f"{holder.owner} still runs; lease renewed", holder=holder.owner
     )
 
 
@@ -161,12 +209,14 @@ class LockView(ApiModel):
 
     resource: str
     holder: OwnerId | None
-    lease_expires_at: Timestamp | None
+    lease_expires_at: Timestamp | None = Field(
+        description="When the lock next checks that its holder still runs."
+    )
     queue: list[OwnerId]
 
 
 def view(resource: str, state: LockState) -> LockView:
-    """The stored state as support reads it (expiry is judged by the next operation's `now`)."""
+    """The stored state as support reads it."""
     return LockView(
         resource=resource,
         holder=state.holder.owner if state.holder else None,

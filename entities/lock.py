@@ -1,10 +1,10 @@
 """The lock entity: `lock@<resource>`, e.g. `lock@policy:POL-1`, `lock@aircraft:N123AB`.
 
 Operations (inputs are plain dicts, camelCase; see domain/locks.py for the rules):
-    acquire  {owner, now, leaseSeconds, patienceSeconds?}
-             -> {granted, holder, position, leaseExpiresAt}
-    release  {owner, now} -> {released, reason, nextHolder}
-    withdraw {owner, now} -> the same; a waiter giving up leaves the queue
+    acquire  {owner, now, leaseSeconds} -> {granted, holder, position, leaseExpiresAt, leaseExpired}
+    release  {owner, now} -> {changed, reason, holder, handedTo}
+    withdraw {owner, now} -> the same; `owner` leaves the queue, or the lock if it held it
+    confirm  {owner, now} -> the same; the holder was seen running, its lease starts again
 
 Orchestrators use it through orchestrators/locking.py, never directly; portals read its state
 with `GET /api/locks/{resource}`.
@@ -25,8 +25,9 @@ bp = df.Blueprint()
 
 _OPERATIONS: dict[str, tuple[type[locks.ApiModel], Callable[..., tuple[locks.LockState, Any]]]] = {
     "acquire": (locks.LockRequest, locks.acquire),
-    "release": (locks.ReleaseRequest, locks.release),
-    "withdraw": (locks.ReleaseRequest, locks.withdraw),
+    "release": (locks.OwnerRequest, locks.release),
+    "withdraw": (locks.OwnerRequest, locks.withdraw),
+    "confirm": (locks.OwnerRequest, locks.confirm),
 }
 
 

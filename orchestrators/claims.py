@@ -36,7 +36,7 @@ bp = df.Blueprint()
 
 PARTNER_RETRY = retry(attempts=4, first_interval=timedelta(seconds=5))
 LOCK = LockPolicy(
-    lease=timedelta(days=30), deadline=timedelta(days=30), max_backoff=timedelta(hours=1)
+    lease=timedelta(hours=12), deadline=timedelta(days=30), max_poll=timedelta(hours=12)
 )
 REMINDER_EVERY = timedelta(days=3)
 MAX_REMINDERS = 3

@@ -1,19 +1,26 @@
-"""Taking and releasing lock entities from an orchestrator, with durable-timer backoff.
+"""Taking and releasing lock entities from an orchestrator; a released lock wakes its next holder.
 
-    policy = LockPolicy(lease=timedelta(days=30), deadline=timedelta(days=30))
-    lock = yield from acquire_lock(context, "aircraft:N123AB", policy, "waiting_for_aircraft")
+    lock = yield from acquire_lock(context, "aircraft:N123AB", POLICY, "waiting_for_aircraft")
     if not lock.granted:                       # waited past policy.deadline, and left the queue
-        return {"outcome": "lock_timeout", ...}
+        return {"outcome": "aircraft_unavailable", ...}
     result = yield from holding_lock(context, "aircraft:N123AB", critical_section(context, order))
 
-While waiting, the custom status is `{"stage": waiting_stage, "waitingFor": [], "lock": {...}}`
-with the queue position and holder. The wait is a durable timer that doubles from
-`first_backoff` to `max_backoff` between polls (never a busy loop); when the holder releases,
-the lock passes to the first waiter, which sees the grant on its next poll.
+Whoever makes a new holder tells it at once: the release, a waiter that gave up after it was
+granted, or a waiter that found the holder no longer running raise `LockGranted` on the new
+holder through the `lock_notify_holder` activity (a durable client bound on an activity), and
+hand the lock on again when that instance no longer runs. A waiter waits for that event or its
+poll timer, whichever comes first: the poll (doubling from `first_poll` to `max_poll`) is only a
+safety net, and the moment it checks a holder whose lease is over (domain/locks.py).
 
-`holding_lock` runs a generator and releases the lock when it returns or raises. (A plain
+While waiting, the custom status is `{"stage": waiting_stage, "waitingFor": [...], "lock":
+{resource, holder, position}}`.
+
+Answers recorded by instances that started before leases were checked lack `leaseExpired`,
+`changed` (it was `released`) and `handedTo`; replaying them reads those as absent.
+
+`holding_lock` runs a generator and releases the lock when it returns or raises. A plain
 `try/finally` would also run when the SDK discards a suspended generator between replays, and
-yielding there is an error.)
+yielding there is an error ("generator ignored GeneratorExit").
 """
 
 from __future__ import annotations
@@ -25,23 +32,25 @@ from typing import Any
 import azure.durable_functions as df
 
 from domain.common import iso
-from domain.locks import LOCK_ENTITY
-from orchestrators.common import Steps, log, set_stage
+from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LockActivity
+from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
+
+OWNER_CALL_RETRY = retry(attempts=3, first_interval=timedelta(seconds=1))
+
+
+class LockLost(Exception):
+    """A holder learnt at its release that it no longer held its lock: never silent."""
 
 
 @dataclass(frozen=True)
 class LockPolicy:
-    """How long a lock is held at most (lease) and waited for at most (deadline)."""
+    """How long the lock trusts its holder before checking it still runs (lease), how long a
+    waiter waits at most (deadline), and its safety-net poll."""
 
     lease: timedelta
     deadline: timedelta
-    first_backoff: timedelta = timedelta(seconds=30)
-    max_backoff: timedelta = timedelta(minutes=30)
-
-    @property
-    def patience(self) -> timedelta:
-        """How long the queue keeps a waiter's place between its polls."""
-        return self.max_backoff * 2 + timedelta(minutes=1)
+    first_poll: timedelta = timedelta(seconds=30)
+    max_poll: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ def acquire_lock(
     """
     started = context.current_utc_datetime
     give_up_at = started + policy.deadline
-    delay = policy.first_backoff
+    delay = policy.first_poll
     while True:
         now = context.current_utc_datetime
         answer = yield context.call_entity(
@@ -92,14 +101,15 @@ def acquire_lock(
                 "owner": context.instance_id,
                 "now": iso(now),
                 "leaseSeconds": policy.lease.total_seconds(),
-                "patienceSeconds": policy.patience.total_seconds(),
             },
         )
         if answer["granted"]:
             log(context, "holds lock %s", resource)
             return LockResult(resource, True, now - started, context.instance_id)
+        if answer.get("leaseExpired") and (yield from _check_holder(context, resource, answer)):
+            continue  # the holder was confirmed or replaced: ask again at once
         if now >= give_up_at:
-            yield from _call(context, resource, "withdraw")
+            yield from _leave(context, resource, context.instance_id)
             log(context, "gave up waiting for lock %s held by %s", resource, answer["holder"])
             return LockResult(resource, False, now - started, answer["holder"])
         lock_info = {
@@ -108,15 +118,22 @@ def acquire_lock(
             "position": answer["position"],
         }
         yield from set_stage(context, waiting_stage, waiting_for, lock=lock_info)
-        yield context.create_timer(min(now + delay, give_up_at))
-        delay = min(delay * 2, policy.max_backoff)
+        woken = yield from wait_for_event(context, [LOCK_GRANTED], min(now + delay, give_up_at))
+        if woken is None:
+            delay = min(delay * 2, policy.max_poll)
 
 
 def release_lock(context: df.DurableOrchestrationContext, resource: str) -> Steps:
-    """Release this instance's lock on `resource`; harmless when it does not hold it."""
-    result = yield from _call(context, resource, "release")
-    log(context, "lock %s: %s", resource, result["reason"])
-    return result
+    """Release this instance's lock on `resource` and wake the next holder.
+
+    Raises LockLost when this instance no longer held it: its critical section ran unguarded.
+    """
+    change = yield from _call(context, resource, "release", context.instance_id)
+    log(context, "lock %s: %s", resource, change["reason"])
+    if not change.get("changed", change.get("released")):
+        raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
+    yield from _hand_on(context, resource, change)
+    return change
 
 
 def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: Steps) -> Steps:
@@ -134,6 +151,59 @@ def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: 
     return result
 
 
-def _call(context: df.DurableOrchestrationContext, resource: str, operation: str) -> Steps:
-    payload = {"owner": context.instance_id, "now": iso(context.current_utc_datetime)}
+def _check_holder(
+    context: df.DurableOrchestrationContext, resource: str, answer: dict[str, Any]
+) -> Steps:
+    """The holder's lease is over: confirm it if it still runs, else take it off the lock.
+
+    Returns False when the durable client could not tell (the next poll asks again).
+    """
+    holder = answer["holder"]
+    try:
+        running = yield context.call_activity_with_retry(
+            LockActivity.OWNER_RUNNING, OWNER_CALL_RETRY, holder
+        )
+    except Exception as error:  # the SDK raises a plain Exception after the last retry
+        log(context, "lock %s: could not check holder %s: %s", resource, holder, error)
+        return False
+    if running:
+        yield from _call(context, resource, "confirm", holder)
+    else:
+        log(context, "lock %s: holder %s no longer runs; handing the lock on", resource, holder)
+        yield from _leave(context, resource, holder)
+    return True
+
+
+def _leave(context: df.DurableOrchestrationContext, resource: str, owner: str) -> Steps:
+    """Take `owner` off the lock (queue or holding), and wake whoever holds it because of that."""
+    change = yield from _call(context, resource, "withdraw", owner)
+    yield from _hand_on(context, resource, change)
+
+
+def _hand_on(context: df.DurableOrchestrationContext, resource: str, change: dict) -> Steps:
+    """Wake the holder `change` made; skip past any that no longer runs.
+
+    Repeating this is harmless (the event only makes the holder ask the entity again), and the
+    event goes only to the holder the entity named.
+    """
+    owner = change.get("handedTo")
+    while owner is not None and owner != context.instance_id:
+        try:
+            woken = yield context.call_activity_with_retry(
+                LockActivity.NOTIFY_HOLDER, OWNER_CALL_RETRY, {"owner": owner, "resource": resource}
+            )
+        except Exception as error:  # its own poll will find the lock
+            log(context, "lock %s: could not wake %s: %s", resource, owner, error)
+            return
+        if woken:
+            return
+        log(context, "lock %s: %s no longer runs; handing the lock on", resource, owner)
+        change = yield from _call(context, resource, "withdraw", owner)
+        owner = change["handedTo"]
+
+
+def _call(
+    context: df.DurableOrchestrationContext, resource: str, operation: str, owner: str
+) -> Steps:
+    payload = {"owner": owner, "now": iso(context.current_utc_datetime)}
     return (yield context.call_entity(lock_id(resource), operation, payload))

@@ -36,17 +36,14 @@ from domain.maintenance import (
     task_result,
 )
 from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
-from orchestrators.locking import LockPolicy, acquire_lock, release_lock
+from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
 
 TASK_ORCHESTRATOR = "maintenance_task"
 STEP_RETRY = retry(attempts=3, first_interval=timedelta(seconds=5))
 AIRCRAFT_LOCK = LockPolicy(
-    lease=timedelta(days=30),
-    deadline=AIRCRAFT_LOCK_DEADLINE,
-    first_backoff=timedelta(seconds=30),
-    max_backoff=timedelta(minutes=10),
+    lease=timedelta(hours=12), deadline=AIRCRAFT_LOCK_DEADLINE, max_poll=timedelta(hours=12)
 )
 
 
@@ -67,10 +64,9 @@ def maintenance_orchestrator(context: df.DurableOrchestrationContext):
             "timestamps": timestamps,
         }
     timestamps["aircraftAcquiredAt"] = iso(context.current_utc_datetime)
-    try:
-        output = yield from _work_on_aircraft(context, order, timestamps)
-    finally:
-        yield from release_lock(context, resource)
+    output = yield from holding_lock(
+        context, resource, _work_on_aircraft(context, order, timestamps)
+    )
     output["aircraftLock"] = lock.to_json()
     yield from set_stage(context, Stage.COMPLETED, outcome=output["outcome"])
     return output

@@ -36,17 +36,17 @@ from domain.shipments import (
     transit_deadline,
 )
 from orchestrators.common import Steps, decode_event, log, retry, set_stage
-from orchestrators.locking import LockPolicy, acquire_lock, release_lock
+from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
 
 QUOTE_RETRY = retry(attempts=3, first_interval=timedelta(seconds=5))
 EFFECT_RETRY = retry(attempts=3, first_interval=timedelta(seconds=5))
 CARRIER_LOCK = LockPolicy(
-    lease=timedelta(minutes=15),
+    lease=timedelta(minutes=1),
     deadline=timedelta(minutes=10),
-    first_backoff=timedelta(seconds=5),
-    max_backoff=timedelta(minutes=1),
+    first_poll=timedelta(seconds=5),
+    max_poll=timedelta(minutes=1),
 )
 
 
@@ -151,44 +151,45 @@ class ShipmentRun:
         if not lock.granted:
             self.attempt(quote, "book", "capacity_locked")
             return False
-        try:
-            self.raise_if_cancelled()
-            reserved = yield from self.effect(
-                "shipments_reserve",
-                quote.carrier,
-                quote=to_json(quote),
-                idempotencyKey=f"{self.id}:reserve:{quote.carrier}:{quote.quote_id}",
-            )
-            if reserved is None:
-                self.attempt(quote, "reserve", "failed")
-                return False
-            self.reservation = {"carrier": quote.carrier, **reserved}
-            self.raise_if_cancelled()
-            booked = yield from self.effect(
-                "shipments_book",
-                quote.carrier,
-                reservationId=reserved["reservationId"],
-                idempotencyKey=f"{self.id}:book:{quote.carrier}:{reserved['reservationId']}",
-            )
-            if booked is None:
-                self.attempt(quote, "book", "failed")
-                yield from self.undo()  # compensation: give the reserved capacity back
-                return False
-            self.reservation = None
-            self.booking = {
-                "carrier": quote.carrier,
-                "bookingId": booked["bookingId"],
-                "price": quote.price,
-                "currency": quote.currency,
-                "pickupDate": quote.pickup_date.isoformat(),
-                "transitDays": quote.transit_days,
-            }
-            self.timestamps["bookedAt"] = self.now_iso()
-            self.attempt(quote, "book", "booked")
-            self.raise_if_cancelled()
-            return True
-        finally:
-            yield from release_lock(self.context, resource)
+        return (yield from holding_lock(self.context, resource, self.reserve_and_book(quote)))
+
+    def reserve_and_book(self, quote: Quote) -> Steps:
+        """Reserve, then book, holding the carrier's lock; compensates a failed booking."""
+        self.raise_if_cancelled()
+        reserved = yield from self.effect(
+            "shipments_reserve",
+            quote.carrier,
+            quote=to_json(quote),
+            idempotencyKey=f"{self.id}:reserve:{quote.carrier}:{quote.quote_id}",
+        )
+        if reserved is None:
+            self.attempt(quote, "reserve", "failed")
+            return False
+        self.reservation = {"carrier": quote.carrier, **reserved}
+        self.raise_if_cancelled()
+        booked = yield from self.effect(
+            "shipments_book",
+            quote.carrier,
+            reservationId=reserved["reservationId"],
+            idempotencyKey=f"{self.id}:book:{quote.carrier}:{reserved['reservationId']}",
+        )
+        if booked is None:
+            self.attempt(quote, "book", "failed")
+            yield from self.undo()  # compensation: give the reserved capacity back
+            return False
+        self.reservation = None
+        self.booking = {
+            "carrier": quote.carrier,
+            "bookingId": booked["bookingId"],
+            "price": quote.price,
+            "currency": quote.currency,
+            "pickupDate": quote.pickup_date.isoformat(),
+            "transitDays": quote.transit_days,
+        }
+        self.timestamps["bookedAt"] = self.now_iso()
+        self.attempt(quote, "book", "booked")
+        self.raise_if_cancelled()
+        return True
 
     def await_pickup(self, grace_minutes: float) -> Steps:
         """Wait for PickupConfirmed: escalate once, give up at window end + grace.

@@ -48,6 +48,10 @@ FORBIDDEN_CALLS = {
     "print": "I/O (use orchestrators.common.log)",
 }
 FORBIDDEN_NAMES = {"environ": "environment reads"}
+YIELD_IN_FINALLY = (
+    "a finally also runs when the SDK discards a suspended replay, and a yield there is "
+    "'generator ignored GeneratorExit'; use orchestrators.locking.holding_lock's shape"
+)
 
 
 def violations(source: str, filename: str = "<source>") -> list[str]:
@@ -81,6 +85,10 @@ def violations(source: str, filename: str = "<source>") -> list[str]:
             report(node, node.attr, FORBIDDEN_NAMES[node.attr])
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
             report(node, node.id, FORBIDDEN_NAMES[node.id])
+        elif isinstance(node, ast.Try | ast.TryStar):
+            for yielded in (n for part in node.finalbody for n in ast.walk(part)):
+                if isinstance(yielded, ast.Yield | ast.YieldFrom):
+                    report(yielded, "yield in finally", YIELD_IN_FINALLY)
     return found
 
 
@@ -114,6 +122,9 @@ PLANTED = {
     "import requests\n": "import requests",
     "from adapters.partners import payments\n": "from adapters.partners",
     "import asyncio\n": "import asyncio",
+    "def steps(context):\n    try:\n        yield 1\n    finally:\n        yield 2\n": (
+        "yield in finally"
+    ),
 }
 
 
