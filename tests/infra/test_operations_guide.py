@@ -1,0 +1,148 @@
+"""docs/operations.md is support's runbook: every route, CLI command, setting, function name,
+deployment output, stage and telemetry name it uses must exist, so the runbook cannot drift."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+
+import function_app
+from adapters.telemetry import STAGE_EVENT
+from api.openapi import build_document
+from devhost.cli import _parser
+from devhost.keys import SYSTEM_KEY
+from devhost.management import ManagementApi
+from domain import claims, maintenance, shipments
+from tests.infra.bicep_tree import INFRA, declarations, parse_file
+
+ROOT = INFRA.parent
+GUIDE = (ROOT / "docs" / "operations.md").read_text()
+WEBHOOKS = "/runtime/webhooks/durabletask"
+SHELL_VARIABLES = {"RG", "APP", "HOST", "AI", "KEY", "DURABLE_KEY", "APP_ID", "KQL"}
+
+
+def commands() -> list[str]:
+    """Every command line of the guide's sh code blocks (comments left out)."""
+    blocks = re.findall(r"```sh\n(.*?)```", GUIDE, re.DOTALL)
+    lines = (line.strip() for block in blocks for line in block.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def template_regex(path: str) -> re.Pattern[str]:
+    return re.compile(
+        "^"
+        + re.sub(r"\{[^/]+?\}", "[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+        + "$"
+    )
+
+
+def calls(prefix: str) -> list[tuple[str, str]]:
+    """(method, path) of every curl in the guide whose path starts with `prefix`."""
+    found = []
+    for line in commands():
+        if not line.startswith("curl"):
+            continue
+        method = re.search(r"-X (\w+)", line)
+        url = re.search(r'"https://\$HOST(/[^"?]*)', line)
+        if url and url.group(1).startswith(prefix):
+            found.append((method.group(1) if method else "GET", url.group(1)))
+    return found
+
+
+def test_every_app_route_the_guide_calls_is_a_documented_route():
+    documented = [
+        (method.upper(), template_regex(path))
+        for path, operations in build_document()["paths"].items()
+        for method in operations
+    ]
+    used = calls("/api/") + [
+        ("GET", path) for path in re.findall(r"`https://\$HOST(/api/\w+)`", GUIDE)
+    ]
+    used += [("POST", path) for path in re.findall(r"`POST (/api/[^`]+)`", GUIDE)]
+    assert len(used) >= 10
+    unknown = [(m, p) for m, p in used if not any(m == dm and rx.match(p) for dm, rx in documented)]
+    assert unknown == []
+
+
+def test_every_durable_api_call_is_a_route_the_host_serves():
+    served = [
+        (route.method, template_regex(route.path))
+        for route in ManagementApi(None, lambda request: None).routes(WEBHOOKS)
+    ]
+    used = calls(WEBHOOKS)
+    assert {method for method, _ in used} == {"GET", "POST", "DELETE"}
+    assert any(path.endswith("/rewind") for _, path in used)
+    unknown = [(m, p) for m, p in used if not any(m == sm and rx.match(p) for sm, rx in served)]
+    assert unknown == []
+    assert f"systemKeys.{SYSTEM_KEY}" in GUIDE
+
+
+def test_every_devhost_command_parses():
+    lines = [line for line in commands() if line.startswith("python -m devhost")]
+    lines += re.findall(r"`(python -m devhost [^`]+)`", GUIDE)
+    assert len(lines) >= 3
+    for line in lines:
+        _parser().parse_args(shlex.split(line)[3:])
+
+
+def test_every_setting_named_is_an_app_setting():
+    example = json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
+    named = set(re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", GUIDE)) - SHELL_VARIABLES
+    assert "HISTORY_RETENTION_DAYS" in named
+    assert named - set(example) == set()
+
+
+def test_every_deployment_output_read_exists():
+    read = set(re.findall(r"properties\.outputs\.(\w+)\.value", GUIDE))
+    outputs = declarations(parse_file(INFRA / "main.bicep"), "output_declaration")
+    assert {"functionAppName", "functionAppHostName", "applicationInsightsName"} <= read
+    assert read <= set(outputs)
+
+
+def test_the_functions_the_guide_names_are_the_apps():
+    sentence = re.search(r"The function list .*? must include (.*?)\.\n\n", GUIDE, re.DOTALL)
+    named = set(re.findall(r"`(\w+)`", sentence.group(1)))
+    functions = {f.get_function_name() for f in function_app.app.get_functions()}
+    assert len(named) >= 5 and named <= functions
+
+
+def stages_in_table(heading: str) -> set[str]:
+    section = GUIDE.split(f"### {heading}\n", 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
+
+
+def claim_stages() -> set[str]:
+    source = (ROOT / "orchestrators" / "claims.py").read_text()
+    named = set(re.findall(r"(?:set_stage|acquire_lock)\([^)]*?\"(\w+)\"", source, re.DOTALL))
+    return named | {outcome.value for outcome in claims.Outcome}
+
+
+@pytest.mark.parametrize(
+    ("heading", "stages"),
+    [
+        ("Claims", claim_stages()),
+        ("Shipments", {stage.value for stage in shipments.Stage}),
+        ("Maintenance orders", {stage.value for stage in maintenance.Stage}),
+    ],
+)
+def test_every_stage_of_every_workflow_is_explained(heading: str, stages: set[str]):
+    assert stages_in_table(heading) == stages
+
+
+def test_the_kql_uses_the_apps_event_and_its_final_stages():
+    queries = re.findall(r"```kusto\n(.*?)```", GUIDE, re.DOTALL)
+    assert len(queries) >= 4
+    events = set(re.findall(r'name == ["\'](\w+)["\']', GUIDE))
+    assert events == {STAGE_EVENT}
+    dimensions = set(re.findall(r"customDimensions\.(\w+)", GUIDE))
+    assert dimensions - {"Category", "prop__instanceId", "prop__state", "prop__functionName"} == {
+        "instanceId",
+        "workflow",
+        "stage",
+    }
+    (final,) = re.findall(r"stage !in \(([^)]*)\)", GUIDE)
+    finals = set(re.findall(r'"(\w+)"', final))
+    assert finals == {o.value for o in claims.Outcome} | {shipments.Stage.COMPLETED.value}
