@@ -4,6 +4,7 @@ secret written into any of its files."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -125,3 +126,12 @@ def test_the_console_opened_with_a_key_uses_it_for_every_call(keyed: App, browse
     console.open()
     console.wait(lambda d: console.rows().get("maintenance-MO-KEY"), "the order in the queue")
     assert console.csp_violations() == []
+
+
+def test_the_readme_links_the_console_and_shows_it():
+    readme = (ROOT / "README.md").read_text()
+    assert "(http://localhost:7071/api/console)" in readme
+    images = re.findall(r"!\[[^\]]+\]\((docs/[\w.-]+\.png)\)", readme)
+    assert "docs/console.png" in images
+    for image in images:
+        assert (ROOT / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
