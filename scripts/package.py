@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,12 @@ from pathlib import Path
 
 import pathspec
 
-# The Functions runtime the app is deployed on (infra/modules/functionapp.bicep). Compiled
-# wheels must match it, so dependencies are only installed by this interpreter version on Linux.
+# The Functions runtime the app is deployed on (infra/modules/functionapp.bicep). Compiled wheels
+# are chosen for it and for Linux x86-64, whichever Python and system run this script.
 PYTHON_VERSION = "3.11"
+# manylinux wheels for glibc 2.17 up to 2.28, which the Functions Linux images exceed; a wheel
+# built for a newer glibc than the image has would fail to import at cold start.
+PLATFORMS = ["manylinux2014_x86_64"] + [f"manylinux_2_{minor}_x86_64" for minor in range(17, 29)]
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 # Never deployed, whatever .funcignore says: the build fails if one would reach the zip.
 NEVER_DEPLOYED = ("devhost", "tests", "bench", "infra", "docs", "scripts")
@@ -75,15 +77,12 @@ def check_app_files(files: list[str]) -> None:
 
 
 def install_dependencies(source: Path, target: Path) -> None:
-    """pip install requirements.txt into the folder the Python worker adds to sys.path."""
-    running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if sys.platform != "linux" or platform.machine() != "x86_64" or running != PYTHON_VERSION:
-        raise PackageError(
-            f"dependencies must be installed by Python {PYTHON_VERSION} on Linux x86-64 (the "
-            f"Functions runtime), not Python {running} on {sys.platform} {platform.machine()}"
-        )
+    """pip install requirements.txt, as wheels for the Functions runtime, into the folder the
+    Python worker adds to sys.path."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     command += ["--no-cache-dir", "--only-binary=:all:", "--target", str(target)]
+    command += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
+    command += [option for name in PLATFORMS for option in ("--platform", name)]
     subprocess.run([*command, "-r", str(source / "requirements.txt")], check=True)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.bicep_tree import INFRA, literal, params, parse_file
 from tests.infra.test_workflows import NEVER_DEPLOYED, ROOT
 
 pytestmark = pytest.mark.timeout(300)  # pip installs requirements.txt from the package index
@@ -107,6 +108,18 @@ def test_the_dependencies_are_installed_beside_the_app(package: Path) -> None:
     shipped = set(names(package))
     for module in ("azure/functions", "azure/durable_functions", "pydantic", "opencensus"):
         assert f"{SITE_PACKAGES}{module}/__init__.py" in shipped, module
+
+
+def test_compiled_modules_are_built_for_the_python_the_app_runs_on(package: Path) -> None:
+    """The Function App's runtime version (functionapp.bicep) decides; a module compiled for
+    another Python fails to import at cold start, not at build time."""
+    declared = params(parse_file(INFRA / "modules" / "functionapp.bicep"))["pythonVersion"]
+    runtime = str(literal(declared.default))
+    compiled = [name for name in names(package) if name.endswith(".so")]
+    assert any("pydantic_core/_pydantic_core.cpython" in name for name in compiled)
+    tag = f".cpython-{runtime.replace('.', '')}-x86_64-linux-gnu.so"
+    wrong = [name for name in compiled if not (name.endswith(tag) or name.endswith(".abi3.so"))]
+    assert wrong == []
 
 
 def test_the_package_is_small(package: Path) -> None:
