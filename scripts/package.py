@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pathspec
 
-# The Functions runtime the app is deployed on (infra/modules/functionapp.bicep). Compiled wheels
-# are chosen for it and for Linux x86-64, whichever Python and system run this script.
-PYTHON_VERSION = "3.11"
+# The Functions runtime the app is deployed on (infra/modules/functionapp.bicep; test_package
+# checks they agree). Compiled wheels are chosen for it and for Linux x86-64, whichever Python
+# and system run this script.
+PYTHON_VERSION = "3.12"
 # manylinux wheels for glibc 2.17 up to 2.28, which the Functions Linux images exceed; a wheel
 # built for a newer glibc than the image has would fail to import at cold start.
 PLATFORMS = ["manylinux2014_x86_64"] + [f"manylinux_2_{minor}_x86_64" for minor in range(17, 29)]

@@ -48,9 +48,9 @@ param virtualNetworkSubnetId string = ''
 param durableTaskSchedulerEndpoint string = ''
 
 @allowed([
-  '3.11'
+  '3.12'
 ])
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.12'
 
 @description('Spread instances over availability zones (the region must support it for Flex Consumption).')
 param zoneRedundant bool = true

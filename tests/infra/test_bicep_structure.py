@@ -193,7 +193,7 @@ def test_plan_is_flex_consumption_on_linux() -> None:
     assert value(root, lookup(plan, "properties.reserved")) is True
 
 
-def test_function_app_is_hardened_python_311() -> None:
+def test_function_app_is_hardened_python_312() -> None:
     root, app = single_resource(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
     expected = {
         "kind": "functionapp,linux",
@@ -201,7 +201,7 @@ def test_function_app_is_hardened_python_311() -> None:
         "properties.httpsOnly": True,
         "properties.siteConfig.minTlsVersion": "1.2",
         "properties.functionAppConfig.runtime.name": "python",
-        "properties.functionAppConfig.runtime.version": "3.11",
+        "properties.functionAppConfig.runtime.version": "3.12",
         "properties.functionAppConfig.deployment.storage.type": "blobContainer",
         "properties.functionAppConfig.deployment.storage.authentication.type": (
             "UserAssignedIdentity"

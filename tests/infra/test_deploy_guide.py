@@ -70,3 +70,10 @@ def test_the_guide_checks_the_region_and_prices_zone_redundancy() -> None:
     assert "keeps **four instances**" in text
     prod = (INFRA / "prod.bicepparam").read_text()
     assert "param zoneRedundant = true" in prod
+
+
+def test_the_guide_names_the_python_the_app_runs_on() -> None:
+    declared = params(parse_file(INFRA / "modules" / "functionapp.bicep"))["pythonVersion"]
+    runtime = declared.default.named_children[0].text.decode()
+    assert f"(FC1, Linux, Python {runtime})" in GUIDE
+    assert f"### Why Python {runtime}" in GUIDE

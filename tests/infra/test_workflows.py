@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.infra.bicep_tree import literal, params, parse_file
+
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = ROOT / ".github"
 WORKFLOWS = GITHUB / "workflows"
@@ -47,6 +49,13 @@ def named(workflow: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.yml"))
+
+
+def runtime_python() -> str:
+    """The Python the Function App runs (functionapp.bicep): CI tests on it, the deploy
+    workflow builds and replays on it."""
+    root = parse_file(ROOT / "infra" / "modules" / "functionapp.bicep")
+    return str(literal(params(root)["pythonVersion"].default))
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +143,11 @@ def test_ci_runs_on_push_and_pull_request_and_can_be_called(ci: dict[str, Any]) 
     assert {"push", "pull_request", "workflow_call"} <= set(ci["on"])
 
 
-def test_ci_runs_the_ci_entry_point_on_python_311(ci: dict[str, Any]) -> None:
+def test_ci_runs_the_ci_entry_point_on_the_runtime_python(ci: dict[str, Any]) -> None:
     assert "bash .ci/run" in runs(ci)
     assert (ROOT / ".ci" / "run").is_file()
     (setup,) = uses(ci, "actions/setup-python")
-    assert str(setup["with"]["python-version"]) == "3.11"
+    assert str(setup["with"]["python-version"]) == runtime_python()
     assert uses(ci, "actions/checkout")
 
 
@@ -177,7 +186,7 @@ def test_prod_waits_for_the_recorded_histories_to_replay(deploy: dict[str, Any])
     change that would break instances in flight never reaches production (docs/releases.md)."""
     gate = {"jobs": {"replay-check": deploy["jobs"]["replay-check"]}}
     (setup,) = uses(gate, "actions/setup-python")
-    assert str(setup["with"]["python-version"]) == "3.11"
+    assert str(setup["with"]["python-version"]) == runtime_python()
     script = named(gate, "Replay tests/histories")["run"]
     assert "-r requirements-dev.txt" in script
     assert script.strip().endswith("python -m devhost replay-check tests/histories")
@@ -205,11 +214,11 @@ def test_dev_and_prod_deploy_through_their_github_environments(deploy: dict[str,
 # Deploy: the package -------------------------------------------------------------------------
 
 
-def test_the_package_is_built_by_the_tested_script_on_python_311(deploy: dict[str, Any]) -> None:
+def test_the_package_is_built_by_the_tested_script(deploy: dict[str, Any]) -> None:
     """scripts/package.py builds it here and in tests/infra/test_package.py alike."""
     package = {"jobs": {"package": deploy["jobs"]["package"]}}
     (setup,) = uses(package, "actions/setup-python")
-    assert str(setup["with"]["python-version"]) == "3.11"
+    assert str(setup["with"]["python-version"]) == runtime_python()
     assert "cache" not in setup["with"], "what is deployed never comes from a cache"
     assert not uses(package, "actions/cache")
     script = named(package, "Build the package")["run"]
