@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -95,6 +97,9 @@ class Client:
         return status, body
 
 
+Measured = tuple[float, str]  # a value and the workload it measured
+
+
 async def wait_status(client: Client, instance_id: str) -> dict:
     while True:
         _, body = await client.get(f"{API}/instances/{instance_id}")
@@ -164,50 +169,86 @@ async def signals(client: Client, count: int = 1000) -> tuple[float, str]:
     return count / (time.perf_counter() - began), f"{count} signals to one entity"
 
 
-Scenario = Callable[[Client], Awaitable[tuple[float, str]]]
-SCENARIOS: list[tuple[str, str, str, Scenario]] = [
-    ("HelloSequence5", "orchestrations/s", ">= 100", hello_sequences),
-    ("Fan-out/fan-in 1,000", "seconds", "<= 3", fan_out),
-    ("External events", "events/s", ">= 500", events),
-    ("Entity signals", "signals/s", ">= 500", signals),
+async def long_sequence(client: Client, count: int = 2000, window: int = 100) -> list[Measured]:
+    """Whether an episode's cost grows with the history: one instance, `count` steps in a row.
+
+    A step is the host time between two consecutive activities being scheduled (history
+    timestamps are the host's own clock), so HTTP polling does not enter the figure."""
+    await start(client, "long_sequence", "long", count)
+    await wait_status(client, "long")
+    _, body = await client.get(f"{API}/instances/long", params={"showHistory": "true"})
+    scheduled = [
+        datetime.fromisoformat(row["ScheduledTime"])
+        for row in body["historyEvents"]
+        if row["EventType"] == "TaskCompleted"
+    ]
+    assert len(scheduled) == count, len(scheduled)
+    steps = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(scheduled)]
+    detail = f"one instance, {count} activities in a row"
+    return [
+        (statistics.median(steps[:window]), f"{detail}, first {window}"),
+        (statistics.median(steps[-window:]), f"{detail}, last {window}"),
+    ]
+
+
+Scenario = Callable[[Client], Awaitable[Measured | list[Measured]]]
+#: Each scenario with the rows it measures: (name, unit, target).
+SCENARIOS: list[tuple[Scenario, list[tuple[str, str, str]]]] = [
+    (hello_sequences, [("HelloSequence5", "orchestrations/s", ">= 100")]),
+    (fan_out, [("Fan-out/fan-in 1,000", "seconds", "<= 3")]),
+    (events, [("External events", "events/s", ">= 500")]),
+    (signals, [("Entity signals", "signals/s", ">= 500")]),
+    (
+        long_sequence,
+        [
+            ("Sequence 2,000: start", "ms per step", ""),
+            ("Sequence 2,000: end", "ms per step", ""),
+        ],
+    ),
 ]
 
 
-async def run_once(name: str, scenario: Scenario) -> tuple[float, str]:
+async def run_once(scenario: Scenario) -> list[Measured]:
     with tempfile.TemporaryDirectory() as workdir:
         host = Devhost(Path(workdir))
         try:
             async with aiohttp.ClientSession(host.url) as session:
-                return await scenario(Client(session))
+                measured = await scenario(Client(session))
         finally:
             host.close()
+    return measured if isinstance(measured, list) else [measured]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--only", nargs="*", default=(), help="scenario functions to run, e.g. long_sequence"
+    )
     args = parser.parse_args()
     rows = []
-    for name, unit, target, scenario in SCENARIOS:
-        values = []
-        for _ in range(args.runs):
-            value, detail = asyncio.run(run_once(name, scenario))
-            values.append(value)
-        rows.append((name, detail, unit, target, statistics.median(values), values))
+    for scenario, names in SCENARIOS:
+        if args.only and scenario.__name__ not in args.only:
+            continue
+        results = [asyncio.run(run_once(scenario)) for _ in range(args.runs)]
+        for position, (name, unit, target) in enumerate(names):
+            values = [measured[position][0] for measured in results]
+            detail = results[0][position][1]
+            rows.append((name, detail, unit, target, statistics.median(values), values))
     print(
         f"devhost benchmark, {args.runs} runs each, median (all runs); "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     print()
     print(
-        f"| {'scenario':<22} | {'workload':<38} | {'median':>10} | {'unit':<16} | "
+        f"| {'scenario':<22} | {'workload':<46} | {'median':>10} | {'unit':<16} | "
         f"{'target':<7} | runs |"
     )
-    print(f"|{'-' * 24}|{'-' * 40}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|")
+    print(f"|{'-' * 24}|{'-' * 48}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|")
     for name, detail, unit, target, median, values in rows:
         runs = ", ".join(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in values)
         shown = f"{median:.1f}" if median >= 10 else f"{median:.2f}"
-        print(f"| {name:<22} | {detail:<38} | {shown:>10} | {unit:<16} | {target:<7} | {runs} |")
+        print(f"| {name:<22} | {detail:<46} | {shown:>10} | {unit:<16} | {target:<7} | {runs} |")
 
 
 if __name__ == "__main__":

@@ -27,10 +27,10 @@ from devhost.replay import (
     CallEntity,
     CreateTimer,
     Decision,
+    ReplayHistory,
     ScheduleActivity,
     SignalEntity,
     StartSubOrchestration,
-    build_context,
     run_episode,
 )
 from devhost.status import event_name
@@ -100,7 +100,7 @@ class Engine:
         self.pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="activity")
         self.inflight: dict[int, asyncio.Future[Any]] = {}
         self.finished: list[tuple[Message, activities.Outcome]] = []
-        self.histories: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.histories: OrderedDict[str, ReplayHistory] = OrderedDict()
         self.client_binding: str | None = None  # for activities' durableClient bindings
         self.accepting = True
         self._wakeup = asyncio.Event()
@@ -544,7 +544,7 @@ class Engine:
             _mark_rewound(event, generic=True)
         self.hub.clear_history(instance.id)
         self.hub.append_history(instance.id, 0, events)
-        self.histories[instance.id] = events
+        self.histories[instance.id] = ReplayHistory(events)
         now, _ = self._now()
         self.hub.update_instance(
             instance.id, status="Pending", output=None, updated_at=to_wire(now)
@@ -588,17 +588,21 @@ class Engine:
         return request
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
+        return self._replay_history(instance_id).events
+
+    def _replay_history(self, instance_id: str) -> ReplayHistory:
+        """The instance's history from the cache, read from the hub on a miss."""
         cached = self.histories.get(instance_id)
         if cached is None:
-            cached = self.hub.history(instance_id)
+            cached = ReplayHistory(self.hub.history(instance_id))
             self.histories[instance_id] = cached
             while len(self.histories) > 5000:
                 self.histories.popitem(last=False)
         return cached
 
     def _append(self, instance_id: str, events: list[dict[str, Any]]) -> None:
-        past = self.history(instance_id)
-        self.hub.append_history(instance_id, len(past), events)
+        past = self._replay_history(instance_id)
+        self.hub.append_history(instance_id, len(past.events), events)
         past.extend(events)
 
     def _finish(
@@ -685,8 +689,8 @@ class Engine:
             for m in messages
             if m.body.get("execution") in (None, instance.execution_id)
         ]
-        past = self.history(instance_id)
-        if not past:
+        past = self._replay_history(instance_id)
+        if not past.events:
             events.sort(key=lambda e: e["EventType"] != h.EventType.EXECUTION_STARTED)
             if not events or events[0]["EventType"] != h.EventType.EXECUTION_STARTED:
                 return
@@ -706,9 +710,10 @@ class Engine:
                 failure=f"The orchestrator function '{instance.name}' is not in this app."
             )
         else:
-            context = build_context(instance_id, instance.parent_id, instance.input, past, new)
             try:
-                decision = run_episode(handle, context, past + new)
+                decision = run_episode(
+                    handle, instance_id, instance.parent_id, instance.input, past, new
+                )
             except Exception as error:  # a host-side surprise must not wedge the queue
                 log.exception("episode of %s failed", instance_id)
                 decision = Decision(failure=f"{type(error).__name__}: {error}")

@@ -11,7 +11,9 @@ only party that knows them, so asking it is more faithful than re-deriving them.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +38,7 @@ from azure.durable_functions.models.actions.SignalEntityAction import SignalEnti
 from azure.durable_functions.models.actions.WaitForExternalEventAction import (
     WaitForExternalEventAction,
 )
-from azure.durable_functions.orchestrator import Orchestrator
+from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
 
 from devhost import failures
 from devhost.history import SCHEDULING_EVENTS, EventType
@@ -60,6 +62,7 @@ def _parse_timestamp(text: str, _dateutil=history_event_module.dt_parse) -> date
 
 
 history_event_module.dt_parse = _parse_timestamp
+HistoryEvent = history_event_module.HistoryEvent
 
 OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 RETRY_TIMER = "-WithRetry timer"
@@ -130,36 +133,124 @@ class UnsupportedAction(Exception):
     """The orchestrator asked for something devhost does not implement."""
 
 
-def build_context(
+class ReplayHistory:
+    """One instance's history, kept between episodes in the form replay reads it.
+
+    The extension would send the whole history as JSON on every episode, and the SDK would
+    parse every event again. Here each event is parsed into the SDK's `HistoryEvent` once,
+    the first time an episode needs it, and the ids it scheduled are noted as it arrives, so
+    the host's own work per episode grows with the new events only. (The SDK's replay itself
+    still walks every event, as it does in Azure's Python worker.)
+    """
+
+    def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.scheduled: set[int] = set()  # EventIds of scheduling events
+        self.signals = 0  # EventSent events that were fire-and-forget signals
+        self._played: list[HistoryEvent] = []
+        self.extend(events or [])
+
+    def extend(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            if event["EventType"] in SCHEDULING_EVENTS:
+                self.scheduled.add(event["EventId"])
+            if event["EventType"] == EventType.EVENT_SENT and _is_signal(event):
+                self.signals += 1
+        self.events.extend(events)
+
+    def played(self) -> list[HistoryEvent]:
+        """The events as the SDK reads them, all marked as played."""
+        for event in self.events[len(self._played) :]:
+            self._played.append(HistoryEvent(**event, IsPlayed=True))
+        return self._played
+
+
+def _is_signal(event: dict[str, Any]) -> bool:
+    return bool(json.loads(event["Input"]).get("signal"))
+
+
+class _EpisodeExecutor(TaskOrchestrationExecutor):
+    """The SDK's executor, made once per thread and reset for each episode.
+
+    Its constructor defines a namedtuple class, which cost more than the replay of a short
+    history; `initialize()` is the SDK's own reset between invocations. The state JSON it
+    returns leaves the actions out: devhost reads them from the context's objects, and the
+    cumulative list would otherwise be encoded and decoded again on every episode.
+    """
+
+    def get_orchestrator_state_str(self) -> str:
+        context = self.context
+        actions = context._action_payload_v1, context._action_payload_v2
+        context._action_payload_v1, context._action_payload_v2 = [], []
+        try:
+            return super().get_orchestrator_state_str()
+        finally:
+            context._action_payload_v1, context._action_payload_v2 = actions
+
+
+_local = threading.local()
+
+
+def _executor() -> _EpisodeExecutor:
+    executor = getattr(_local, "executor", None)
+    if executor is None:
+        executor = _local.executor = _EpisodeExecutor()
+    executor.initialize()
+    return executor
+
+
+def _context(
     instance_id: str,
     parent_id: str | None,
     input_json: str | None,
-    past: list[dict[str, Any]],
+    past: ReplayHistory,
     new: list[dict[str, Any]],
-) -> str:
-    """The context JSON the extension sends for one episode."""
-    history = [{**event, "IsPlayed": True} for event in past]
-    history += [{**event, "IsPlayed": False} for event in new]
-    return json.dumps(
-        {
-            "history": history,
-            "input": input_json,
-            "instanceId": instance_id,
-            "isReplaying": bool(past),
-            "parentInstanceId": parent_id,
-            **CONTEXT_LIMITS,
-        }
+) -> DurableOrchestrationContext:
+    """The context the SDK builds from the extension's context JSON, built from parsed events.
+
+    The constructor reads the first OrchestratorStarted (the starting time) and the
+    ExecutionStarted (the version) from the history it is given; it gets just those two, and
+    then the whole history already parsed.
+    """
+    unplayed = [HistoryEvent(**event, IsPlayed=False) for event in new]
+    opening = [
+        event
+        for kind in (EventType.ORCHESTRATOR_STARTED, EventType.EXECUTION_STARTED)
+        if (event := _first(kind, past, new)) is not None
+    ]
+    context = DurableOrchestrationContext(
+        history=[{**event, "IsPlayed": True} for event in opening],
+        instanceId=instance_id,
+        isReplaying=bool(past.events),
+        parentInstanceId=parent_id,
+        input=input_json,
+        **CONTEXT_LIMITS,
     )
+    context._histories = past.played() + unplayed
+    return context
 
 
-def run_episode(handle: Any, context_json: str, history: list[dict[str, Any]]) -> Decision:
-    """Replay `history` (past and new events) through the user's orchestrator."""
+def _first(
+    kind: EventType, past: ReplayHistory, new: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    return next((e for e in itertools.chain(past.events, new) if e["EventType"] == kind), None)
+
+
+def run_episode(
+    handle: Any,
+    instance_id: str,
+    parent_id: str | None,
+    input_json: str | None,
+    past: ReplayHistory,
+    new: list[dict[str, Any]],
+) -> Decision:
+    """Replay `past` and `new` events through the user's orchestrator, as one episode."""
     function = handle.orchestrator_function
-    context = DurableOrchestrationContext.from_json(context_json)
+    context = _context(instance_id, parent_id, input_json, past, new)
     context._input_expected_type = getattr(handle, "_df_input_type", None)
     decision = Decision()
     try:
-        state = json.loads(Orchestrator(function).handle(context))
+        state = json.loads(_executor().execute(context, context.histories, function))
     except Exception as error:  # the SDK reports orchestrator failures by raising
         message, _, data = str(error).partition(OUT_OF_PROC_LABEL)
         state = json.loads(data) if data else {}
@@ -175,7 +266,7 @@ def run_episode(handle: Any, context_json: str, history: list[dict[str, Any]]) -
     decision.output = json.dumps(state["output"]) if "output" in state else None
     decision.continued = context.will_continue_as_new
     try:
-        decision.work = _new_work(context, history)
+        decision.work = _new_work(context, past, new)
     except UnsupportedAction as action:
         decision.failure = f"devhost does not implement the orchestrator action {action}"
         return decision
@@ -203,20 +294,11 @@ def _open_tasks(context: DurableOrchestrationContext) -> list[Any]:
     return tasks
 
 
-def _scheduled_ids(history: list[dict[str, Any]]) -> set[int]:
-    return {e["EventId"] for e in history if e["EventType"] in SCHEDULING_EVENTS}
-
-
-def _signal_count(history: list[dict[str, Any]]) -> int:
-    return sum(
-        1
-        for e in history
-        if e["EventType"] == EventType.EVENT_SENT and json.loads(e["Input"]).get("signal")
-    )
-
-
-def _new_work(context: DurableOrchestrationContext, history: list[dict[str, Any]]) -> list[Work]:
-    scheduled = _scheduled_ids(history)
+def _new_work(
+    context: DurableOrchestrationContext, past: ReplayHistory, new: list[dict[str, Any]]
+) -> list[Work]:
+    episode = ReplayHistory(new)
+    scheduled = past.scheduled | episode.scheduled
     work: list[Work] = []
     task_ids: set[int] = set()
     for task in _open_tasks(context):
@@ -234,10 +316,11 @@ def _new_work(context: DurableOrchestrationContext, history: list[dict[str, Any]
     if unsupported:
         raise UnsupportedAction(type(unsupported[0]).__name__)
     signals = [a for a in actions if isinstance(a, SignalEntityAction)]
-    new_signals = signals[_signal_count(history) :]
-    free_ids = sorted(set(range(context._sequence_number)) - scheduled - task_ids)
-    for task_id, action in zip(free_ids, new_signals, strict=False):
-        work.append(SignalEntity(task_id, action.instance_id, action.operation, action.input_))
+    new_signals = signals[past.signals + episode.signals :]
+    if new_signals:
+        free_ids = sorted(set(range(context._sequence_number)) - scheduled - task_ids)
+        for task_id, action in zip(free_ids, new_signals, strict=False):
+            work.append(SignalEntity(task_id, action.instance_id, action.operation, action.input_))
     return sorted(work, key=lambda item: item.task_id)
 
 

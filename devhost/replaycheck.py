@@ -24,11 +24,11 @@ from devhost.history import SCHEDULING_EVENTS, EventType
 from devhost.replay import (
     CallEntity,
     CreateTimer,
+    ReplayHistory,
     ScheduleActivity,
     SignalEntity,
     StartSubOrchestration,
     Work,
-    build_context,
     run_episode,
 )
 
@@ -133,12 +133,17 @@ def check(orchestrators: Mapping[str, Any], recorded: Recorded) -> Divergence | 
         if event["EventType"] in SCHEDULING_EVENTS
     }
     last_id = max(scheduled, default=-1)
+    past = ReplayHistory()
     for start, received, end in _episodes(history):
-        past, new = history[:start], history[start:received]
-        context = build_context(
-            recorded.instance_id, parent.get("InstanceId"), started.get("Input"), past, new
+        past.extend(history[len(past.events) : start])
+        decision = run_episode(
+            handle,
+            recorded.instance_id,
+            parent.get("InstanceId"),
+            started.get("Input"),
+            past,
+            history[start:received],
         )
-        decision = run_episode(handle, context, past + new)
         if decision.failure is not None:
             if _recorded_failure(history[received:end]):
                 return None

@@ -35,3 +35,10 @@ def noop(value: int) -> int:
 @app.entity_trigger(context_name="context")
 def counter(context: df.DurableEntityContext):
     context.set_state(context.get_state(lambda: 0) + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def long_sequence(context: df.DurableOrchestrationContext):
+    for step in range(context.get_input()):
+        yield context.call_activity("noop", step)
+    return "done"
