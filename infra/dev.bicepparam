@@ -17,3 +17,7 @@ param logRetentionInDays = 30
 
 // Public endpoints (Entra ID only, no keys) keep dev reachable from a laptop.
 param privateNetworking = false
+
+// The app registration that signs callers in (docs/deploy.md, "Sign-in and roles"); an empty
+// value fails the deployment on authClientId's length.
+param authClientId = readEnvironmentVariable('AUTH_CLIENT_ID', '')

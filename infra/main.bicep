@@ -122,6 +122,14 @@ param protectFromDeletion bool = false
 @description('Email address told when an alert fires (failed orchestrations, Key Vault refusals); empty leaves the alerts in the portal only.')
 param alertEmailAddress string = ''
 
+@description('Client (application) id of the Entra ID app registration that signs callers in (docs/deploy.md creates it with its app roles).')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Tenant of that app registration; the deployment\'s tenant unless told otherwise.')
+param authTenantId string = tenant().tenantId
+
 @description('Optional Entra ID object id that may manage Key Vault secrets (Key Vault Secrets Officer).')
 #disable-next-line secure-secrets-in-params // an object id, not a secret
 param secretsOfficerPrincipalId string = ''
@@ -334,6 +342,8 @@ module functionApp 'modules/functionapp.bicep' = {
     // The scheduler module holds the app identity's role, so the app starts after it.
     durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? scheduler!.outputs.endpoint : ''
     appSettings: appSettings
+    authClientId: authClientId
+    authTenantId: authTenantId
     // any(): the module params only accept the literal true, which a computed bool is not
     // statically; ARM checks the value when it validates the deployment.
     #disable-next-line no-explicit-any // see above

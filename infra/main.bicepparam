@@ -13,3 +13,7 @@ param secretsOfficerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', 
 param storageSku = 'Standard_ZRS'
 param zoneRedundant = false
 param maximumInstanceCount = 40
+
+// The app registration that signs callers in (docs/deploy.md, "Sign-in and roles"); an empty
+// value fails the deployment on authClientId's length.
+param authClientId = readEnvironmentVariable('AUTH_CLIENT_ID', '')

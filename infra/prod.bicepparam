@@ -26,3 +26,7 @@ param protectFromDeletion = true
 // outside, list your public IP range here, e.g. ['203.0.113.0/24'].
 param privateNetworking = true
 param keyVaultOperatorIpRanges = []
+
+// The app registration that signs callers in (docs/deploy.md, "Sign-in and roles"); an empty
+// value fails the deployment on authClientId's length.
+param authClientId = readEnvironmentVariable('AUTH_CLIENT_ID', '')

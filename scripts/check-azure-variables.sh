@@ -4,7 +4,7 @@
 set -euo pipefail
 
 missing=0
-for name in AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP; do
+for name in AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AUTH_CLIENT_ID; do
     if [ -z "${!name:-}" ]; then
         echo "::error::variable $name is not set for this GitHub environment"
         missing=1

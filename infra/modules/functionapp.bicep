@@ -20,6 +20,19 @@ param storageBlobEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
 
+@description('Client (application) id of the Entra ID app registration that signs callers in; its app roles say who may take each portal action.')
+@minLength(36)
+@maxLength(36)
+param authClientId string
+
+@description('Tenant of that app registration.')
+param authTenantId string
+
+@description('Paths served without sign-in (excludedPaths of App Service Authentication): the console page, which sends a browser to sign in itself.')
+param anonymousPaths array = [
+  '/api/console'
+]
+
 @description('Settings the app code reads; merged over the platform settings.')
 param appSettings object = {}
 
@@ -157,6 +170,57 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       runtime: {
         name: 'python'
         version: pythonVersion
+      }
+    }
+  }
+}
+
+// App Service Authentication with Entra ID: the platform validates every caller's token,
+// strips client-sent X-MS-CLIENT-PRINCIPAL headers and passes the signed-in principal (with
+// its app roles) to the app, which checks the role each action needs. API calls without a
+// token get 401 before the app runs; the console page (anonymousPaths) redirects a browser to
+// /.auth/login/aad itself. No client secret: browsers sign in with ID tokens (form post).
+resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    // checkov reads this config resource as a whole site; the site's checks are on `app` above.
+    // checkov:skip=CKV_AZURE_13: this resource is the App Service Authentication it asks for
+    // checkov:skip=CKV_AZURE_63: a site check (HTTP logging), not about authentication settings
+    // checkov:skip=CKV_AZURE_65: a site check (detailed errors), not about authentication settings
+    // checkov:skip=CKV_AZURE_66: a site check (request tracing), not about authentication settings
+    // checkov:skip=CKV_AZURE_80: a site check (.NET version); the app runs Python
+    // checkov:skip=CKV_AZURE_88: a site check (Azure Files); Flex Consumption has no content share
+    // checkov:skip=CKV_AZURE_222: a site check; the site's public access is decided on `app`
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: anonymousPaths
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            authClientId
+            'api://${authClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
       }
     }
   }

@@ -272,6 +272,7 @@ def test_both_jobs_log_in_with_oidc_after_checking_the_variables(
         "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}",
     }
     assert spec["env"]["AZURE_RESOURCE_GROUP"] == "${{ vars.AZURE_RESOURCE_GROUP }}"
+    assert spec["env"]["AUTH_CLIENT_ID"] == "${{ vars.AUTH_CLIENT_ID }}"
     order = [step.get("name") for step in spec["steps"]]
     check = order.index("Check the environment's variables")
     logins = [step.get("uses", "").startswith("azure/login@") for step in spec["steps"]]
@@ -287,8 +288,9 @@ def test_the_variables_check_names_each_missing_variable(tmp_path: Path) -> None
     assert failed.stdout.splitlines() == [
         "::error::variable AZURE_TENANT_ID is not set for this GitHub environment",
         "::error::variable AZURE_SUBSCRIPTION_ID is not set for this GitHub environment",
+        "::error::variable AUTH_CLIENT_ID is not set for this GitHub environment",
     ]
-    env |= {"AZURE_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s"}
+    env |= {"AZURE_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s", "AUTH_CLIENT_ID": "app"}
     assert subprocess.run(["bash", script], env=env).returncode == 0
 
 
