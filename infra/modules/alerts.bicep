@@ -97,7 +97,7 @@ resource rules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
       autoMitigate: true
       actions: {
         actionGroups: empty(emailAddress) ? [] : [
-          actionGroup.id
+          actionGroup!.id
         ]
       }
     }
