@@ -1,9 +1,10 @@
 """Benchmark devhost: throughput and latency of durable work, printed as a table.
 
-    .venv/bin/python bench/devhost.py [--runs 3]
+    .venv/bin/python bench/devhost.py [--runs 3] [--only lock_handover]
 
-Each run starts a fresh devhost (real clock, every commit fsynced) on bench/app and drives it
-over the Durable HTTP API, as any client would. Medians of the runs are reported.
+Each run starts a fresh devhost (real clock, every commit fsynced) on bench/app, or on the
+project's app with its partner simulators for the lock hand-over, and drives it over HTTP as
+any client would. Medians of the runs are reported.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def free_port() -> int:
 class Devhost:
     """A devhost child process on a fresh hub file."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, app: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -49,15 +50,24 @@ class Devhost:
             "devhost",
             "start",
             "--app",
-            str(APP),
+            str(app),
             "--port",
             str(self.port),
             "--hub",
             str(workdir / "bench.sqlite"),
         ]
         self.log = (workdir / "devhost.log").open("wb")
+        settings = {  # the project's app: local simulators that never fail, actors in bodies
+            "SIMULATOR_STATE_PATH": str(workdir / "simulator.sqlite"),
+            "SIMULATOR_FAILURES": "",
+            "ACCEPT_ACTOR_FIELD": "true",
+        }
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env={**os.environ, **settings},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -191,26 +201,76 @@ async def long_sequence(client: Client, count: int = 2000, window: int = 100) ->
     ]
 
 
+async def lock_handover(client: Client, count: int = 20) -> Measured:
+    """Orders queue for one aircraft; each is approved as soon as it holds it. A hand-over runs
+    from the holder's release step (its output's `completedAt`) to the next holder's first step
+    (`aircraftAcquiredAt`): host times the instances recorded, on the real clock."""
+    orders = [f"MO-B{n:02d}" for n in range(count + 1)]
+    for order_id in orders:
+        body = {
+            "orderId": order_id,
+            "tailNumber": "D-BNCH",
+            "aircraftType": "A320neo",
+            "requestedBy": "bench@example.com",
+            "tasks": [{"taskId": "T1", "description": "Check", "parts": []}],
+        }
+        await client.post("/api/maintenance-orders", json=body)
+    approved: set[str] = set()
+    for _ in orders:
+        holder = await until(
+            client,
+            "/api/locks/aircraft:D-BNCH",
+            lambda lock: lock["holder"] not in approved and lock["holder"],
+        )
+        approved.add(holder)
+        view = f"/api/maintenance-orders/{holder.removeprefix('maintenance-')}"
+        await until(client, view, lambda v: v["stage"] == "awaiting_return_to_service")
+        await client.post(f"{view}/approval", json={"approved": True, "actor": "bench"})
+    outputs = [
+        await until(client, f"/api/maintenance-orders/{order_id}", lambda v: v["output"])
+        for order_id in orders
+    ]
+    times = sorted(
+        (datetime.fromisoformat(o["timestamps"]["aircraftAcquiredAt"]), o) for o in outputs
+    )
+    gaps = [
+        (acquired - datetime.fromisoformat(previous["timestamps"]["completedAt"])).total_seconds()
+        for (_, previous), (acquired, _) in itertools.pairwise(times)
+    ]
+    return statistics.median(gaps) * 1000, f"median of {count}, release to next holder"
+
+
+async def until(client: Client, path: str, check: Callable[[dict], object]) -> object:
+    """The first truthy `check(body)` of GET `path`, polled."""
+    while True:
+        status, body = await client.get(path)
+        if status == 200 and (value := check(body)):
+            return value
+        await asyncio.sleep(0.02)
+
+
 Scenario = Callable[[Client], Awaitable[Measured | list[Measured]]]
-#: Each scenario with the rows it measures: (name, unit, target).
-SCENARIOS: list[tuple[Scenario, list[tuple[str, str, str]]]] = [
-    (hello_sequences, [("HelloSequence5", "orchestrations/s", ">= 100")]),
-    (fan_out, [("Fan-out/fan-in 1,000", "seconds", "<= 3")]),
-    (events, [("External events", "events/s", ">= 500")]),
-    (signals, [("Entity signals", "signals/s", ">= 500")]),
+#: Each scenario with the rows it measures, (name, unit, target), and the app it runs on.
+SCENARIOS: list[tuple[Scenario, list[tuple[str, str, str]], Path]] = [
+    (hello_sequences, [("HelloSequence5", "orchestrations/s", ">= 100")], APP),
+    (fan_out, [("Fan-out/fan-in 1,000", "seconds", "<= 3")], APP),
+    (events, [("External events", "events/s", ">= 500")], APP),
+    (signals, [("Entity signals", "signals/s", ">= 500")], APP),
     (
         long_sequence,
         [
             ("Sequence 2,000: start", "ms per step", ""),
             ("Sequence 2,000: end", "ms per step", ""),
         ],
+        APP,
     ),
+    (lock_handover, [("Lock hand-over", "ms", "<= 1000")], ROOT),
 ]
 
 
-async def run_once(scenario: Scenario) -> list[Measured]:
+async def run_once(scenario: Scenario, app: Path) -> list[Measured]:
     with tempfile.TemporaryDirectory() as workdir:
-        host = Devhost(Path(workdir))
+        host = Devhost(Path(workdir), app)
         try:
             async with aiohttp.ClientSession(host.url) as session:
                 measured = await scenario(Client(session))
@@ -227,10 +287,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = []
-    for scenario, names in SCENARIOS:
+    for scenario, names, app in SCENARIOS:
         if args.only and scenario.__name__ not in args.only:
             continue
-        results = [asyncio.run(run_once(scenario)) for _ in range(args.runs)]
+        results = [asyncio.run(run_once(scenario, app)) for _ in range(args.runs)]
         for position, (name, unit, target) in enumerate(names):
             values = [measured[position][0] for measured in results]
             detail = results[0][position][1]
