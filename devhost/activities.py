@@ -32,11 +32,37 @@ async def invoke(
     input_json: str | None,
     pool: Executor,
     client_binding: str | None = None,
+    *,
+    timeout: float | None = None,
 ) -> Outcome:
     """Run one activity; failures come back as an Outcome, never as an exception.
 
     `client_binding` is the durableClient binding JSON, passed when the function declares one.
+    `timeout` is host.json's functionTimeout: past it the activity fails as the host fails it
+    (FunctionExecutor's FunctionTimeoutException, through TaskActivityShim). A synchronous
+    function's thread cannot be stopped and runs on, as on Azure until the worker restarts.
     """
+    try:
+        return await asyncio.wait_for(
+            _run(function, name, input_json, pool, client_binding), timeout=timeout
+        )
+    except TimeoutError:
+        log.warning("activity %s exceeded functionTimeout", name)
+        assert timeout is not None
+        message = (
+            f"Timeout value of {failures.timespan(timeout)} was exceeded by function: "
+            f"Functions.{name}"
+        )
+        return Outcome(failure=failures.host_failure(name, message))
+
+
+async def _run(
+    function: ActivityFunction | None,
+    name: str,
+    input_json: str | None,
+    pool: Executor,
+    client_binding: str | None,
+) -> Outcome:
     try:
         if function is None:
             raise LookupError(f"The activity function '{name}' is not in this app.")

@@ -154,7 +154,15 @@ def _start(args: argparse.Namespace) -> int:
     keys = load_or_create(keys_path(hub_path))
     position = hub.clock_position()
     clock = make_clock(args.clock, from_wire(position) if position else None)
-    engine = Engine(hub, index, clock, config.max_activities, config.versioning)
+    engine = Engine(
+        hub,
+        index,
+        clock,
+        config.max_activities,
+        config.versioning,
+        replace_running=config.replace_running,
+        function_timeout=config.function_timeout,
+    )
     host = Host(
         config,
         index,

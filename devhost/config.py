@@ -11,7 +11,18 @@ from typing import Any
 
 from devhost.versioning import UNVERSIONED, Versioning, VersioningError
 
-SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+WHOLE_SETTING = re.compile(r"%([^%]+)%")
+# Azure Storage's blob container, table and queue name rules together, and at most 50
+# characters (AzureStorageOptions.ValidateHubName).
+HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
+DEFAULT_HUB = "TestHubName"  # DurableTaskOptions.DefaultHubName
+TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
+CONCURRENCY_LIMITS = (
+    "maxConcurrentActivityFunctions",
+    "maxConcurrentOrchestratorFunctions",
+    "maxConcurrentEntityFunctions",
+)
+OVERRIDABLE_STATES = ("AnyState", "NonRunningStates")
 
 
 class ConfigError(Exception):
@@ -23,8 +34,9 @@ class HostConfig:
     route_prefix: str
     hub_name: str
     max_activities: int
-    max_orchestrators: int
     versioning: Versioning = UNVERSIONED
+    replace_running: bool = False  # overridableExistingInstanceStates AnyState
+    function_timeout: float | None = None  # seconds; None: no limit
 
 
 def load_local_settings(app_dir: Path) -> None:
@@ -40,11 +52,6 @@ def load_local_settings(app_dir: Path) -> None:
         os.environ.setdefault(name, str(value))
 
 
-def expand_settings(text: str) -> str:
-    """Expand `%NAME%` references from the environment, as the Functions host does."""
-    return SETTING_REFERENCE.sub(lambda match: os.environ.get(match.group(1), ""), text)
-
-
 def load_host_config(app_dir: Path) -> HostConfig:
     path = app_dir / "host.json"
     document: dict[str, Any] = {}
@@ -56,15 +63,69 @@ def load_host_config(app_dir: Path) -> HostConfig:
     extensions = document.get("extensions", {})
     prefix = extensions.get("http", {}).get("routePrefix", "api").strip("/")
     durable = extensions.get("durableTask", {})
-    hub = expand_settings(str(durable.get("hubName", "TestHubName"))) or "TestHubName"
     try:
         versioning = Versioning.from_host_json(durable)
-    except VersioningError as error:
+        limits = {name: _positive(durable, name) for name in CONCURRENCY_LIMITS}
+        return HostConfig(
+            route_prefix=prefix,
+            hub_name=_hub_name(durable),
+            max_activities=limits["maxConcurrentActivityFunctions"],
+            versioning=versioning,
+            replace_running=_overridable_states(durable) == "AnyState",
+            function_timeout=_timeout(document.get("functionTimeout")),
+        )
+    except (VersioningError, ValueError) as error:
         raise ConfigError(f"{path}: {error}") from error
-    return HostConfig(
-        route_prefix=prefix,
-        hub_name=hub,
-        max_activities=int(durable.get("maxConcurrentActivityFunctions", 10)),
-        max_orchestrators=int(durable.get("maxConcurrentOrchestratorFunctions", 10)),
-        versioning=versioning,
+
+
+def _hub_name(durable: dict[str, Any]) -> str:
+    """The task hub name as the extension resolves and validates it.
+
+    A `%NAME%` reference is resolved only when it is the whole value
+    (DurableTaskOptions.ResolveAppSettingOptions); a name given in host.json must satisfy
+    AzureStorageOptions.ValidateHubName, which the host reports at start.
+    """
+    configured = durable.get("hubName")
+    if configured is None:
+        return DEFAULT_HUB
+    name = str(configured)
+    whole = WHOLE_SETTING.fullmatch(name)
+    if whole and whole.group(1) in os.environ:
+        name = os.environ[whole.group(1)]
+    if not HUB_NAME.fullmatch(name):
+        raise ValueError(
+            f"Task hub name '{name}' should contain only alphanumeric characters, start with a "
+            "letter, and have length between 3 and 45."
+        )
+    return name
+
+
+def _positive(durable: dict[str, Any], name: str) -> int:
+    """DurableTaskOptions.Validate: each concurrency limit a positive integer (default 10)."""
+    value = durable.get(name, 10)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name[0].upper()}{name[1:]} must be a positive integer value.")
+    return value
+
+
+def _overridable_states(durable: dict[str, Any]) -> str:
+    """overridableExistingInstanceStates, NonRunningStates by default (DurableTaskOptions)."""
+    value = str(durable.get("overridableExistingInstanceStates", "NonRunningStates"))
+    for state in OVERRIDABLE_STATES:
+        if value.lower() == state.lower():
+            return state
+    raise ValueError(
+        f"overridableExistingInstanceStates must be one of {', '.join(OVERRIDABLE_STATES)}, "
+        f"not '{value}'."
     )
+
+
+def _timeout(value: Any) -> float | None:
+    """functionTimeout as a TimeSpan ("hh:mm:ss", "d.hh:mm:ss"); "-1" or absent: no limit."""
+    if value is None or str(value).strip() == "-1":
+        return None
+    found = TIMESPAN.fullmatch(str(value).strip())
+    if not found:
+        raise ValueError(f"functionTimeout '{value}' is not a time span like 00:10:00.")
+    days, hours, minutes, seconds = found.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)

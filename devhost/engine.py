@@ -90,9 +90,14 @@ class Engine:
         clock: Clock,
         max_activities: int = 10,
         versioning: Versioning = UNVERSIONED,
+        *,
+        replace_running: bool = False,
+        function_timeout: float | None = None,
     ) -> None:
         self.hub = hub
         self.index = index
+        self.replace_running = replace_running  # overridableExistingInstanceStates AnyState
+        self.function_timeout = function_timeout
         self.clock = clock
         self.versioning = versioning
         self.rejected: set[int] = set()  # messages of instances this host's version refuses
@@ -380,7 +385,7 @@ class Engine:
 
         def create() -> str:
             existing = self.hub.instance(chosen)
-            if existing and not existing.finished:
+            if existing and not existing.finished and not self.replace_running:
                 # AzureStorageOrchestrationService.CreateTaskOrchestrationAsync with the dedupe
                 # statuses of overridableExistingInstanceStates NonRunningStates.
                 raise ServerError(
@@ -958,7 +963,12 @@ class Engine:
         name = message.body["name"]
         function = self.index.activities.get(name)
         outcome = await activities.invoke(
-            function, name, message.body["input"], self.pool, self.client_binding
+            function,
+            name,
+            message.body["input"],
+            self.pool,
+            self.client_binding,
+            timeout=self.function_timeout,
         )
         self.finished.append((message, outcome))
         self.wake()

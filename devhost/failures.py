@@ -46,6 +46,26 @@ def activity_failure(name: str, message: str, stack: str) -> tuple[str, str]:
     return f"Activity function '{name}' failed: {friendly}", details
 
 
+def host_failure(name: str, message: str) -> tuple[str, str]:
+    """(Reason, Details) of a TaskFailed the host itself raised (a timeout): no RpcException
+    text to cut, so the message is used as it is."""
+    details = json.dumps(
+        _dotnet_exception("Microsoft.Azure.WebJobs.Host.FunctionTimeoutException", message)
+    )
+    return f"Activity function '{name}' failed: {message}", details
+
+
+def timespan(seconds: float) -> str:
+    """A .NET TimeSpan's default text: [d.]hh:mm:ss[.fffffff]."""
+    ticks = round(seconds * 10_000_000)
+    days, ticks = divmod(ticks, 864_000_000_000)
+    hours, ticks = divmod(ticks, 36_000_000_000)
+    minutes, ticks = divmod(ticks, 600_000_000)
+    whole, fraction = divmod(ticks, 10_000_000)
+    text = f"{hours:02d}:{minutes:02d}:{whole:02d}" + (f".{fraction:07d}" if fraction else "")
+    return f"{days}.{text}" if days else text
+
+
 def orchestrator_failure(name: str, error: str, stack: str = "") -> tuple[str, str]:
     """(Result, Details) of a failed orchestration (OutOfProcOrchestrationShim
     .ScheduleDurableTaskEvents and TaskOrchestrationShim.InvokeUserCodeAndHandleResults)."""

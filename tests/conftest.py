@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from devhost.testing import DevHost, free_port  # noqa: E402
 pytest_plugins = ["devhost.testing", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def example_settings() -> dict[str, str]:
+    """local.settings.json.example's Values: what `make start` gives the app."""
+    return json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
+
+
 RunningHost = DevHost  # the name the project's tests import
 
-__all__ = ["ROOT", "RunningHost", "free_port"]
+__all__ = ["ROOT", "RunningHost", "example_settings", "free_port"]

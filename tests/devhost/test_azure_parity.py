@@ -7,6 +7,9 @@ Each test names the extension (Azure/azure-functions-durable-extension) or Durab
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -15,6 +18,7 @@ import pytest
 from devhost.history import EventType
 from tests.devhost.support import (
     DURABLE,
+    SAMPLER,
     WEBHOOKS,
     assert_error,
     assert_no_body,
@@ -445,3 +449,82 @@ def test_suspend_holds_results_of_work_already_running_until_resume(durable, gat
     assert durable.http.post(f"{WEBHOOKS}/instances/{instance_id}/resume").status_code == 202
     body = durable.wait_for(instance_id)
     assert body["output"] == [f"done {instance_id}:{n}" for n in range(3)]
+
+
+def test_an_activity_past_the_function_timeout_fails_as_the_host_fails_it(host):
+    """host.json functionTimeout (the sampler's is 3 s): FunctionExecutor throws
+    FunctionTimeoutException("Timeout value of {TimeSpan} was exceeded by function:
+    Functions.{name}") and TaskActivityShim.RunAsync fails the task with it."""
+    body = run(host, "outlives_timeout")
+
+    assert body["runtimeStatus"] == "Completed"
+    assert body["output"].startswith(
+        "Activity function 'overruns' failed: Timeout value of 00:00:03 was exceeded by "
+        "function: Functions.overruns \n "
+    )
+
+
+def app_with_host_json(folder: Path, **durable_task) -> Path:
+    """A copy of the sampler app whose host.json durableTask section is `durable_task`."""
+    app = folder / "app"
+    shutil.copytree(SAMPLER, app)
+    settings = json.loads((SAMPLER / "host.json").read_text())
+    settings["extensions"]["durableTask"] = durable_task
+    (app / "host.json").write_text(json.dumps(settings))
+    return app
+
+
+def start_refused(app: Path, folder: Path) -> str:
+    """`devhost start` on an app the host refuses: exit 1 and the one line it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "devhost", "start", "--app", str(app), "--hub", str(folder / "h")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    ("hub", "shown"),
+    [("bad-name", "bad-name"), ("ab", "ab"), ("%NO_SUCH_SETTING%", "%NO_SUCH_SETTING%")],
+)
+def test_a_task_hub_name_azure_storage_refuses_stops_the_host(tmp_path, hub, shown):
+    """AzureStorageDurabilityProviderFactory.EnsureDefaultClientSettingsInitialized calls
+    AzureStorageOptions.ValidateHubName (container, table and queue name rules, at most 50
+    characters) on the name DurableTaskOptions.ResolveAppSettingOptions resolved (a `%NAME%`
+    only as a whole value, left as it is when no such setting exists)."""
+    message = start_refused(app_with_host_json(tmp_path, hubName=hub), tmp_path)
+
+    assert (
+        f"Task hub name '{shown}' should contain only alphanumeric characters, start with a "
+        "letter, and have length between 3 and 45."
+    ) in message
+
+
+def test_concurrency_limits_must_be_positive(tmp_path):
+    """DurableTaskOptions.Validate: each maxConcurrent... setting a positive integer."""
+    app = app_with_host_json(tmp_path, hubName="limits", maxConcurrentEntityFunctions=0)
+
+    message = start_refused(app, tmp_path)
+
+    assert "MaxConcurrentEntityFunctions must be a positive integer value." in message
+
+
+def test_any_state_lets_a_start_replace_a_running_instance(devhost_factory, tmp_path):
+    """overridableExistingInstanceStates AnyState: DurableClient.GetStatusesNotToOverride gives
+    no dedupe statuses, so a start replaces the running instance (NonRunningStates, the
+    default, refuses it)."""
+    app = app_with_host_json(
+        tmp_path, hubName="anystate", overridableExistingInstanceStates="AnyState"
+    )
+    replacing = devhost_factory(app, "--clock", "manual")
+    instance_id = start(replacing, "collect_events", unique("replaced"), 1)
+    replacing.wait_for(instance_id, statuses=("Running",))
+
+    start(replacing, "hello_sequence", instance_id, "again")
+
+    body = replacing.wait_for(instance_id)
+    assert (body["name"], body["output"][0]) == ("hello_sequence", "Hello again in Tokyo!")

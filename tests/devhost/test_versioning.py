@@ -30,7 +30,10 @@ VERSIONED = APPS / "versioned"
 def versioned_app(folder: Path, **durable: str) -> Path:
     """A copy of the versioned app whose host.json durableTask section is `durable`."""
     shutil.copytree(VERSIONED, folder, dirs_exist_ok=True)
-    host_json = {"version": "2.0", "extensions": {"durableTask": {"hubName": "v", **durable}}}
+    host_json = {
+        "version": "2.0",
+        "extensions": {"durableTask": {"hubName": "versioned", **durable}},
+    }
     (folder / "host.json").write_text(json.dumps(host_json))
     return folder
 

@@ -12,7 +12,7 @@ import pytest
 
 from adapters import simulator
 from tests import histories
-from tests.conftest import ROOT, RunningHost
+from tests.conftest import ROOT, RunningHost, example_settings
 
 DONE = ("Completed", "Failed", "Terminated")
 
@@ -79,6 +79,8 @@ def start_app(devhost_factory, tmp_path_factory) -> Iterator[Callable[..., App]]
     def start(*args: str, **settings: str) -> App:
         state = tmp_path_factory.mktemp("simulators") / "simulator.sqlite"
         env = {
+            # host.json's hubName is %TASKHUB_NAME%, which the host must resolve to start.
+            "TASKHUB_NAME": example_settings()["TASKHUB_NAME"],
             "SIMULATOR_STATE_PATH": str(state),
             "SIMULATOR_FAILURES": "",
             "ACCEPT_ACTOR_FIELD": "true",

@@ -9,6 +9,7 @@ instead. Each change below is made to a copy of the app, as a pull request would
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_settings
 from tests.histories import HISTORIES, PATHS
 
 ASSESSING = '    yield from set_stage(context, "assessing")\n'
@@ -28,6 +29,7 @@ def replay_check(app: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "devhost", "replay-check", "--app", str(app), str(HISTORIES)],
         cwd=ROOT,
+        env={**os.environ, "TASKHUB_NAME": example_settings()["TASKHUB_NAME"]},
         capture_output=True,
         text=True,
         timeout=300,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from adapters import simulator
-from tests.conftest import ROOT, RunningHost, free_port
+from tests.conftest import ROOT, RunningHost, example_settings, free_port
 
 SCRIPT = ROOT / "scripts" / "smoke.sh"
 CLAIM_ID = re.compile(r"claimId=(SMOKE-[0-9]+-[0-9a-f]+)")
@@ -29,8 +29,12 @@ def settings(state: Path, **overrides: str) -> dict[str, str]:
     """Every app setting at its documented default, whatever the developer's
     local.settings.json or shell says (devhost lets the environment win), and simulators with
     their own state file."""
-    example = json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
-    return {**example, "SIMULATOR_STATE_PATH": str(state), "SIMULATOR_FAILURES": "", **overrides}
+    return {
+        **example_settings(),
+        "SIMULATOR_STATE_PATH": str(state),
+        "SIMULATOR_FAILURES": "",
+        **overrides,
+    }
 
 
 def smoke(url: str, key: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:

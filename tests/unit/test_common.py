@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -21,6 +22,23 @@ business_ids = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
 def test_instance_ids_round_trip(workflow, business_id):
     assert parse_instance_id(instance_id(workflow, business_id)) == (workflow, business_id)
     assert instance_id(workflow, business_id) == f"{workflow.value}-{business_id}"
+
+
+# The documented instance id rule the host enforces (DurableClient.StartNewAsync) and the
+# project's own, tighter ceiling: 1-100 characters, no leading @, none of / \\ # ?, no control
+# characters.
+DOCUMENTED_ID_RULE = re.compile(r"[^@/\\#?\x00-\x1f\x7f-\x9f][^/\\#?\x00-\x1f\x7f-\x9f]{0,99}")
+
+
+@given(st.sampled_from(list(Workflow)), business_ids)
+def test_every_business_id_makes_an_instance_id_within_the_documented_rule(workflow, business_id):
+    assert DOCUMENTED_ID_RULE.fullmatch(instance_id(workflow, business_id))
+
+
+@given(st.text(alphabet=st.sampled_from("@/\\#?\x00\x1f\x7f\x85 aZ09-_"), min_size=1))
+def test_a_business_id_breaking_the_documented_rule_is_refused(value):
+    if not DOCUMENTED_ID_RULE.fullmatch(value) or len(value) > 64:
+        assert not is_business_id(value)
 
 
 @given(st.text())

@@ -1,5 +1,6 @@
 """A sample app exercising every Durable feature devhost implements."""
 
+import asyncio
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -248,6 +249,16 @@ def reports_activity_failure(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def outlives_timeout(context: df.DurableOrchestrationContext):
+    """Calls an activity that runs longer than host.json's functionTimeout (3 seconds)."""
+    try:
+        yield context.call_activity("overruns", 30)
+    except Exception as error:
+        return str(error)
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
 def fails_without_message(context: df.DurableOrchestrationContext):
     yield context.call_activity("noop", 1)
     raise ValueError()
@@ -270,6 +281,12 @@ def say_hello(name: str) -> str:
 @app.activity_trigger(input_name="value")
 def noop(value: int) -> int:
     return value
+
+
+@app.activity_trigger(input_name="seconds")
+async def overruns(seconds: int) -> str:
+    await asyncio.sleep(seconds)
+    return "finished"
 
 
 @app.activity_trigger(input_name="spec")
