@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from api.console import CONSOLE_DIR
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_settings
 from tests.console.conftest import Console
 from tests.e2e.conftest import App, assert_problem
 
@@ -87,7 +87,11 @@ def test_no_console_file_loads_anything_from_another_origin():
 def keyed(devhost_factory, tmp_path_factory) -> App:
     """The app under devhost with `--require-keys`, as `func start` with auth would run it."""
     state = tmp_path_factory.mktemp("keyed") / "simulator.sqlite"
-    env = {"SIMULATOR_FAILURES": "", "SIMULATOR_STATE_PATH": str(state)}
+    env = {
+        "TASKHUB_NAME": example_settings()["TASKHUB_NAME"],
+        "SIMULATOR_FAILURES": "",
+        "SIMULATOR_STATE_PATH": str(state),
+    }
     return App(devhost_factory(ROOT, "--clock", "manual", "--require-keys", env=env), state)
 
 
