@@ -58,6 +58,7 @@ class Devhost:
         ]
         self.log = (workdir / "devhost.log").open("wb")
         settings = {  # the project's app: local simulators that never fail, actors in bodies
+            "TASKHUB_NAME": "bench",  # host.json's %TASKHUB_NAME% must resolve, as in Azure
             "SIMULATOR_STATE_PATH": str(workdir / "simulator.sqlite"),
             "SIMULATOR_FAILURES": "",
             "ACCEPT_ACTOR_FIELD": "true",
