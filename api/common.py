@@ -164,7 +164,7 @@ async def start_workflow(
         if "already exists" in str(error).lower():
             raise conflict from None
         raise
-    body = Started(id=new_id, workflow=workflow, status_url=url)
+    body = Started(instance_id=new_id, business_id=business_id, workflow=workflow, status_url=url)
     return json_response(body, 202, headers={"Location": url})
 
 

@@ -26,7 +26,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.common import ROUTE_PREFIX, handle_errors
+from api.identity import actor_field_accepted
 from domain.access import ROLE_DESCRIPTIONS, roles_for
+from domain.common import PortalAction
+from domain.idempotency import HEADER, KEEP_FOR, KEY_PATTERN
+from domain.views import Problem
 
 bp = df.Blueprint()
 
@@ -37,8 +41,30 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     410: "Gone",
-    401: "Not signed in (App Service Authentication); `requiredRoles` lists the roles needed",
+    401: "No valid function key, or (for portal actions) not signed in; `requiredRoles` "
+    "lists the roles needed",
     403: "Signed in without one of the roles needed; `requiredRoles` lists them",
+    413: "The body is larger than the route accepts",
+    415: "The body is not `application/json`",
+    422: "The Idempotency-Key was used for a different request",
+}
+
+BUSINESS_ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+HOST_ERROR = {
+    "type": "object",
+    "description": "The host's own error (no route matched)",
+    "properties": {"Message": {"type": "string"}},
+}
+HOST_ERROR_REF = {"$ref": "#/components/schemas/HostError"}
+IDEMPOTENCY_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "IETF draft-ietf-httpapi-idempotency-key-header: a retry with the same key and "
+    "request answers as the first call did (header `Idempotent-Replayed: true`) and raises "
+    f"nothing twice; another request under the key is 422. Keys are kept "
+    f"{int(KEEP_FOR.total_seconds() // 3600)} hours.",
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
 }
 SIGN_IN = "entraId"
 
@@ -53,10 +79,11 @@ class Operation:
     tag: str
     body: type[BaseModel] | None = None
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+    query: type[BaseModel] | None = None
     content_type: str = "application/json"
     anonymous: bool = False
     roles: tuple[str, ...] = ()
+    idempotent_action: bool = False
 
 
 _operations: dict[tuple[str, str], Operation] = {}
@@ -70,25 +97,31 @@ def operation(
     tag: str,
     body: type[BaseModel] | None = None,
     responses: dict[int, type[BaseModel] | None] | None = None,
-    query: dict[str, str] | None = None,
+    query: type[BaseModel] | None = None,
     content_type: str = "application/json",
     anonymous: bool = False,
     roles: Iterable[str] = (),
+    idempotent_action: bool = False,
 ) -> None:
-    """Document a route (`path` relative to /api, with `{param}` placeholders); `anonymous`
-    for the few routes that take no key; `roles` are the app roles of which a caller needs one
-    (the route then answers 401 and 403 too)."""
+    """Document a route (`path` relative to /api, with `{param}` placeholders); `query` is the
+    model its query string validates into; `anonymous` for the few routes that take no key;
+    `roles` are the app roles of which a caller needs one (the route then answers 403 too);
+    `idempotent_action` for portal actions that honour `Idempotency-Key`.
+
+    Answers every route can give are added here: 401 without a valid key, 413/415 for a body
+    that is too large or not JSON, 422 for a reused idempotency key."""
     op = Operation(
         method.upper(),
         path,
         summary,
         tag,
         body,
-        responses or {},
-        query or {},
+        {**_common_responses(body is not None, anonymous, idempotent_action), **(responses or {})},
+        query,
         content_type,
         anonymous,
         tuple(sorted(str(role) for role in roles)),
+        idempotent_action,
     )
     _operations[(op.method, op.path)] = op
 
@@ -138,8 +171,10 @@ def workflow(
                 403: problem,
                 404: problem,
                 409: problem,
+                410: problem,
             },
             roles=roles_for(event),
+            idempotent_action=True,
         )
 
 
@@ -156,28 +191,86 @@ def _schemas(ops: list[Operation]) -> dict[str, Any]:
         by_alias=True,
         ref_template="#/components/schemas/{model}",
     )
-    return top.get("$defs", {})
+    schemas = top.get("$defs", {})
+    if actor_field_accepted():
+        for model in ordered:
+            if issubclass(model, PortalAction):
+                _actor_required(schemas[model.__name__])
+    return schemas
+
+
+def _actor_required(schema: dict[str, Any]) -> None:
+    """Where the actor field is accepted (local use), a caller without sign-in, as an OpenAPI
+    client is, must name who acts: `actor` is required and not null."""
+    schema["required"] = sorted({*schema.get("required", []), "actor"})
+    actor = schema["properties"]["actor"]
+    named = [choice for choice in actor.pop("anyOf", []) if choice.get("type") != "null"]
+    actor.pop("default", None)
+    actor.update(named[0] if named else {})
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _common_responses(
+    has_body: bool, anonymous: bool, idempotent_action: bool
+) -> dict[int, type[BaseModel] | None]:
+    answers: dict[int, type[BaseModel] | None] = {} if anonymous else {401: None}
+    if has_body:
+        answers |= {413: Problem, 415: Problem}
+    if idempotent_action:
+        answers[422] = Problem
+    return answers
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    """Business ids (`claimId`, `orderId`, ...) follow the id rule; other segments are text."""
+    schema = (
+        {"type": "string", "pattern": BUSINESS_ID_PATTERN}
+        if name.endswith("Id")
+        else {"type": "string"}
+    )
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """One parameter per field of the query model, typed as the model validates it."""
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = _plain(prop, defs)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False}
+        if "description" in prop:
+            param["description"] = prop.pop("description")
+        if prop.get("type") == "array":  # a comma-separated list, e.g. status=Running,Pending
+            param |= {"style": "form", "explode": False}
+        param["schema"] = prop
+        params.append(param)
+    return params
+
+
+def _plain(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without refs, titles or the null an absent parameter means."""
+    if "$ref" in schema:
+        schema = {**defs[schema["$ref"].rsplit("/", 1)[-1]], **schema}
+        schema.pop("$ref")
+    choices = [c for c in schema.pop("anyOf", []) if c.get("type") != "null"]
+    if choices:
+        schema = {**_plain(choices[0], defs), **schema}
+    if "items" in schema:
+        schema["items"] = _plain(schema["items"], defs)
+    return {k: v for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
+
+
 def _operation_document(op: Operation) -> dict[str, Any]:
-    params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", op.path)
-    ]
-    params += [
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "description": text,
-            "schema": {"type": "string"},
-        }
-        for name, text in op.query.items()
-    ]
+    params = [_path_parameter(name) for name in re.findall(r"{(\w+)}", op.path)]
+    params += _query_parameters(op.query)
+    if op.idempotent_action:
+        params.append(IDEMPOTENCY_PARAMETER)
     document: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
@@ -200,6 +293,8 @@ def _operation_document(op: Operation) -> dict[str, Any]:
         if model is not None:
             media = "application/problem+json" if status >= 400 else op.content_type
             answer["content"] = {media: {"schema": _ref(model)}}
+            if status == 404:  # a path no route matches is the host's own 404
+                answer["content"]["application/json"] = {"schema": HOST_ERROR_REF}
         document["responses"][str(status)] = answer
     return document
 
@@ -224,7 +319,7 @@ def build_document() -> dict[str, Any]:
             + "\n".join(f"- `{role.value}`: {text}" for role, text in ROLE_DESCRIPTIONS.items()),
         },
         "components": {
-            "schemas": _schemas(ops),
+            "schemas": {**_schemas(ops), "HostError": HOST_ERROR},
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 SIGN_IN: {

@@ -52,16 +52,20 @@ def _split(value: object) -> object:
 class InstanceFilter(ApiModel):
     """Which instances: by workflow, runtime status and business stage (all when empty)."""
 
-    type: Workflow | None = None
-    status: Annotated[list[RuntimeStatus], BeforeValidator(_split)] = Field(default_factory=list)
-    stage: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    type: Workflow | None = Field(default=None, description="Only this workflow's instances.")
+    status: Annotated[list[RuntimeStatus], BeforeValidator(_split)] = Field(
+        default_factory=list, description="Runtime statuses, comma separated (Running,Completed)."
+    )
+    stage: Annotated[list[str], BeforeValidator(_split)] = Field(
+        default_factory=list, description="Business stages, comma separated (awaiting_decision)."
+    )
 
 
 class WorkflowQuery(InstanceFilter):
     """The listing's query string: the filter and the page."""
 
-    page_size: int = Field(default=50, ge=1, le=500)
-    continuation_token: str | None = None
+    page_size: int = Field(default=50, ge=1, le=500, description="Rows per page.")
+    continuation_token: str | None = Field(default=None, description="From the previous page.")
 
 
 def _encode(key: tuple[str, str]) -> str:
@@ -186,13 +190,7 @@ openapi.operation(
     "List workflow instances, paged",
     tag="workflows",
     responses={200: WorkflowPage, 400: Problem},
-    query={
-        "type": "claim | shipment | maintenance",
-        "status": "Runtime statuses, comma separated (Running,Completed,...)",
-        "stage": "Business stages, comma separated (awaiting_decision,...)",
-        "pageSize": "Rows per page, 1-500 (default 50)",
-        "continuationToken": "From the previous page",
-    },
+    query=WorkflowQuery,
 )
 
 openapi.operation(
@@ -201,9 +199,5 @@ openapi.operation(
     "How many instances stand at each stage",
     tag="workflows",
     responses={200: StageCounts, 400: Problem},
-    query={
-        "type": "claim | shipment | maintenance",
-        "status": "Runtime statuses, comma separated (Running,Completed,...)",
-        "stage": "Business stages, comma separated (awaiting_decision,...)",
-    },
+    query=InstanceFilter,
 )

@@ -187,7 +187,9 @@ class Host:
         if found == "missing":
             return error(404, f"No function serves {path}.")
         if found == "method":
-            return error(405, f"{request.method} is not allowed on {path}.")
+            refused = error(405, f"{request.method} is not allowed on {path}.")
+            refused.headers["Allow"] = ", ".join(self.triggers.allowed(path[len(prefix) :]))
+            return refused
         function, values = found
         if self.options.require_keys and not self.keys.allows(
             self._given_key(request), function.auth_level

@@ -44,6 +44,16 @@ class HttpTriggers:
                 return route.function, values
         return "method" if found_path else "missing"
 
+    def allowed(self, path: str) -> list[str]:
+        """The methods some function takes on `path` (for a 405's `Allow` header)."""
+        methods = {
+            method
+            for route in self.routes
+            if route.template.match(path) is not None
+            for method in (route.function.methods or ())
+        }
+        return sorted(methods)
+
     async def invoke(
         self,
         function: HttpFunction,

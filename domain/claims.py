@@ -18,11 +18,19 @@ from pydantic import (
     HttpUrl,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from domain.access import Actor
-from domain.common import ApiModel, BusinessId, PortalAction, edge_now, require_unique
+from domain.common import (
+    ApiModel,
+    BusinessId,
+    PortalAction,
+    edge_now,
+    require_unique,
+    text,
+)
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
@@ -61,11 +69,21 @@ def _currency(code: str) -> str:
     return code
 
 
-Currency = Annotated[str, AfterValidator(_currency)]
-Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.\w+$")
+Currency = Annotated[
+    str,
+    AfterValidator(_currency),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# \x85 (NEL) is whitespace to pydantic's regex engine but not to ECMA-262's \s, which OpenAPI
+# clients use: spelled out, both read the pattern alike.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x85]+@[^@\s\x85]+\.[A-Za-z]{2,63}$"
+    ),
+]
+Text = text(2000)
+PersonName = text(200)
 
 
 class DocumentKind(StrEnum):
@@ -80,7 +98,7 @@ class Document(ApiModel):
 
     document_id: BusinessId
     kind: DocumentKind
-    url: HttpUrl
+    url: Annotated[HttpUrl, Field(json_schema_extra={"pattern": "^https?://[A-Za-z0-9]"})]
 
 
 def _unique_ids(documents: list[Document]) -> list[Document]:
@@ -89,12 +107,14 @@ def _unique_ids(documents: list[Document]) -> list[Document]:
 
 
 Documents = Annotated[
-    list[Document], Field(max_length=MAX_DOCUMENTS_AT_START), AfterValidator(_unique_ids)
+    list[Document],
+    Field(max_length=MAX_DOCUMENTS_AT_START, description="Each documentId at most once."),
+    AfterValidator(_unique_ids),
 ]
 
 
 class Claimant(ApiModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: PersonName
     email: Email
 
 

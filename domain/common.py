@@ -28,8 +28,10 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationInfo,
 )
@@ -40,9 +42,32 @@ BUSINESS_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BusinessId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 """A business id as users type it: 1-64 of letters, digits, `_` and `-` (safe in URLs and ids)."""
 
-ActorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def text(max_length: int) -> Any:
+    """Free text a person types: trimmed, at least one visible character, at most `max_length`.
+
+    The `\\S` pattern puts "not blank" into the JSON Schema too, so the OpenAPI document does
+    not promise that "   " is accepted.
+    """
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S"
+        ),
+    ]
+
+
+ActorName = text(200)
 Timestamp = AwareDatetime
 """Datetimes on the wire carry a timezone, so no one guesses what a naive time meant."""
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, BeforeValidator(_integral), Strict()]
+"""A whole number as JSON has it: `3` or `3.0` (JSON Schema's integer), never `"3"` or `true`."""
 
 _EDGE_NOW = "requestTime"
 

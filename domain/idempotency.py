@@ -27,7 +27,7 @@ KEEP_FOR = timedelta(hours=24)
 MAX_KEYS = 200
 """Keys one instance remembers; its actions are bounded far below (see README, Bounds)."""
 
-_KEY = re.compile(r'"?([\x21\x23-\x7e]{1,255})"?')
+KEY_PATTERN = '^"?[\\x21\\x23-\\x7e]{1,255}"?$'
 """A structured-field string (RFC 8941) as the draft has it, or the bare token many send."""
 
 
@@ -48,8 +48,8 @@ class KeyRecords(ApiModel):
 
 def parse_key(header: str) -> str | None:
     """The key from the header value, or None when it is not a valid key."""
-    match = _KEY.fullmatch(header.strip())
-    return match.group(1) if match else None
+    value = header.strip()
+    return value.strip('"') if re.fullmatch(KEY_PATTERN, value) else None
 
 
 def fingerprint(route: str, actor: str | None, body: Any) -> str:

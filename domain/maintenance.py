@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from domain.access import Actor
-from domain.common import ApiModel, BusinessId, PortalAction, require_unique
+from domain.common import (
+    ApiModel,
+    BusinessId,
+    Count,
+    PortalAction,
+    require_unique,
+    text,
+)
 from domain.views import StatusView
 
 TailNumber = Annotated[
@@ -22,8 +29,9 @@ TailNumber = Annotated[
 ]
 """An aircraft registration such as `N123AB` or `D-AIBC` (upper-cased on the way in)."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ShortText = text(64)
+PersonName = text(200)
+Text = text(500)
 PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
 PARTS_REMINDER_EVERY = timedelta(hours=24)
@@ -73,15 +81,15 @@ class Event(StrEnum):
 
 class PartRequirement(ApiModel):
     part_number: PartNumber
-    quantity: int = Field(strict=True, ge=1, le=10_000)
+    quantity: Count = Field(ge=1, le=10_000)
 
 
 class MaintenanceTask(ApiModel):
     task_id: BusinessId
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
-    ]
-    parts: list[PartRequirement] = Field(default_factory=list, max_length=50)
+    description: Text
+    parts: list[PartRequirement] = Field(
+        default_factory=list, max_length=50, description="Each partNumber at most once."
+    )
 
     @field_validator("parts")
     @classmethod
@@ -95,13 +103,11 @@ class MaintenanceOrderRequest(ApiModel):
 
     order_id: BusinessId
     tail_number: TailNumber
-    aircraft_type: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ]
-    requested_by: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
-    tasks: list[MaintenanceTask] = Field(min_length=1, max_length=50)
+    aircraft_type: ShortText
+    requested_by: PersonName
+    tasks: list[MaintenanceTask] = Field(
+        min_length=1, max_length=50, description="Each taskId at most once."
+    )
 
     @field_validator("tasks")
     @classmethod

@@ -21,7 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from domain.common import ApiModel, BusinessId, PortalAction, Timestamp, edge_now
+from domain.common import ApiModel, BusinessId, Count, PortalAction, Timestamp, edge_now, text
+
+PostalCode = text(16)
 
 CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")]
 """A carrier code as configured (upper case, e.g. `FASTFREIGHT`)."""
@@ -74,16 +76,14 @@ class Event(StrEnum):
 
 
 class Place(ApiModel):
-    postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)
-    ]
+    postal_code: PostalCode
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
         description="ISO 3166-1 alpha-2 country code, upper case."
     )
 
 
 class PickupWindow(ApiModel):
-    """When the carrier may collect: a window that starts soon enough to be real."""
+    """When the carrier may collect: `end` after `start`, at most 31 days after it."""
 
     start: Timestamp = Field(
         description=f"Not more than a day in the past, at most {MAX_PICKUP_LEAD.days} days ahead."
@@ -116,7 +116,7 @@ class ShipmentRequest(ApiModel):
     origin: Place
     destination: Place
     pickup_window: PickupWindow
-    pallets: int = Field(strict=True, ge=1, le=100)
+    pallets: Count = Field(ge=1, le=100)
     weight_kg: float = Field(strict=True, gt=0, le=100_000, allow_inf_nan=False)
     carriers: list[CarrierCode] | None = Field(
         default=None,

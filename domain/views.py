@@ -36,9 +36,15 @@ class Problem(ApiModel):
 
 
 class Started(ApiModel):
-    """Answer to a start: the instance id and the app's own status route for it."""
+    """Answer to a start: the ids it goes by and the app's own status route for it."""
 
-    id: str
+    instance_id: str = Field(
+        description="The orchestration instance id (`<workflow>-<business id>`), for the "
+        "Durable HTTP API and support tools."
+    )
+    business_id: str = Field(
+        description="The id the app's routes take (`{claimId}`, `{shipmentId}`, `{orderId}`)."
+    )
     workflow: Workflow
     status_url: str
 

@@ -262,7 +262,7 @@ request POST /api/claims 202 "$(
                {"documentId": "SMOKE-PHOTO", "kind": "photo", "url": "https://files.example/smoke-photo.jpg"}]}
 EOF
 )"
-instance_id=$(field id)
+instance_id=$(field instanceId)
 status_url=$(field statusUrl)
 [[ $instance_id == "claim-$claim_id" ]] \
     || fail "the start answered instance id '$instance_id', expected 'claim-$claim_id'"

@@ -56,7 +56,9 @@ def test_paths_no_function_serves_are_404_json(host, path):
 
 def test_a_method_the_function_does_not_accept_is_405_json(host):
     assert_error(host.http.delete("/api/echo/abc/1"), 405)
-    assert_error(host.http.get("/api/start/hello_sequence/x"), 405)
+    refused = host.http.get("/api/start/hello_sequence/x")
+    assert_error(refused, 405)
+    assert refused.headers["allow"] == "POST"  # RFC 9110: a 405 lists what is allowed
     assert_no_body(status(host, "x"), 404)  # and nothing was started
 
 

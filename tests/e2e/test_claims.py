@@ -44,7 +44,8 @@ def file_claim(app: App, body: dict) -> str:
     response = app.http.post("/api/claims", json=body)
     assert response.status_code == 202, response.text
     started = response.json()
-    assert started["id"] == f"claim-{body['claimId']}" and started["workflow"] == "claim"
+    assert started["instanceId"] == f"claim-{body['claimId']}" and started["workflow"] == "claim"
+    assert started["businessId"] == body["claimId"]
     assert response.headers["location"] == started["statusUrl"]
     assert started["statusUrl"].endswith(f"/api/claims/{body['claimId']}")
     return f"/api/claims/{body['claimId']}"

@@ -71,7 +71,7 @@ def lock_holder(app: App, tail: str) -> str | None:
 def test_parts_in_stock_go_straight_to_approval_and_release(orders: App):
     response = start(orders, order("MO-STOCK", "D-AIAA"))
     assert response.status_code == 202, response.text
-    assert response.json()["id"] == "maintenance-MO-STOCK"
+    assert response.json()["instanceId"] == "maintenance-MO-STOCK"
     assert response.headers["Location"].endswith("/api/maintenance-orders/MO-STOCK")
 
     view = awaiting_approval(orders, "MO-STOCK")

@@ -66,7 +66,7 @@ def test_happy_path_books_the_cheapest_carrier_then_pickup_and_delivery(shipment
     response = start(shipments, shipment(shipments, "SHP-HAPPY"))
     assert response.status_code == 202, response.text
     started = response.json()
-    assert started["id"] == "shipment-SHP-HAPPY"
+    assert (started["instanceId"], started["businessId"]) == ("shipment-SHP-HAPPY", "SHP-HAPPY")
     assert started["workflow"] == "shipment"
     assert started["statusUrl"].endswith("/api/shipments/SHP-HAPPY")
     assert response.headers["Location"] == started["statusUrl"]

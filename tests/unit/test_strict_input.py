@@ -50,7 +50,7 @@ def test_an_amount_is_a_json_number(amount):
     assert invalid_fields(ClaimRequest, {**CLAIM, "amount": amount}) == {"amount"}
 
 
-@pytest.mark.parametrize("field, value", [("pallets", "4"), ("pallets", True), ("pallets", 4.0),
+@pytest.mark.parametrize("field, value", [("pallets", "4"), ("pallets", True), ("pallets", 4.5),
                                           ("weightKg", "1200"), ("weightKg", False)])  # fmt: skip
 def test_shipment_numbers_are_json_numbers(field, value):
     assert invalid_fields(ShipmentRequest, {**SHIPMENT, field: value}) == {field}
@@ -72,6 +72,12 @@ def test_integral_numbers_are_amounts_and_weights():
     claim = ClaimRequest.model_validate(CLAIM, context=AT_EDGE)
     shipment = ShipmentRequest.model_validate(SHIPMENT, context=AT_EDGE)
     assert (claim.amount, shipment.weight_kg, shipment.pallets) == (850.0, 1200.0, 4)
+
+
+def test_a_whole_float_is_a_count_as_json_schema_has_it():
+    """JSON Schema's `integer` includes 4.0; a client that writes it means four pallets."""
+    shipment = ShipmentRequest.model_validate({**SHIPMENT, "pallets": 4.0}, context=AT_EDGE)
+    assert shipment.pallets == 4 and isinstance(shipment.pallets, int)
 
 
 def window(start: datetime, length: timedelta = timedelta(hours=8)) -> dict:
