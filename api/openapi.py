@@ -52,10 +52,18 @@ _DESCRIPTIONS = {
 BUSINESS_ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 HOST_ERROR = {
     "type": "object",
-    "description": "The host's own error (no route matched)",
+    "description": "The host's own error (no route matched, no valid key)",
     "properties": {"Message": {"type": "string"}},
 }
 HOST_ERROR_REF = {"$ref": "#/components/schemas/HostError"}
+PLATFORM_ANSWERS: dict[int, dict[str, Any]] = {
+    401: {  # the host refusing a key (JSON), App Service Authentication refusing a caller
+        "application/json": {"schema": HOST_ERROR_REF},
+        "text/plain": {"schema": {"$ref": "#/components/schemas/PlatformMessage"}},
+    },
+    404: {"application/json": {"schema": HOST_ERROR_REF}},  # no route matches the path
+}
+"""Answers the platform gives before the app sees the request, beside the app's problems."""
 IDEMPOTENCY_PARAMETER = {
     "name": HEADER,
     "in": "header",
@@ -192,16 +200,19 @@ def _schemas(ops: list[Operation]) -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
     schemas = top.get("$defs", {})
-    if actor_field_accepted():
-        for model in ordered:
-            if issubclass(model, PortalAction):
-                _actor_required(schemas[model.__name__])
+    for model in ordered:
+        if issubclass(model, PortalAction):
+            _who_acts(schemas[model.__name__], actor_field_accepted())
     return schemas
 
 
-def _actor_required(schema: dict[str, Any]) -> None:
-    """Where the actor field is accepted (local use), a caller without sign-in, as an OpenAPI
-    client is, must name who acts: `actor` is required and not null."""
+def _who_acts(schema: dict[str, Any], actor_field: bool) -> None:
+    """Where the actor field is accepted (local use), a caller that is not signed in must name
+    who acts: `actor` is required and not null. Everywhere else identity comes from sign-in
+    only and a body with `actor` is refused, so the schema has no such field."""
+    if not actor_field:
+        del schema["properties"]["actor"]
+        return
     schema["required"] = sorted({*schema.get("required", []), "actor"})
     actor = schema["properties"]["actor"]
     named = [choice for choice in actor.pop("anyOf", []) if choice.get("type") != "null"]
@@ -293,8 +304,7 @@ def _operation_document(op: Operation) -> dict[str, Any]:
         if model is not None:
             media = "application/problem+json" if status >= 400 else op.content_type
             answer["content"] = {media: {"schema": _ref(model)}}
-            if status == 404:  # a path no route matches is the host's own 404
-                answer["content"]["application/json"] = {"schema": HOST_ERROR_REF}
+            answer["content"] |= PLATFORM_ANSWERS.get(status, {})
         document["responses"][str(status)] = answer
     return document
 
@@ -319,7 +329,11 @@ def build_document() -> dict[str, Any]:
             + "\n".join(f"- `{role.value}`: {text}" for role, text in ROLE_DESCRIPTIONS.items()),
         },
         "components": {
-            "schemas": {**_schemas(ops), "HostError": HOST_ERROR},
+            "schemas": {
+                **_schemas(ops),
+                "HostError": HOST_ERROR,
+                "PlatformMessage": {"type": "string", "description": "A platform's plain text"},
+            },
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 SIGN_IN: {

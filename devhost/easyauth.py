@@ -137,8 +137,15 @@ class EasyAuth:
         return f"{body}.{self._sign(body)}"
 
     def session(self, request: web.Request) -> Session | None:
-        """The session a valid cookie (or X-ZUMO-AUTH header) carries, else None."""
-        token = request.cookies.get(COOKIE) or request.headers.get(SESSION_HEADER) or ""
+        """The session a valid cookie, X-ZUMO-AUTH header or bearer token carries, else None.
+
+        App Service Authentication takes a bearer token in `Authorization` as well as its
+        session cookie; devhost's bearer token is its own session token.
+        """
+        scheme, _, bearer = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer":
+            bearer = ""
+        token = request.cookies.get(COOKIE) or request.headers.get(SESSION_HEADER) or bearer
         body, _, signature = token.partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             return None

@@ -4,9 +4,11 @@ Schemathesis (a dev dependency, run offline against devhost) reads `GET /api/ope
 generates valid and invalid requests for every operation (coverage, fuzzing and stateful
 phases, a bounded number of examples, a fixed seed) and runs all its checks: no 5xx, only
 documented status codes, content types and schemas, invalid input refused, valid input
-accepted, no answer without a function key. The few rules JSON Schema cannot express are
-applied to generated valid data by tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the
-answers about an instance's state that a valid action may get.
+accepted, no answer without a function key or sign-in. The host runs as in Azure: keys
+required and App Service Authentication (`--easyauth`), the caller signed in with every app
+role. The few rules JSON Schema cannot express are applied to generated valid data by
+tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the answers about an instance's
+state that a valid action may get.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from devhost.easyauth import COOKIE
+from domain.access import Role
 from tests.conftest import ROOT
 
 HERE = Path(__file__).parent
@@ -28,18 +32,20 @@ SEED = 16
 
 @pytest.mark.timeout(300)
 def test_schemathesis_finds_nothing_against_the_served_document(devhost_factory, tmp_path):
-    env = {
-        "SIMULATOR_STATE_PATH": str(tmp_path / "simulator.sqlite"),
-        "SIMULATOR_FAILURES": "",
-        "ACCEPT_ACTOR_FIELD": "true",  # local use: who acts is named in the body
-    }
-    host = devhost_factory(ROOT, "--clock", "manual", "--require-keys", env=env)
+    env = {"SIMULATOR_STATE_PATH": str(tmp_path / "simulator.sqlite"), "SIMULATOR_FAILURES": ""}
+    host = devhost_factory(ROOT, "--clock", "manual", "--require-keys", "--easyauth", env=env)
     key = host.keys()["functionKeys"]["default"]
+    signed_in = host.http.post(
+        "/.auth/login/aad",
+        data={"name": "fuzzer@example.com", "roles": "\n".join(role.value for role in Role)},
+    )
+    assert signed_in.status_code in (200, 302), signed_in.text
+    token = host.http.cookies[COOKIE]
     command = [
         sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()",
         "--config-file", str(HERE / "schemathesis.toml"), "run",
         f"{host.base_url}/api/openapi.yaml?code={key}", "--url", host.base_url,
-        "--header", f"x-functions-key:{key}",
+        "--header", f"x-functions-key:{key}", "--header", f"Authorization:Bearer {token}",
         "--checks", "all", "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
         "--workers", "1",
     ]  # fmt: skip
@@ -54,4 +60,4 @@ def test_schemathesis_finds_nothing_against_the_served_document(devhost_factory,
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     selected = re.search(r"Operations:\s+(\d+) selected / (\d+) total", run.stdout)
     assert selected and selected[1] == selected[2], run.stdout  # none left out
-    assert run.stdout.count(f"✅ {selected[1]} passed") == 2, run.stdout  # coverage, fuzzing
+    assert run.stdout.count(f"✅ {selected[1]} passed") >= 2, run.stdout  # coverage, fuzzing
