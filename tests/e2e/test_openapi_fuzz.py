@@ -31,9 +31,8 @@ SEED = 16
 
 
 @pytest.mark.timeout(300)
-def test_schemathesis_finds_nothing_against_the_served_document(devhost_factory, tmp_path):
-    env = {"SIMULATOR_STATE_PATH": str(tmp_path / "simulator.sqlite"), "SIMULATOR_FAILURES": ""}
-    host = devhost_factory(ROOT, "--clock", "manual", "--require-keys", "--easyauth", env=env)
+def test_schemathesis_finds_nothing_against_the_served_document(start_app, tmp_path):
+    host = start_app("--require-keys", "--easyauth", ACCEPT_ACTOR_FIELD="false").host
     key = host.keys()["functionKeys"]["default"]
     signed_in = host.http.post(
         "/.auth/login/aad",
