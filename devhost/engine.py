@@ -188,11 +188,15 @@ class Engine:
 
     def _due(self) -> dict[str, int]:
         """Runnable messages due now, per queue, less those this host's version refuses: they
-        wait for another host, so they do not keep this one busy."""
-        due = self.hub.due_by_queue(self.clock.now().timestamp())
+        wait for another host, so they do not keep this one busy; and timer triggers due."""
+        now = self.clock.now()
+        due = self.hub.due_by_queue(now.timestamp())
         self.rejected = self.hub.runnable_among(self.rejected)
         left = due.get("orchestrator", 0) - len(self.rejected)
         due.pop("orchestrator", None)
+        scheduled = self.schedules.next_due()
+        if scheduled is not None and scheduled <= now:
+            due["timer trigger"] = 1
         return {**due, "orchestrator": left} if left > 0 else due
 
     async def wait_idle(self, timeout: float) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,4 +25,13 @@ def example_settings() -> dict[str, str]:
 
 RunningHost = DevHost  # the name the project's tests import
 
-__all__ = ["ROOT", "RunningHost", "example_settings", "free_port"]
+__all__ = ["ROOT", "RunningHost", "app_functions", "example_settings", "free_port"]
+
+
+@functools.cache
+def app_functions() -> tuple[Any, ...]:
+    """The app's registered functions. Built once per process: the decorator library refuses a
+    second `get_functions()` on the same app (it sees every name twice)."""
+    import function_app
+
+    return tuple(function_app.app.get_functions())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-import function_app
 from domain.claims import ClaimRequest, DecisionRequest
+from tests.conftest import app_functions
 from tests.e2e.conftest import App, assert_problem
 from tests.e2e.test_claims import claim, file_claim
 
@@ -99,7 +99,7 @@ def test_the_listing_reads_every_host_page_beyond_the_first_hundred(start_app):
 def http_routes() -> set[tuple[str, str]]:
     """Every (method, /api/route) the app serves, read from the registered functions."""
     routes = set()
-    for function in function_app.app.get_functions():
+    for function in app_functions():
         for binding in function.get_bindings():
             if binding.type == "httpTrigger":
                 for method in binding.methods:
