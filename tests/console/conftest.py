@@ -110,9 +110,9 @@ def _first(driver: webdriver.Chrome, css: str) -> WebElement | None:
     return found[0] if found and found[0].is_displayed() else None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium with a fresh profile; quit at the end of the module."""
+    """Headless Chromium with a fresh profile, one for the whole run (it starts in seconds)."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
