@@ -33,6 +33,11 @@ WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
 DEVHOST_HOME = Path(__file__).resolve().parent.parent  # the folder `python -m devhost` runs from
 POLL_SECONDS = 0.02
+PORT_ATTEMPTS = 3  # tests running in parallel may pick the same free port
+
+
+class PortTaken(RuntimeError):
+    """Another process took the port between choosing it and devhost listening on it."""
 
 
 def free_port() -> int:
@@ -90,7 +95,10 @@ class DevHost:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"devhost exited early:\n{self.log.read_text()}")
+                self.http.close()
+                output = self.log.read_text()
+                problem = PortTaken if "cannot listen on" in output else RuntimeError
+                raise problem(f"devhost exited early:\n{output}")
             try:
                 probe = self.http.get("/admin/host/status", params=self._admin_params())
                 if probe.status_code == 200:
@@ -235,6 +243,13 @@ def devhost_factory(
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})},
         )
         hosts.append(host)
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return host.start()
+            except PortTaken:
+                if port:  # the caller's own choice: say so rather than pick another
+                    raise
+                host.port = free_port()
         return host.start()
 
     yield start
