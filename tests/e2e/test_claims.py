@@ -199,8 +199,7 @@ def test_two_claims_on_one_policy_are_decided_one_at_a_time(app: App):
     assert app.view(second)["stage"] == "waiting_for_policy"
     app.http.post(f"{first}/decision", json={"decision": "approve", "actor": "grace"})
     assert app.wait_done(first)["output"]["outcome"] == "approved"
-    assert app.view("/api/locks/policy:POL-SHARED")["holder"] == "claim-CLM-SECOND"
-    app.advance(hours=1)
+    # The release hands the lock on and wakes the second at once: no time has to pass.
     assert app.wait_done(second)["output"]["outcome"] == "approved"
     lock = app.view("/api/locks/policy:POL-SHARED")
     assert lock["holder"] is None and lock["queue"] == []
