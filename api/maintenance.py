@@ -30,6 +30,7 @@ from api.common import (
 )
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize, principal
+from api.verdict import taken
 from domain.access import Actor, is_requester, roles_for
 from domain.common import Workflow, to_json
 from domain.maintenance import (
@@ -115,8 +116,17 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             f"{view.stage!r}, not waiting for parts.",
             status_url=url,
         )
-    await raise_portal_event(client, task_id, Event.PARTS_RECEIVED, body, actor, url, action.key)
-    accepted = Accepted(id=order.instance_id, event=Event.PARTS_RECEIVED, status_url=url)
+    accepted = await raise_portal_event(
+        client,
+        task_id,
+        Event.PARTS_RECEIVED,
+        body,
+        actor,
+        url,
+        action.key,
+        taken_before=len(taken(task.custom_status, Event.PARTS_RECEIVED)),
+        shown_as=order.instance_id,
+    )
     return await action.remember(client, json_response(accepted, 202))
 
 

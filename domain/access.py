@@ -81,6 +81,15 @@ class Actor(ApiModel):
         return self
 
 
+class TakenAction(ApiModel):
+    """A portal action an instance took: which, who, when, and the id the API gave it."""
+
+    event: str
+    by: Actor | None = None
+    at: str
+    action_id: str | None = None
+
+
 SYSTEM = Actor(name="system", kind="workflow", source="workflow")
 """The workflow itself, for decisions made by rule (e.g. a claim approved automatically)."""
 

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from domain.access import Actor
+from domain.access import Actor, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
@@ -197,6 +197,7 @@ class ClaimResult(ApiModel):
     decided_at: datetime | None = None
     reasons: list[str] = Field(default_factory=list)
     comment: str | None = None
+    actions: list[TakenAction] = Field(default_factory=list)
 
 
 class Assessment(ApiModel):

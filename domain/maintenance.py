@@ -247,13 +247,16 @@ def task_result(
     orders: Sequence[dict[str, Any]],
     parts_received_at: str | None,
     completed_at: str,
+    parts_received_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON result of one completed task, as the order's output lists it."""
+    """The JSON result of one completed task, as the order's output lists it (with who said
+    the parts were received, when the task waited for them)."""
     return {
         "taskId": task_id,
         "status": "completed",
         "parts": [d.model_dump(mode="json", by_alias=True, exclude_none=True) for d in decisions],
         "orders": list(orders),
         "partsReceivedAt": parts_received_at,
+        "partsReceivedBy": parts_received_by,
         "completedAt": completed_at,
     }

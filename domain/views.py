@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
+from domain.access import Actor
 from domain.common import ApiModel, Timestamp, Workflow
 from domain.timeline import Timeline
 
@@ -50,11 +51,17 @@ class Started(ApiModel):
 
 
 class Accepted(ApiModel):
-    """Answer to a delivered portal event."""
+    """Answer to a delivered portal event: who acted, and whether the instance took it."""
 
     id: str
     event: str
     status_url: str
+    applied: bool = Field(
+        description="True: the instance took this action. False: it had not said so in time; "
+        "the status view shows what happened (another action may have been taken instead)."
+    )
+    action_id: str = Field(description="The action's id, as the status view lists it.")
+    by: Actor
 
 
 class StatusView(ApiModel):

@@ -25,8 +25,10 @@ from domain.common import Workflow, to_json
 from orchestrators.common import (
     Steps,
     log,
+    record_action,
     retry,
     set_stage,
+    taken_actions,
     version_at_least,
     wait_for_event,
 )
@@ -209,6 +211,7 @@ def _chase_documents(
             continue  # a portal's retry that raced the first answer being recorded
         if key:
             taken.add(key)
+        record_action(context, "DocumentsSubmitted", received[1])
         submissions += 1
         submitted = received[1]["documents"][: MAX_DOCUMENTS_PER_CLAIM - documents]
         documents += len(submitted)
@@ -231,6 +234,7 @@ def _await_decision(
         )
         received = yield from wait_for_event(context, ["ClaimDecision"], deadline)
         if received is not None:
+            record_action(context, "ClaimDecision", received[1])
             return received[1]
         if escalated:
             return None
@@ -249,7 +253,11 @@ def _close(
 ) -> Steps:
     """Tell the claimant the outcome and build the result."""
     result = ClaimResult(
-        claim_id=claim["claimId"], outcome=outcome, fraud_score=fraud_score, **fields
+        claim_id=claim["claimId"],
+        outcome=outcome,
+        fraud_score=fraud_score,
+        actions=taken_actions(context),
+        **fields,
     )
     summary = {
         "outcome": outcome.value,

@@ -81,6 +81,8 @@ def set_stage(
     same_stage = isinstance(previous, dict) and previous.get("stage") == stage
     since = previous.get("since") if same_stage else iso(context.current_utc_datetime)
     status = stage_status(stage, waiting_for, since=since, **extra)
+    if actions := taken_actions(context):
+        status["actions"] = actions  # who acted stays visible through every later stage
     context.set_custom_status(status)
     if same_stage:
         return
@@ -89,6 +91,32 @@ def set_stage(
         RECORD_STAGE_ACTIVITY,
         {"instanceId": context.instance_id, "workflow": workflow, "stage": stage},
     )
+
+
+def record_action(context: df.DurableOrchestrationContext, event: str, payload: dict) -> None:
+    """Show in the custom status that the instance took a portal action, and from whom.
+
+    The entry (event, who, when, the action id api/ sent) stays listed in every later stage
+    and in the output, so status views show who acted; api/ waits for it to tell the caller
+    that the action counted (api/verdict.py). Until its next stage the instance waits for
+    nothing, so a second caller is told at once that this action is taken.
+    """
+    previous = context.custom_status if isinstance(context.custom_status, dict) else {}
+    entry = {
+        "event": event,
+        "by": payload.get("actor"),
+        "at": iso(context.current_utc_datetime),
+        "actionId": payload.get("actionId"),
+    }
+    context.set_custom_status(
+        {**previous, "waitingFor": [], "actions": [*taken_actions(context), entry]}
+    )
+
+
+def taken_actions(context: df.DurableOrchestrationContext) -> list[dict[str, Any]]:
+    """The portal actions this instance took so far (record_action), oldest first."""
+    status = context.custom_status
+    return list(status.get("actions") or []) if isinstance(status, dict) else []
 
 
 def wait_for_event(

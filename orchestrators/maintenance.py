@@ -35,7 +35,15 @@ from domain.maintenance import (
     task_instance_id,
     task_result,
 )
-from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
+from orchestrators.common import (
+    Steps,
+    log,
+    record_action,
+    retry,
+    set_stage,
+    taken_actions,
+    wait_for_event,
+)
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -128,6 +136,7 @@ def _work_on_aircraft(
         "inspectionId": inspection["inspectionId"],
         "tasks": results,
         "complianceDocumentId": document["documentId"],
+        "actions": taken_actions(context),
         "approvedBy": decision.get("actor") if approved else None,
         "decision": decision,
         "timestamps": timestamps,
@@ -153,6 +162,7 @@ def _await_return_to_service(
             next_followup if tick <= FOLLOWUPS_AT_MOST else None,
         )
         if received is not None:
+            record_action(context, Event.RETURN_TO_SERVICE_APPROVAL, received[1])
             break
         action = approval_followup(context.current_utc_datetime - requested_at, escalated)
         if action == "escalate":
@@ -232,7 +242,7 @@ def maintenance_task(context: df.DurableOrchestrationContext):
             ]
         )
 
-    received_at = None
+    received_at = received_by = None
     if needs_parts(plan):
         missing = [d.part_number for d in plan if d.action != "in_stock"]
         yield from set_stage(context, Stage.AWAITING_PARTS, [Event.PARTS_RECEIVED], parts=missing)
@@ -241,7 +251,10 @@ def maintenance_task(context: df.DurableOrchestrationContext):
             due = context.current_utc_datetime + PARTS_REMINDER_EVERY
             if reminders == FOLLOWUPS_AT_MOST:
                 due = None  # reminded enough: wait on, without timers
-            if (yield from wait_for_event(context, [Event.PARTS_RECEIVED], due)) is not None:
+            received = yield from wait_for_event(context, [Event.PARTS_RECEIVED], due)
+            if received is not None:
+                record_action(context, Event.PARTS_RECEIVED, received[1])
+                received_by = received[1].get("actor")
                 break
             reminders += 1
             yield from _notify(
@@ -255,7 +268,8 @@ def maintenance_task(context: df.DurableOrchestrationContext):
         log(context, "parts received for task %s", task.task_id)
 
     yield from set_stage(context, Stage.COMPLETED)
-    return task_result(task.task_id, plan, orders, received_at, iso(context.current_utc_datetime))
+    completed_at = iso(context.current_utc_datetime)
+    return task_result(task.task_id, plan, orders, received_at, completed_at, received_by)
 
 
 def _notify(

@@ -35,7 +35,15 @@ from domain.shipments import (
     rank_quotes,
     transit_deadline,
 )
-from orchestrators.common import Steps, decode_event, log, retry, set_stage
+from orchestrators.common import (
+    Steps,
+    decode_event,
+    log,
+    record_action,
+    retry,
+    set_stage,
+    taken_actions,
+)
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -107,6 +115,7 @@ class ShipmentRun:
             self.timestamps["cancelledAt"] = self.now_iso()
             self.actors["cancelledBy"] = cancelled.payload.get("actor")
             self.actors["cancelReason"] = cancelled.payload.get("reason")
+            record_action(self.context, Event.CANCEL, cancelled.payload)
             yield from set_stage(self.context, Stage.COMPENSATING)
             yield from self.undo()
             return (yield from self.finish(Outcome.CANCELLED))
@@ -216,7 +225,9 @@ class ShipmentRun:
             yield from self.notify("shipment_missed_pickup")
             return False
         self.timestamps["pickedUpAt"] = self.now_iso()
-        self.actors["pickupConfirmedBy"] = decode_event(pickup.result).get("actor")
+        confirmation = decode_event(pickup.result)
+        self.actors["pickupConfirmedBy"] = confirmation.get("actor")
+        record_action(self.context, Event.PICKUP_CONFIRMED, confirmation)
         return True
 
     def await_delivery(self) -> Steps:
@@ -236,6 +247,7 @@ class ShipmentRun:
         self.timestamps["deliveredAt"] = self.now_iso()
         self.actors["deliveryConfirmedBy"] = payload.get("actor")
         self.actors["receivedBy"] = payload.get("receivedBy")
+        record_action(self.context, Event.DELIVERED, payload)
 
     def finish(self, outcome: Outcome) -> Steps:
         """Publish the final stage and build the output."""
@@ -252,6 +264,7 @@ class ShipmentRun:
             "timestamps": self.timestamps,
             "attempts": self.attempts,
             "escalations": self.escalations,
+            "actions": taken_actions(self.context),
             **{key: value for key, value in self.actors.items() if value is not None},
         }
 
