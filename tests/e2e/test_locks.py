@@ -7,6 +7,7 @@ what the instances recorded: their outputs' timestamps and their histories.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -254,3 +255,42 @@ def test_discarded_replays_never_ignore_generator_exit(start_app):
     assert booked(fresh, "SHP-GEN")["stage"] == "awaiting_pickup"
     log = fresh.host.log.read_text()
     assert "GeneratorExit" not in log and "Exception ignored" not in log
+
+
+def test_a_stray_lock_granted_event_grants_nothing(app: App):
+    """LockGranted only wakes a waiter: it asks the lock again, and the lock alone decides. So
+    a notice sent twice (a retried activity) or to the wrong instance hands nothing over."""
+    hold_with_two_waiting(app, "MO-X", "D-STRAY")
+    raised = app.http.post(
+        f"{API}/instances/maintenance-MO-X-W2/raiseEvent/LockGranted",
+        json={"resource": "aircraft:D-STRAY"},
+    )
+    assert raised.status_code == 202, raised.text
+    app.host.idle()
+    view = lock(app, "D-STRAY")
+    assert (view["holder"], view["queue"]) == (
+        "maintenance-MO-X-HOLD",
+        ["maintenance-MO-X-W1", "maintenance-MO-X-W2"],
+    )
+    assert app.view(path("MO-X-W2"))["stage"] == "waiting_for_aircraft"
+
+
+def test_a_holder_that_lost_its_lock_fails_loudly(app: App):
+    """Should the lock be taken from a running holder (here support withdraws it by hand), the
+    holder does not finish as if it had held it all along: it fails, naming the lock."""
+    assert start_order(app, order("MO-LOST", "D-LOST")).status_code == 202
+    awaiting_approval(app, "MO-LOST")
+    now = app.host.advance(0)
+    taken = app.http.post(
+        f"{API}/entities/lock/aircraft:D-LOST",
+        params={"op": "withdraw"},
+        json={"owner": "maintenance-MO-LOST", "now": now},
+    )
+    assert taken.status_code == 202, taken.text
+    app.host.idle()
+    assert lock(app, "D-LOST")["holder"] is None
+
+    assert act(app, "MO-LOST", "approval", {"approved": True, "actor": "qa"}).status_code == 202
+    failed = app.host.wait_for("maintenance-MO-LOST")
+    assert failed["runtimeStatus"] == "Failed"
+    assert "did not hold lock aircraft:D-LOST" in json.dumps(failed["output"])
