@@ -181,6 +181,7 @@ def status_view(workflow: Workflow, status: df.DurableOrchestrationStatus) -> St
         created_time=status.created_time,
         last_updated_time=status.last_updated_time,
         output=status.output,
+        actions=custom.get("actions") or [],
     )
 
 

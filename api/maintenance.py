@@ -171,6 +171,7 @@ async def _task_status(client: df.DurableOrchestrationClient, order: Any, task: 
         runtime_status=view.runtime_status,
         stage=view.stage,
         waiting_for=view.waiting_for,
+        actions=view.actions,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from domain.access import Actor
+from domain.access import Actor, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
@@ -167,6 +167,7 @@ class TaskStatus(ApiModel):
     runtime_status: str | None = None
     stage: str | None = None
     waiting_for: list[str] = Field(default_factory=list)
+    actions: list[TakenAction] = Field(default_factory=list)
 
 
 class MaintenanceStatusView(StatusView):

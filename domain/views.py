@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from domain.access import Actor
+from domain.access import Actor, TakenAction
 from domain.common import ApiModel, Timestamp, Workflow
 from domain.timeline import Timeline
 
@@ -75,6 +75,9 @@ class StatusView(ApiModel):
     created_time: Timestamp | None = None
     last_updated_time: Timestamp | None = None
     output: Any = None
+    actions: list[TakenAction] = Field(
+        default_factory=list, description="The portal actions the instance took: who, when."
+    )
 
 
 class WorkflowSummary(ApiModel):

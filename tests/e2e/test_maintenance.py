@@ -151,6 +151,7 @@ def test_missing_parts_are_ordered_once_even_when_retried_and_received_per_task(
     results = {task["taskId"]: task for task in output["tasks"]}
     assert [o["orderId"] for o in results["T1"]["orders"]] == [placed["reference"]]
     assert results["T1"]["partsReceivedAt"] is not None
+    assert results["T1"]["partsReceivedBy"] == local("stores")
     assert results["T2"]["partsReceivedAt"] is None
     assert output["approvedBy"] == local("lead")
     assert len(effects(orders, "maintenance-MO-PARTS", "order")) == 1

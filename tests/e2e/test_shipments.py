@@ -79,8 +79,16 @@ def test_happy_path_books_the_cheapest_carrier_then_pickup_and_delivery(shipment
     ana = principal("ana", "Shipments.Dispatcher")
     picked = act(shipments, "SHP-HAPPY", "pickup", {"note": "dock 4"}, headers=ana)
     assert picked.status_code == 202, picked.text
+    assert picked.json()["applied"] is True
     view = shipments.wait_stage(path("SHP-HAPPY"), "in_transit")
     assert set(view["waitingFor"]) == {"Delivered", "Cancel"}
+    # While it runs, the status view shows who confirmed the pickup, and when.
+    [pickup] = view["actions"]
+    assert pickup["event"] == "PickupConfirmed" and pickup["at"] >= view["createdTime"][:19]
+    assert (pickup["by"], pickup["actionId"]) == (
+        signed("ana", "Shipments.Dispatcher"),
+        picked.json()["actionId"],
+    )
     assert act(shipments, "SHP-HAPPY", "pickup").status_code == 409  # already picked up
 
     delivered = act(shipments, "SHP-HAPPY", "delivery", {"receivedBy": "Dock B", "actor": "bo"})
@@ -92,6 +100,7 @@ def test_happy_path_books_the_cheapest_carrier_then_pickup_and_delivery(shipment
     assert output["price"] > 0 and output["currency"] == "EUR"
     assert output["pickupConfirmedBy"] == signed("ana", "Shipments.Dispatcher")
     assert output["deliveryConfirmedBy"] == local("bo")
+    assert [a["event"] for a in output["actions"]] == ["PickupConfirmed", "Delivered"]
     stamps = output["timestamps"]
     assert stamps["requestedAt"] <= stamps["bookedAt"] <= stamps["pickedUpAt"]
     assert stamps["pickedUpAt"] <= stamps["deliveredAt"]
