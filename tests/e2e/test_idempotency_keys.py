@@ -31,17 +31,23 @@ def remembered(app: App, instance_id: str, key: str) -> bool:
     return response.status_code == 200 and key in (response.json().get("keys") or {})
 
 
-def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
+def awaiting_approval(app: App, order_id: str, tail: str) -> str:
+    """An order with one task that needs no parts, once it waits for its approval."""
     order = {
-        "orderId": "MO-IDEM",
-        "tailNumber": "D-AIDM",
+        "orderId": order_id,
+        "tailNumber": tail,
         "aircraftType": "A320",
         "requestedBy": "ops@example.com",
         "tasks": [{"taskId": "T1", "description": "Inspect", "parts": []}],
     }
     assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
-    path = "/api/maintenance-orders/MO-IDEM"
+    path = f"/api/maintenance-orders/{order_id}"
     app.wait_stage(path, "awaiting_return_to_service")
+    return path
+
+
+def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
+    path = awaiting_approval(app, "MO-IDEM", "D-AIDM")
 
     key = str(uuid.uuid4())
     approval = {"approved": True, "actor": "inspector"}
@@ -71,16 +77,7 @@ def test_a_malformed_key_is_400_and_changes_nothing(app: App):
         headers={KEY: ""},
     )
     assert response.status_code == 404  # unknown instance first, as without a key
-    order = {
-        "orderId": "MO-IDEM-BAD",
-        "tailNumber": "D-AIDB",
-        "aircraftType": "A320",
-        "requestedBy": "ops@example.com",
-        "tasks": [{"taskId": "T1", "description": "Inspect", "parts": []}],
-    }
-    assert app.http.post("/api/maintenance-orders", json=order).status_code == 202
-    path = "/api/maintenance-orders/MO-IDEM-BAD"
-    app.wait_stage(path, "awaiting_return_to_service")
+    path = awaiting_approval(app, "MO-IDEM-BAD", "D-AIDB")
     for bad in ("", "x" * 256, "caf\u00e9"):
         response = app.http.post(
             f"{path}/approval",
