@@ -14,7 +14,8 @@
   claims, as Entra ID sends them), `X-MS-CLIENT-PRINCIPAL-NAME`, `-ID` and `-IDP`.
 - Authentication is required, answering 401 as Azure does with `unauthenticatedClientAction`
   Return401, for the app's HTTP routes (under the route prefix) except the paths listed with
-  `--easyauth-anonymous` (Azure's `globalValidation.excludedPaths`).
+  `--easyauth-anonymous` (Azure's `globalValidation.excludedPaths`: a path, or `/dir/*` for
+  everything below it).
 
 Sessions are signed with a key made at start: a cookie cannot be forged, and restarting devhost
 signs everyone out. devhost's own endpoints (admin, clock, Durable HTTP API) are not gated.
@@ -125,9 +126,14 @@ class EasyAuth:
         return await handler(request.clone(headers=headers))
 
     def requires_sign_in(self, path: str) -> bool:
+        """App routes need a session, except excluded paths: exact, or `/dir/*` for all below."""
         if not (path + "/").startswith(self.prefix) or path.startswith("/.auth/"):
             return False
-        return (path.rstrip("/") or "/") not in self.anonymous
+        path = path.rstrip("/") or "/"
+        return not any(
+            path.startswith(pattern[:-1]) if pattern.endswith("/*") else path == pattern
+            for pattern in self.anonymous
+        )
 
     # -- sessions ----------------------------------------------------------------------------
 

@@ -28,9 +28,10 @@ param authClientId string
 @description('Tenant of that app registration.')
 param authTenantId string
 
-@description('Paths served without sign-in (excludedPaths of App Service Authentication): the console page, which sends a browser to sign in itself.')
+@description('Paths served without sign-in (excludedPaths of App Service Authentication; /dir/* for all below): the console page and its assets; the page sends a browser to sign in itself.')
 param anonymousPaths array = [
   '/api/console'
+  '/api/console/assets/*'
 ]
 
 @description('Settings the app code reads; merged over the platform settings.')

@@ -34,7 +34,14 @@ FORGED = {
 
 @pytest.fixture(scope="module")
 def host(devhost_factory) -> RunningHost:
-    return devhost_factory(SAMPLER, "--easyauth", "--easyauth-anonymous", "/api/query")
+    return devhost_factory(
+        SAMPLER,
+        "--easyauth",
+        "--easyauth-anonymous",
+        "/api/query",
+        "--easyauth-anonymous",
+        "/api/entities/*",
+    )
 
 
 def client(host: RunningHost) -> httpx.Client:
@@ -71,6 +78,9 @@ def test_an_excluded_path_is_served_without_sign_in_but_never_with_a_forged_iden
     with client(host) as anonymous:
         response = anonymous.get("/api/query", headers=FORGED)
         assert response.status_code == 200, response.text
+        # `/dir/*` excludes everything below it, not the folder's neighbours.
+        assert anonymous.get("/api/entities/counter-1").status_code != 401
+        assert anonymous.get("/api/query/more").status_code == 401
 
 
 def test_the_sign_in_page_is_a_form_that_returns_to_where_the_user_was(host):

@@ -73,7 +73,10 @@ def test_only_the_console_page_is_served_without_sign_in() -> None:
     excluded = lookup(config, "properties.globalValidation.excludedPaths")
     assert text(excluded) == "anonymousPaths"
     default = params(root)["anonymousPaths"].default
-    assert [literal(item) for item in default.named_children] == ["/api/console"]
+    assert [literal(item) for item in default.named_children] == [
+        "/api/console",
+        "/api/console/assets/*",
+    ]
 
 
 @pytest.mark.parametrize("path", PARAM_FILES, ids=lambda p: p.name)
