@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from adapters import simulator
+from devhost.easyauth import COOKIE
 from tests.conftest import ROOT, RunningHost, example_settings, free_port
 
 SCRIPT = ROOT / "scripts" / "smoke.sh"
@@ -226,3 +227,27 @@ def test_wrong_arguments_print_the_usage_and_exit_2(args, env, message):
 
 def test_the_script_is_executable():
     assert os.access(SCRIPT, os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def signed_in(devhost_factory, tmp_path_factory) -> RunningHost:
+    """The app as Azure serves it: keys required, App Service Authentication in front, and the
+    actor field off."""
+    state = tmp_path_factory.mktemp("smoke-signed-in") / "simulator.sqlite"
+    env = settings(state, ACCEPT_ACTOR_FIELD="false")
+    return devhost_factory(ROOT, "--require-keys", "--easyauth", env=env)
+
+
+def test_behind_sign_in_the_script_decides_as_whoever_its_token_names(signed_in: RunningHost):
+    key = signed_in.keys()["functionKeys"]["default"]
+    refused = smoke(signed_in.base_url, key)
+    assert refused.returncode == 1 and "401" in refused.stderr, refused.stdout + refused.stderr
+
+    form = {"name": "sam@contoso.com", "roles": "Claims.Supervisor"}
+    answer = signed_in.http.post("/.auth/login/aad", data=form)
+    assert answer.status_code == 302, answer.text
+    token = answer.cookies[COOKIE]
+    run = smoke(signed_in.base_url, key, SMOKE_ACCESS_TOKEN=token)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert token not in run.stdout + run.stderr
+    assert "approved by sam@contoso.com" in run.stdout.splitlines()[-1]
