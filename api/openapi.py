@@ -92,6 +92,7 @@ class Operation:
     anonymous: bool = False
     roles: tuple[str, ...] = ()
     idempotent_action: bool = False
+    event: str | None = None
 
 
 _operations: dict[tuple[str, str], Operation] = {}
@@ -110,11 +111,13 @@ def operation(
     anonymous: bool = False,
     roles: Iterable[str] = (),
     idempotent_action: bool = False,
+    event: str | None = None,
 ) -> None:
     """Document a route (`path` relative to /api, with `{param}` placeholders); `query` is the
     model its query string validates into; `anonymous` for the few routes that take no key;
     `roles` are the app roles of which a caller needs one (the route then answers 403 too);
-    `idempotent_action` for portal actions that honour `Idempotency-Key`.
+    `idempotent_action` for portal actions that honour `Idempotency-Key`; `event` names the
+    Durable event a portal action raises.
 
     Answers every route can give are added here: 401 without a valid key, 413/415 for a body
     that is too large or not JSON, 422 for a reused idempotency key."""
@@ -130,6 +133,7 @@ def operation(
         anonymous,
         tuple(sorted(str(role) for role in roles)),
         idempotent_action,
+        event,
     )
     _operations[(op.method, op.path)] = op
 
@@ -183,6 +187,7 @@ def workflow(
             },
             roles=roles_for(event),
             idempotent_action=True,
+            event=event,
         )
 
 

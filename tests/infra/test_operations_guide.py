@@ -10,11 +10,12 @@ import shlex
 import pytest
 
 from adapters.telemetry import STAGE_EVENT
-from api.openapi import build_document
+from api.openapi import build_document, operations
 from devhost.cli import _parser
 from devhost.keys import SYSTEM_KEY
 from devhost.management import ManagementApi
 from domain import claims, maintenance, shipments
+from domain.access import ACTION_ROLES, Role
 from tests.conftest import app_functions
 from tests.infra.bicep_tree import INFRA, declarations, parse_file
 
@@ -110,9 +111,56 @@ def test_the_functions_the_guide_names_are_the_apps():
     assert len(named) >= 5 and named <= functions
 
 
+def table_section(heading: str) -> str:
+    """The guide's text under `heading` (e.g. `## Title`), up to the next heading of that level
+    or higher."""
+    level = heading.split(" ", 1)[0]
+    return re.split(rf"\n#{{1,{len(level)}}} ", GUIDE.split(f"{heading}\n", 1)[1], maxsplit=1)[0]
+
+
 def stages_in_table(heading: str) -> set[str]:
-    section = GUIDE.split(f"### {heading}\n", 1)[1].split("\n#", 1)[0]
-    return set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
+    return set(re.findall(r"^\| `(\w+)` \|", table_section(f"### {heading}"), re.MULTILINE))
+
+
+def roles_named(text: str) -> set[str]:
+    """The app roles `text` names in backticks (anything shaped like one, known or not)."""
+    return set(re.findall(r"`([A-Z]\w+\.[A-Z]\w+)`", text))
+
+
+def action_roles(text: str) -> set[str]:
+    """The roles that may take the portal actions whose routes `text` names, per
+    domain/access.py's ACTION_ROLES (route -> the Durable event it raises -> roles)."""
+    app_functions()  # importing the app registers every route's OpenAPI entry
+    events = {f"/api{op.path}": op.event for op in operations() if op.event}
+    routes = re.findall(r"`POST (/api/[^`]+)`", text)
+    assert set(routes) <= set(events), "the guide names a portal action the app does not have"
+    return {str(role) for route in routes for role in ACTION_ROLES[events[route]]}
+
+
+def who_acts_next() -> list[str]:
+    """Every clause (split at `;`) of the stage tables' *Who acts next* column."""
+    section = table_section("## What each stage means and who acts next")
+    rows = re.findall(r"^\| `\w+` \|.*\| (.*) \|$", section, re.MULTILINE)
+    return [clause for row in rows for clause in row.split(";")]
+
+
+def test_who_acts_next_names_the_roles_that_may_take_the_actions_offered():
+    clauses = who_acts_next()
+    assert sum(1 for clause in clauses if "`POST /api/" in clause) >= 8
+    for clause in clauses:
+        assert roles_named(clause) == action_roles(clause), clause
+    assert set().union(*map(roles_named, clauses)) == {str(role) for role in Role}
+
+
+def test_who_may_do_what_lists_each_actions_roles():
+    rows = re.findall(
+        r"^\| [^`|]+ \| (`POST [^|]+`) \| (.*) \|$",
+        table_section("## Who may do what"),
+        re.MULTILINE,
+    )
+    assert len(rows) == len(ACTION_ROLES)
+    for route, roles in rows:
+        assert roles_named(roles) == action_roles(route), route
 
 
 def claim_stages() -> set[str]:
