@@ -4,10 +4,13 @@
 const key = new URLSearchParams(window.location.search).get("code");
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, fromApp) {
     super(problem.detail || problem.title || `The app answered ${status}.`);
     this.status = status;
     this.errors = Array.isArray(problem.errors) ? problem.errors : [];
+    // App Service Authentication refuses an unsigned-in caller with a plain-text 401 before
+    // the app runs; the app's own 401 is problem+json (the actor field was needed).
+    this.signInRequired = status === 401 && !fromApp;
   }
 }
 
@@ -28,7 +31,8 @@ async function call(method, path, body, extraHeaders) {
   } catch {
     data = { detail: text.slice(0, 200) };
   }
-  if (!response.ok) throw new ApiError(response.status, data || {});
+  const fromApp = (response.headers.get("Content-Type") || "").includes("json");
+  if (!response.ok) throw new ApiError(response.status, data || {}, fromApp);
   return data;
 }
 
@@ -47,18 +51,38 @@ export function act(path, body) {
   return call("POST", path, body, { "Idempotency-Key": crypto.randomUUID() });
 }
 
-/** Who is signed in through App Service authentication, or null when no one is (or locally). */
+/**
+ * Who is signed in through App Service Authentication: `{ name }` when someone is,
+ * `{ name: null, platform: true }` when the platform is in front but nobody is signed in
+ * (`/.auth/me` answers 401 or an empty list), `{ name: null, platform: false }` locally.
+ */
 export async function signedIn() {
   try {
     const response = await fetch("/.auth/me", { credentials: "same-origin" });
-    if (!response.ok) return null;
+    if (response.status === 401) return { name: null, platform: true };
+    if (!response.ok) return { name: null, platform: false };
     const entries = await response.json();
     const entry = Array.isArray(entries) ? entries[0] : null;
-    if (!entry) return null;
+    if (!entry) return { name: null, platform: Array.isArray(entries) };
     const claims = entry.user_claims || [];
     const claim = (type) => (claims.find((c) => c.typ === type) || {}).val;
-    return entry.user_id || claim("name") || claim("preferred_username") || null;
+    return { name: entry.user_id || claim("name") || claim("preferred_username") || null, platform: true };
   } catch {
-    return null;
+    return { name: null, platform: false };
   }
+}
+
+/** Where the console lives, with the query it was opened with (its `code` key) and view. */
+function consoleAddress() {
+  return `/api/console${window.location.search}${window.location.hash}`;
+}
+
+/** The platform's sign-in, coming back to this view of the console afterwards. */
+export function signInAddress() {
+  return `/.auth/login/aad?${new URLSearchParams({ post_login_redirect_uri: consoleAddress() })}`;
+}
+
+/** The platform's sign-out, coming back to the console (which then offers sign-in). */
+export function signOutAddress() {
+  return `/.auth/logout?${new URLSearchParams({ post_logout_redirect_uri: consoleAddress() })}`;
 }

@@ -1,7 +1,8 @@
-// The console's entry point: who is signed in, finding an instance by business id, and the
-// views chosen by the address's #fragment (#/ the queue, #/instance/<id> one instance).
+// The console's entry point: who is signed in (and signing in and out where App Service
+// Authentication is in front), finding an instance by business id, and the views chosen by
+// the address's #fragment (#/ the queue, #/instance/<id> one instance).
 
-import { ApiError, get, signedIn } from "./api.js";
+import { ApiError, get, signInAddress, signOutAddress, signedIn } from "./api.js";
 import { el, show } from "./dom.js";
 import { renderInstance } from "./instance.js";
 import { renderQueue } from "./queue.js";
@@ -27,8 +28,33 @@ async function route() {
       await renderQueue(view, params);
     }
   } catch (error) {
+    if (error instanceof ApiError && error.signInRequired && platform) {
+      showSignIn();
+      return;
+    }
     show(view, el("p", { class: "error", id: "view-error" }, error instanceof ApiError ? error.message : `The console failed: ${error.message}`));
   }
+}
+
+/** The API refuses whoever is not signed in: say so, and offer the platform's sign-in. */
+function showSignIn() {
+  showAccount("Not signed in", "Sign in", signInAddress());
+  show(
+    view,
+    el("h1", {}, "Sign in to use the console"),
+    el("p", {}, "The console reads and acts on claims, shipments and maintenance orders as you, so the app needs to know who you are."),
+    el("p", {}, el("a", { id: "sign-in", class: "button", href: signInAddress() }, "Sign in")),
+  );
+}
+
+/** The header's account corner: who is in, and the link to sign in or out (if any). */
+function showAccount(who, linkText, address) {
+  document.getElementById("who").textContent = who;
+  const link = document.getElementById("sign");
+  link.hidden = !linkText;
+  link.textContent = linkText || "";
+  if (address) link.setAttribute("href", address);
+  else link.removeAttribute("href");
 }
 
 /** Look the id up in every workflow; open the instance when exactly one has it. */
@@ -60,10 +86,12 @@ async function find(event) {
 }
 
 let user = null;
+let platform = false;
 
 async function boot() {
-  user = await signedIn();
-  document.getElementById("who").textContent = user ? `Signed in as ${user}` : "local (not signed in)";
+  ({ name: user, platform } = await signedIn());
+  if (user) showAccount(`Signed in as ${user}`, "Sign out", signOutAddress());
+  else showAccount(platform ? "Not signed in" : "local (not signed in)");
   document.getElementById("find").addEventListener("submit", (event) => find(event).catch((e) => tell(e.message)));
   window.addEventListener("hashchange", route);
   await route();
