@@ -1,6 +1,7 @@
-"""The console behind App Service Authentication (devhost --easyauth with the paths Azure serves
-without sign-in, the actor field off as in Azure): it sends an unsigned-in visitor to sign in,
-shows who is signed in, asks nobody's name, the platform records who acted, and it signs out."""
+"""The console behind App Service Authentication as in Azure (devhost --easyauth with the paths
+the Bicep serves without sign-in, --require-keys, the actor field off): opened with its function
+key, it sends an unsigned-in visitor to sign in, shows who is signed in, asks nobody's name, the
+platform records who acted, and it signs out."""
 
 from __future__ import annotations
 
@@ -27,12 +28,17 @@ def excluded_paths() -> list[str]:
 @pytest.fixture(scope="module")
 def signed(start_app) -> App:
     anonymous = [arg for path in excluded_paths() for arg in ("--easyauth-anonymous", path)]
-    return start_app("--easyauth", *anonymous, ACCEPT_ACTOR_FIELD="false")
+    return start_app("--easyauth", *anonymous, "--require-keys", ACCEPT_ACTOR_FIELD="false")
+
+
+def function_key(app: App) -> str:
+    return app.host.keys()["functionKeys"]["default"]
 
 
 def claim_awaiting_decision(app: App, claim_id: str, policy: str) -> None:
     """An adjuster files a claim too large to approve automatically (through the API)."""
-    with httpx.Client(base_url=app.host.base_url, timeout=30.0) as adjuster:
+    headers = {"x-functions-key": function_key(app)}
+    with httpx.Client(base_url=app.host.base_url, headers=headers, timeout=30.0) as adjuster:
         form = {"name": "ada@contoso.com", "roles": "Claims.Adjuster"}
         assert adjuster.post("/.auth/login/aad", data=form).status_code == 302
         assert adjuster.post("/api/claims", json=claim(claim_id, policy)).status_code == 202
@@ -51,22 +57,20 @@ def approve(console: Console) -> None:
     console.wait(lambda d: console.text("#runtime-status") == "Completed", "the claim to complete")
 
 
-def sign_in(console: Console, name: str, roles: list[str]) -> None:
-    """The platform's sign-in page, as a person fills it, then back to the console."""
-    base = console.app.host.base_url
-    console.driver.get(f"{base}/.auth/login/aad?post_login_redirect_uri=/api/console")
+def fill_sign_in(console: Console, name: str, roles: list[str]) -> None:
+    """The platform's sign-in page, as a person fills it."""
     console.find("#name").send_keys(name)
     console.find("#roles").send_keys("\n".join(roles))
     console.find("#name").submit()
-    console.wait(lambda d: "/api/console" in d.current_url, "back on the console")
 
 
 def test_a_signed_in_supervisor_decides_without_naming_anyone(browser, signed: App):
     claim_awaiting_decision(signed, "CLM-S1", "POL-S1")
-    console = Console(browser, signed)
-    sign_in(console, SUPERVISOR, ["Claims.Supervisor"])
+    console = Console(browser, signed, key=function_key(signed))
+    console.driver.get(f"{signed.host.base_url}/.auth/login/aad")
+    fill_sign_in(console, SUPERVISOR, ["Claims.Supervisor"])
+    console.open("#/instance/claim-CLM-S1")
     console.wait(lambda d: console.text("#who") == f"Signed in as {SUPERVISOR}", "who is in")
-    console.driver.get(console.url("#/instance/claim-CLM-S1"))
     approve(console)
     output = console.text("#output")
     assert SUPERVISOR in output and '"source": "principal"' in output
@@ -78,10 +82,11 @@ def test_a_visitor_is_sent_to_sign_in_comes_back_acts_as_themself_and_signs_out(
 ):
     """In Azure the console page is served without sign-in but the API answers App Service's
     plain 401 (authsettingsV2: Return401, excludedPaths), so the page itself must offer the
-    platform's sign-in (/.auth/login/aad) and return to the view it was opened at, key included.
+    platform's sign-in (/.auth/login/aad) and return to the view it was opened at, key included
+    (the page and the API also need the function key, which the page takes from ?code=).
     """
     claim_awaiting_decision(signed, "CLM-S2", "POL-S2")
-    console = Console(browser, signed, key="the-function-key")
+    console = Console(browser, signed, key=function_key(signed))
     console.open("#/instance/claim-CLM-S2")
     console.driver.delete_all_cookies()  # nobody is signed in, whoever used the browser before
     console.open("#/instance/claim-CLM-S2")
@@ -89,9 +94,7 @@ def test_a_visitor_is_sent_to_sign_in_comes_back_acts_as_themself_and_signs_out(
     assert console.find("#sign").text == "Sign in"
     console.find("#sign-in").click()
 
-    console.find("#name").send_keys("lin@contoso.com")
-    console.find("#roles").send_keys("Claims.Supervisor")
-    console.find("#name").submit()
+    fill_sign_in(console, "lin@contoso.com", ["Claims.Supervisor"])
     console.wait(
         lambda d: d.current_url == console.url("#/instance/claim-CLM-S2"), "back on the claim"
     )
