@@ -36,13 +36,12 @@ from api.body import read_json
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize
 from api.problems import ProblemError, problem_response, title
-from api.verdict import new_action_id, taken, verdict
+from api.verdict import new_action_id, refusal, taken, verdict, waiting_for
 from domain.access import Actor
 from domain.common import Workflow, edge_context, instance_id, is_business_id, to_json
 from domain.views import Accepted, FieldError, Problem, Started, StatusView
 
 ROUTE_PREFIX = "api"
-ACTIVE = {"Pending", "Running", "Suspended"}
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[func.HttpResponse]]
@@ -210,7 +209,8 @@ async def deliver_event(
 
     401 nobody signed in; 403 the caller lacks the roles `event` needs (domain.access); 404
     unknown instance; 400 bad body (or nobody named where the actor field is accepted); 409
-    when the instance's custom status does not list `event` in `waitingFor`; the status and
+    when the instance's custom status does not list `event` in `waitingFor` (naming who took
+    it before, and when); the status and
     reason `admit(custom status, body)` gives when the instance's bounds refuse the action;
     whatever `await vet(status, actor)` raises (a rule about who may act on this instance);
     then the instance's verdict (api/verdict.py): 202 taken, 409 another was taken instead.
@@ -229,32 +229,17 @@ async def deliver_event(
     action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor.name)
     if (earlier := action.replay()) is not None:
         return earlier
+    if event not in waiting_for(status):
+        raise refusal(view.id, status, event, url)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    refuse_unless_waiting(view, event, url, custom)
-    refusal = admit(custom, body) if admit else None
-    if refusal:
-        code, why = refusal
+    bound = admit(custom, body) if admit else None
+    if bound:
+        code, why = bound
         raise ProblemError(code, f"{view.id} cannot take this {event}: {why}.", status_url=url)
     accepted = await raise_portal_event(
-        client, view.id, event, body, actor, url, action.key, taken_before=len(taken(custom, event))
+        client, view.id, event, body, actor, url, action.key, taken_before=len(taken(status, event))
     )
     return await action.remember(client, json_response(accepted, 202))
-
-
-def refuse_unless_waiting(view: StatusView, event: str, url: str, custom: Any = None) -> None:
-    """409 unless the instance is active and its custom status lists `event` in `waitingFor`;
-    the answer names who took this action before, when someone did."""
-    if view.runtime_status not in ACTIVE or event not in view.waiting_for:
-        waiting = ", ".join(view.waiting_for) or "nothing"
-        earlier = taken(custom, event)
-        who = (earlier[-1].get("by") or {}).get("name") if earlier else None
-        took = f" It took the {event} of {who} at {earlier[-1].get('at')}." if who else ""
-        raise ProblemError(
-            409,
-            f"{view.id} is {view.runtime_status} at stage {view.stage!r} and waits for "
-            f"{waiting}, not {event}.{took}",
-            status_url=url,
-        )
 
 
 async def raise_portal_event(
@@ -271,8 +256,9 @@ async def raise_portal_event(
 ) -> Accepted:
     """Raise `event` with the body, who acted, the caller's idempotency key (so an
     orchestrator can drop a retried event) and a fresh action id, then wait for the instance's
-    verdict on it; 410 if the instance just finished. `shown_as` is the instance the answer
-    names (an order, for an event raised on one of its tasks)."""
+    verdict on it (an instance that finished meanwhile answers as any late one: 409, naming
+    who took this event). `shown_as` is the instance the answer names (an order, for an event
+    raised on one of its tasks)."""
     action_id = new_action_id()
     payload = {
         **to_json(body),
@@ -282,10 +268,9 @@ async def raise_portal_event(
     }
     try:
         await client.raise_event(instance_id, event, payload)
-    except Exception as error:  # finished between the caller's check and the event
-        if "gone" in str(error).lower():
-            raise ProblemError(410, f"{instance_id} has finished.", status_url=url) from None
-        raise
+    except Exception as error:  # 410: finished between the caller's check and the event
+        if "gone" not in str(error).lower():
+            raise
     applied = await verdict(client, instance_id, event, action_id, taken_before, url)
     return Accepted(
         id=shown_as or instance_id,

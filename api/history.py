@@ -11,7 +11,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import openapi
-from api.common import ACTIVE, ProblemError, handle_errors, json_response
+from api.common import ProblemError, handle_errors, json_response
+from api.verdict import ACTIVE
 from domain.common import Workflow, is_business_id, parse_instance_id
 from domain.timeline import build_timeline
 from domain.views import InstanceHistory, Problem

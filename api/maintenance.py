@@ -15,7 +15,6 @@ import azure.functions as func
 
 from api import openapi
 from api.common import (
-    ACTIVE,
     ProblemError,
     deliver_event,
     find_status,
@@ -30,7 +29,7 @@ from api.common import (
 )
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize, principal
-from api.verdict import taken
+from api.verdict import ACTIVE, taken
 from domain.access import Actor, is_requester, roles_for
 from domain.common import Workflow, to_json
 from domain.maintenance import (
@@ -124,7 +123,7 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
         actor,
         url,
         action.key,
-        taken_before=len(taken(task.custom_status, Event.PARTS_RECEIVED)),
+        taken_before=len(taken(task, Event.PARTS_RECEIVED)),
         shown_as=order.instance_id,
     )
     return await action.remember(client, json_response(accepted, 202))

@@ -40,7 +40,6 @@ _DESCRIPTIONS = {
     400: "Invalid input; `errors` lists every invalid field",
     404: "Not found",
     409: "Conflict with the current state",
-    410: "Gone",
     401: "No valid function key, or (for portal actions) not signed in; `requiredRoles` "
     "lists the roles needed",
     403: "Signed in without one of the roles needed; `requiredRoles` lists them",
@@ -183,7 +182,6 @@ def workflow(
                 403: problem,
                 404: problem,
                 409: problem,
-                410: problem,
             },
             roles=roles_for(event),
             idempotent_action=True,

@@ -6,8 +6,10 @@ status (`actions`: event, who, when, actionId; see orchestrators/common.record_a
 waits for nothing until its next stage. The API waits for that verdict before answering:
 
     202 `applied: true`    the instance took this action;
-    409                    it took another one for this event (naming who) and no longer waits
-                           for it, or it finished without taking this one;
+    409                    it took another one for this event and no longer waits for it, or it
+                           finished (even before the event reached it) without taking this one:
+                           the same answer a caller refused up front gets (`refusal`), naming
+                           who took this event and when;
     202 `applied: false`   it had not said within VERDICT_WAIT: received, not yet taken; the
                            status view says what happened.
 """
@@ -31,10 +33,45 @@ def new_action_id() -> str:
     return uuid.uuid4().hex
 
 
-def taken(custom: Any, event: str) -> list[dict[str, Any]]:
-    """The actions for `event` the instance lists as taken, oldest first."""
-    actions = custom.get("actions") if isinstance(custom, dict) else None
-    return [a for a in actions or [] if isinstance(a, dict) and a.get("event") == event]
+def taken(status: df.DurableOrchestrationStatus | None, event: str) -> list[dict[str, Any]]:
+    """The actions for `event` the instance lists as taken, oldest first: from its custom
+    status, or from its output once it has finished (a result lists them too)."""
+    for record in (status.custom_status, status.output) if status else ():
+        actions = record.get("actions") if isinstance(record, dict) else None
+        if actions:
+            return [a for a in actions if isinstance(a, dict) and a.get("event") == event]
+    return []
+
+
+def runtime(status: df.DurableOrchestrationStatus | None) -> str | None:
+    return status.runtime_status.value if status and status.runtime_status else None
+
+
+def waiting_for(status: df.DurableOrchestrationStatus | None) -> list[str]:
+    """The portal events the instance accepts now (none once it has finished)."""
+    custom = status.custom_status if status else None
+    events = custom.get("waitingFor") if isinstance(custom, dict) else None
+    return list(events or []) if runtime(status) in ACTIVE else []
+
+
+def refusal(
+    instance_id: str, status: df.DurableOrchestrationStatus | None, event: str, url: str
+) -> ProblemError:
+    """The 409 for an action the instance does not take: where it stands and, when it took
+    this event from someone else, who and when. Every late caller gets this same answer,
+    whether it was refused before its event was raised or after."""
+    custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
+    waiting = ", ".join(waiting_for(status)) or "nothing"
+    detail = (
+        f"{instance_id} is {runtime(status)} at stage {custom.get('stage')!r} and waits for "
+        f"{waiting}, not {event}."
+    )
+    if earlier := taken(status, event):
+        who = (earlier[-1].get("by") or {}).get("name", "someone")
+        detail += (
+            f" It took the {event} of {who} at {earlier[-1].get('at')}; this one was not applied."
+        )
+    return ProblemError(409, detail, status_url=url)
 
 
 async def verdict(
@@ -45,29 +82,19 @@ async def verdict(
     taken_before: int,
     url: str,
 ) -> bool:
-    """True once the instance lists `action_id` as taken; 409 when it is sure not to take it;
-    False when it has not said within VERDICT_WAIT_SECONDS."""
+    """True once the instance lists `action_id` as taken; 409 when it is sure not to take it
+    (it finished, or took this event from someone else and no longer waits for it); False
+    when it has not said within VERDICT_WAIT_SECONDS."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + VERDICT_WAIT_SECONDS
     while True:
         status = await client.get_status(instance_id)
-        custom = status.custom_status if status else None
-        done = taken(custom, event)
+        done = taken(status, event)
         if any(action.get("actionId") == action_id for action in done):
             return True
-        runtime = status.runtime_status.value if status and status.runtime_status else None
-        waiting = isinstance(custom, dict) and event in (custom.get("waitingFor") or [])
-        if runtime not in ACTIVE:
-            raise ProblemError(
-                409, f"{instance_id} ended ({runtime}) without taking this {event}.", status_url=url
-            )
-        if len(done) > taken_before and not waiting:
-            winner = (done[-1].get("by") or {}).get("name", "someone")
-            raise ProblemError(
-                409,
-                f"{instance_id} took the {event} of {winner} first; this one was not applied.",
-                status_url=url,
-            )
+        finished = runtime(status) not in ACTIVE
+        if finished or (len(done) > taken_before and event not in waiting_for(status)):
+            raise refusal(instance_id, status, event, url)
         if loop.time() >= deadline:
             return False
         await asyncio.sleep(POLL_SECONDS)
