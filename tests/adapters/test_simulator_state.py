@@ -108,10 +108,12 @@ def test_concurrent_processes_with_one_key_make_one_effect(clean_environment: Pa
     env = {**os.environ, "SIMULATOR_STATE_PATH": str(clean_environment)}
     processes = [
         subprocess.Popen([sys.executable, "-c", script.replace("own-", f"own-{n}-")],
-                         cwd=ROOT, env=env)
+                         cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
         for n in range(4)
     ]  # fmt: skip
-    assert [process.wait(timeout=60) for process in processes] == [0, 0, 0, 0]
+    # Each child runs until done: how long it takes on a loaded machine proves nothing.
+    errors = [process.communicate()[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
     keys = [entry["idempotencyKey"] for entry in simulator.ledger("payout")]
     assert keys.count("shared") == 1 and len(keys) == 1 + 4 * 20
 
