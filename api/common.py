@@ -39,6 +39,7 @@ from api.problems import ProblemError, problem_response, title
 from api.verdict import new_action_id, refusal, taken, verdict, waiting_for
 from domain.access import Actor
 from domain.common import Workflow, edge_context, instance_id, is_business_id, to_json
+from domain.timeline import decode
 from domain.views import Accepted, FieldError, Problem, Started, StatusView
 
 ROUTE_PREFIX = "api"
@@ -166,6 +167,13 @@ async def start_workflow(
         raise
     body = Started(instance_id=new_id, business_id=business_id, workflow=workflow, status_url=url)
     return json_response(body, 202, headers={"Location": url})
+
+
+def started_input(status: df.DurableOrchestrationStatus) -> Any:
+    """The input an instance was started with, as data. The host keeps what `start_new`
+    posts, a JSON string of JSON (SDK issue #195), so `input_` is text there and an object
+    for instances started through the HTTP API with a plain JSON body."""
+    return decode(status.input_)
 
 
 def status_view(workflow: Workflow, status: df.DurableOrchestrationStatus) -> StatusView:

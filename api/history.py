@@ -11,7 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import openapi
-from api.common import ProblemError, handle_errors, json_response
+from api.common import ProblemError, handle_errors, json_response, started_input
 from api.verdict import ACTIVE
 from domain.common import Workflow, is_business_id, parse_instance_id
 from domain.timeline import build_timeline
@@ -55,7 +55,7 @@ async def instance_history(req: func.HttpRequest, client: df.DurableOrchestratio
         custom_status=status.custom_status,
         created_time=status.created_time,
         last_updated_time=status.last_updated_time,
-        input=status.input_,
+        input=started_input(status),
         output=status.output,
         timeline=build_timeline(events, running=runtime_status in ACTIVE),
     )

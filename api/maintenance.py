@@ -24,6 +24,7 @@ from api.common import (
     raise_portal_event,
     route_id,
     start_workflow,
+    started_input,
     status_url,
     status_view,
 )
@@ -177,10 +178,7 @@ async def _task_status(client: df.DurableOrchestrationClient, order: Any, task: 
 async def _order(client: df.DurableOrchestrationClient, status: Any) -> MaintenanceOrder:
     """The order as it was started (read from the instance's input)."""
     found = await client.get_status(status.instance_id, show_input=True)
-    data = found.input_ if found else None
-    if isinstance(data, str):
-        return MaintenanceOrder.model_validate_json(data)
-    return MaintenanceOrder.model_validate(data or {})
+    return MaintenanceOrder.model_validate((started_input(found) if found else None) or {})
 
 
 openapi.workflow(

@@ -69,9 +69,9 @@ class ManagementApi:
         self.sdk_encoded = sdk_encoded
 
     def _unwrap(self, data: str | None) -> str | None:
-        """The SDK's client JSON-encodes start inputs and signal inputs before posting them as
-        JSON, so the RPC endpoint receives a JSON string of JSON; the extension reads through
-        that one extra layer, and so does devhost. (Raised events keep it: SDK issue #295.)"""
+        """The SDK's client JSON-encodes signal inputs before posting them as JSON, so the RPC
+        endpoint receives a JSON string of JSON; devhost reads through that one extra layer.
+        (Start inputs and raised events keep it, as on Azure: SDK issues #195 and #295.)"""
         if not self.sdk_encoded or data is None:
             return data
         inner = json.loads(data)
@@ -107,11 +107,14 @@ class ManagementApi:
 
     async def start(self, request: web.Request) -> web.Response:
         """HandleStartOrchestratorRequestAsync: 202 with the management URLs, or with
-        `timeout` and `pollingInterval` the outcome if the instance finishes in time."""
+        `timeout` and `pollingInterval` the outcome if the instance finishes in time.
+
+        The body is stored as the extension stores it (JsonConvert.DeserializeObject, then
+        serialized again): the SDK client's JSON string of JSON stays a JSON string."""
         instance_id = request.match_info.get("id")
         if instance_id is not None:
             validate_instance_id(instance_id)
-        data = self._unwrap(await q.read_json(request))
+        data = await q.read_json(request)
         version = request.query.get("version")  # HttpApiHandler: ?version= beats defaultVersion
         started = await self.engine.start(request.match_info["name"], instance_id, data, version)
         return await self._check_status_or_wait(request, started)

@@ -223,11 +223,30 @@ def _context(
         instanceId=instance_id,
         isReplaying=bool(past.events),
         parentInstanceId=parent_id,
-        input=input_json,
+        input=context_input(input_json),
         **CONTEXT_LIMITS,
     )
     context._histories = past.played() + unplayed
     return context
+
+
+def context_input(input_json: str | None) -> str | None:
+    """The `input` the SDK reads from the context JSON, where the extension puts the stored
+    input parsed as a token (OrchestrationTriggerAttributeBindingProvider
+    .OrchestrationContextToString, DurableOrchestrationContext.GetInputAsJson): a stored JSON
+    string holding JSON (the SDK client's start_new input) reaches `get_input` as that JSON
+    text, so the orchestrator gets the client's object back. Any other input is passed as its
+    JSON text, which `get_input` decodes to the same value."""
+    if input_json is None:
+        return None
+    token = json.loads(input_json)
+    if isinstance(token, str):
+        try:
+            json.loads(token)
+        except ValueError:
+            return input_json
+        return token
+    return input_json
 
 
 def _first(

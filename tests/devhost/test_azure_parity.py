@@ -528,3 +528,27 @@ def test_any_state_lets_a_start_replace_a_running_instance(devhost_factory, tmp_
 
     body = replacing.wait_for(instance_id)
     assert (body["name"], body["output"][0]) == ("hello_sequence", "Hello again in Tokyo!")
+
+
+def test_an_sdk_started_input_is_stored_as_azure_stores_it_and_reaches_the_orchestrator(host):
+    """The SDK's DurableOrchestrationClient.start_new posts `df_dumps(input)` as the JSON body,
+    a JSON string of JSON. HttpApiHandler.HandleStartOrchestratorRequestAsync (the RPC start
+    endpoint) reads it with JsonConvert.DeserializeObject, a string, and DurableClient
+    .StartNewAsync stores that string serialized: the status (ConvertOrchestrationStateToStatus,
+    ParseToJToken) shows `input` as text (SDK issue #195). The orchestrator gets the object
+    back: OrchestrationContextToString puts the stored input in the context as a token
+    (GetInputAsJson), and the SDK's `get_input` decodes that text. A plain JSON body on the HTTP
+    API is stored and shown as the object it is."""
+    order = {"orderId": "MO-1", "tasks": [{"taskId": "T1"}]}
+    through_sdk = unique("sdk-input")
+    response = host.http.post(f"/api/start/echo_input/{through_sdk}", json=order)
+    assert response.status_code == 202, response.text
+    done = host.wait_for(through_sdk)
+    assert done["input"] == json.dumps(order)
+    assert done["output"] == order
+    seen = host.http.get(f"/api/client/{through_sdk}", params={"op": "status"}).json()
+    assert seen["input"] == json.dumps(order)
+
+    through_api = start(host, "echo_input", unique("api-input"), order)
+    done = host.wait_for(through_api)
+    assert (done["input"], done["output"]) == (order, order)

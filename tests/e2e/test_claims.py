@@ -79,7 +79,8 @@ def test_claims_since_version_2_are_acknowledged_and_older_ones_replay_without_i
     (HttpApiHandler.HandleStartOrchestratorRequestAsync)."""
     path = file_claim(app, claim("CLM-ACK", policy="POL-ACK"))
     assert app.wait_done(path)["stage"] == "approved"
-    stored = app.view("/runtime/webhooks/durabletask/instances/claim-CLM-ACK")["input"]
+    # start_new's input is kept as the JSON text the SDK posted (SDK issue #195)
+    stored = json.loads(app.view("/runtime/webhooks/durabletask/instances/claim-CLM-ACK")["input"])
     older = {**stored, "claimId": "CLM-OLD", "policyNumber": "POL-OLD"}
     response = app.http.post(
         "/runtime/webhooks/durabletask/orchestrators/claim_orchestrator/claim-CLM-OLD",
@@ -93,6 +94,9 @@ def test_claims_since_version_2_are_acknowledged_and_older_ones_replay_without_i
     assert acknowledgement["recipient"] == "clm-ack@example.com"
     assert messages(app, "CLM-OLD", "claim_received") == []
     assert len(messages(app, "CLM-OLD", "claim_approved")) == 1
+    for claim_id in ("CLM-ACK", "CLM-OLD"):  # started through the SDK, and as JSON
+        page = app.view(f"/api/workflows/claim-{claim_id}/history")
+        assert page["input"]["claimId"] == claim_id
 
 
 def test_an_adjuster_approves_a_large_claim_and_is_recorded_from_the_principal(app: App):

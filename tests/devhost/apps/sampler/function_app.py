@@ -41,6 +41,12 @@ def hello_sequence(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def echo_input(context: df.DurableOrchestrationContext):
+    """Finishes with what `get_input` gave it."""
+    return context.get_input()
+
+
+@app.orchestration_trigger(context_name="context")
 def noop_sequence(context: df.DurableOrchestrationContext):
     for step in range(context.get_input() or 5):
         yield context.call_activity("noop", step)
