@@ -168,10 +168,19 @@ def is_eligible(quote: Quote, pallets: int, window: PickupWindow) -> bool:
     )
 
 
-def rank_key(quote: Quote) -> tuple[float, int, str, str, date]:
-    """Cheapest first, then fastest, then by carrier and quote id so that ties never depend on
-    the order in which carriers happened to answer."""
-    return (quote.price, quote.transit_days, quote.carrier, quote.quote_id, quote.pickup_date)
+def rank_key(quote: Quote) -> tuple[float, int, str, str, date, int, str]:
+    """Cheapest first, then fastest, then by carrier and quote id; the remaining fields (more
+    room first) make the order total, so no tie ever depends on the order in which carriers
+    happened to answer, not even between two offers a carrier sent under one quote id."""
+    return (
+        quote.price,
+        quote.transit_days,
+        quote.carrier,
+        quote.quote_id,
+        quote.pickup_date,
+        -quote.capacity_pallets,
+        quote.currency,
+    )
 
 
 def rank_quotes(quotes: Iterable[Quote], pallets: int, window: PickupWindow) -> list[Quote]:

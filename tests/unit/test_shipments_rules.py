@@ -188,3 +188,11 @@ def test_pickup_deadline_and_escalation():
 def test_transit_deadline_is_at_least_a_day():
     assert transit_deadline(START, 3) == START + timedelta(days=3)
     assert transit_deadline(START, 0) == START + timedelta(days=1)
+
+
+def test_two_offers_under_one_quote_id_rank_the_same_whichever_arrives_first():
+    """A carrier that answers twice under one quote id (a retried call) must not make the
+    booking depend on which answer came back first: the roomier offer wins either way."""
+    roomy, tight = quote(capacity_pallets=12), quote(capacity_pallets=5)
+    assert rank_quotes([tight, roomy], 4, WINDOW) == rank_quotes([roomy, tight], 4, WINDOW)
+    assert rank_quotes([tight, roomy], 4, WINDOW)[0] == roomy
