@@ -7,7 +7,6 @@ work ran (at least once) with how often its result entered the history (exactly 
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -70,10 +69,15 @@ def test_sigkill_mid_work_loses_nothing_and_records_no_result_twice(host, folder
     assert sorted(results(host, burst)) == list(range(30))
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.2, 0.4])
-def test_sigkill_at_any_moment_of_a_burst(host, delay):
+@pytest.mark.parametrize("recorded", [0, 1, 90])
+def test_sigkill_at_any_moment_of_a_burst(host, recorded):
+    """Killed once `recorded` of the burst's 180 activity results are in the history: straight
+    after the starts were accepted, at the first result, and half-way through."""
     ids = [start(host, "burst", unique("storm"), 60) for _ in range(3)]
-    time.sleep(delay)
+    host.wait_until(
+        lambda: sum(len(results(host, i)) for i in ids) >= recorded,
+        message=f"{recorded} results recorded",
+    )
 
     assert host.stop(kill=True) == KILLED
     host.start()
