@@ -95,13 +95,15 @@ def continuation_header(position: str) -> dict[str, str]:
 
 
 async def read_json(request: web.Request, required: bool = False) -> str | None:
-    """The body as JSON text; None when empty; HostError(400) when it is not JSON."""
+    """The body as JSON text, compact as the extension re-serializes a parsed body
+    (MessagePayloadDataConverter.Serialize: JToken.ToString(Formatting.None)); None when
+    empty; HostError(400) when it is not JSON."""
     raw = await request.read()
     if not raw.strip():
         if required:
             raise HostError(JSON_ONLY)
         return None
     try:
-        return json.dumps(json.loads(raw))
+        return json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
     except (ValueError, UnicodeDecodeError) as problem:
         raise HostError(str(problem), "Invalid JSON content") from problem

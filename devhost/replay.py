@@ -368,7 +368,11 @@ def _work_for_task(task: Any, context: DurableOrchestrationContext) -> Work:
         return CreateTimer(task.id, action.fire_at)
     if isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
         return StartSubOrchestration(
-            task.id, action.function_name, action.instance_id, action._input, action.version
+            task.id,
+            action.function_name,
+            action.instance_id,
+            reserialized(action._input),
+            action.version,
         )
     if isinstance(action, CallEntityAction):
         return CallEntity(task.id, action.instance_id, action.operation, action.input_)
@@ -379,5 +383,18 @@ def _continue_as_new_input(context: DurableOrchestrationContext) -> str | None:
     actions = _flatten(context._action_payload_v2 or context._action_payload_v1)
     for action in reversed(actions):
         if isinstance(action, ContinueAsNewAction):
-            return action.input_
+            return reserialized(action.input_)
     return None
+
+
+def reserialized(sdk_json: str | None) -> str | None:
+    """The input DurableTask.Core stores for a sub-orchestration or a new generation.
+
+    The SDK puts `df_dumps(input)` in the action, and the extension reads that JSON text as a
+    plain string (OutOfProcOrchestrationShim.AsyncAction.Input, passed on by
+    InvokeAPIFromAction); TaskOrchestrationContext.CreateSubOrchestrationInstanceCore and
+    ContinueAsNewCore serialize it once more. So the instance's input is a JSON string of
+    JSON, its status shows text, and `get_input` still decodes it to the value
+    (`context_input`).
+    """
+    return None if sdk_json is None else json.dumps(sdk_json, ensure_ascii=False)

@@ -241,7 +241,7 @@ def _same(work: Work, event: dict[str, Any]) -> bool:
             kind == EventType.SUB_ORCHESTRATION_CREATED
             and work.name.lower() == event["Name"].lower()
             and work.instance_id in (None, event.get("InstanceId"))
-            and _same_json(work.input, event.get("Input"))
+            and _same_input(work.input, event.get("Input"))
         )
     if kind != EventType.EVENT_SENT:
         return False
@@ -252,6 +252,13 @@ def _same(work: Work, event: dict[str, Any]) -> bool:
         and work.operation == request.get("op")
         and _same_json(work.input, request.get("input"))
     )
+
+
+def _same_input(work_input: str | None, recorded: str | None) -> bool:
+    """A sub-orchestration's input as stored now, or as devhost recorded it before it kept the
+    extension's extra string layer (the SDK's JSON text itself)."""
+    bare = None if work_input is None else json.loads(work_input)
+    return _same_json(work_input, recorded) or _same_json(bare, recorded)
 
 
 def _same_json(left: str | None, right: str | None) -> bool:

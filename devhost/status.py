@@ -54,7 +54,8 @@ def readable_history(
     As the extension's `DurableClient.GetDurableOrchestrationStatusAsync` does: a completion
     takes its scheduling event's FunctionName, ScheduledTime and (with showInput) Input and the
     scheduling event goes (one still unanswered stays, so running work shows); every
-    Input goes when showInput is false; Result is shown only with showHistoryOutput.
+    Input goes when showInput is false; Result is shown only with showHistoryOutput, parsed
+    (ConvertOutputToJToken), while Input stays the stored JSON text, never parsed.
     """
     scheduled = {e["EventId"]: e for e in events if e["EventType"] in SCHEDULING}
     answered = {e["TaskScheduledId"] for e in events if e.get("TaskScheduledId") is not None}
@@ -67,22 +68,30 @@ def readable_history(
         origin = scheduled.get(event.get("TaskScheduledId", -2))
         if kind == EventType.EXECUTION_STARTED:
             row["FunctionName"] = event.get("Name")
-            if with_input:
-                row["Input"] = _json(event.get("Input"))
         elif origin is not None:
             row["FunctionName"] = origin.get("Name")
             row["ScheduledTime"] = origin["Timestamp"]
             if with_input:
-                row["Input"] = _json(origin.get("Input"))
+                row["Input"] = stored_input(origin)
         for field in ("Name", "FireAt", "Reason", "Details", "OrchestrationStatus", "InstanceId"):
             if event.get(field) is not None and field not in row:
                 row[field] = event[field]
         if with_input and "Input" in event and "Input" not in row:
-            row["Input"] = _json(event["Input"])
+            row["Input"] = stored_input(event)
         if with_output and "Result" in event:
             row["Result"] = _json(event["Result"])
         readable.append(row)
     return readable
+
+
+def stored_input(event: dict[str, Any]) -> str | None:
+    """An event's Input as DurableTask.Core stores it: an activity's is the parameters array
+    TaskOrchestrationContext.ScheduleTaskInternal serializes, `[input]`, around the SDK's
+    JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim)."""
+    text = event.get("Input")
+    if event["EventType"] != EventType.TASK_SCHEDULED or text is None:
+        return text
+    return json.dumps([text], ensure_ascii=False, separators=(",", ":"))
 
 
 def event_name(kind: EventType) -> str:

@@ -3,9 +3,10 @@ which timers waited, who sent which event, and how long a lock was waited for an
 
 Built from the history the Durable status API returns (`showHistory=true&showInput=true`):
 PascalCase events with a string `EventType`, each completion carrying its `FunctionName`,
-`ScheduledTime` and `Input` (scheduling events still pending stay in the list). Inputs may
-arrive as JSON text (Azure) or already parsed, and event payloads may be JSON-encoded twice (SDK
-issue #295), so every payload is decoded defensively.
+`ScheduledTime` and `Input` (scheduling events still pending stay in the list). Inputs arrive
+as the stored JSON text (an activity's inside a one-element array, a sub-orchestration's
+encoded twice) and event payloads may be JSON-encoded twice (SDK issue #295), so every payload
+is decoded defensively.
 
     timeline = build_timeline(status["historyEvents"], running=True)
     [span.name for span in timeline.spans if span.kind == "activity"]
@@ -76,6 +77,16 @@ def decode(value: Any) -> Any:
             value = json.loads(value)
         except ValueError:
             return value
+    return value
+
+
+def call_input(kind: SpanKind, event: Event) -> Any:
+    """A call's input as data. The status API shows what DurableTask stored: for an activity,
+    the one-element parameters array around the input's JSON (TaskOrchestrationContext
+    .ScheduleTaskInternal), e.g. `["{\"carrier\": \"GHOST\"}"]`."""
+    value = decode(event.get("Input"))
+    if kind == "activity" and isinstance(value, list) and len(value) == 1:
+        return decode(value[0])
     return value
 
 
@@ -168,8 +179,9 @@ class _Builder:
 
     def _completion(self, kind: SpanKind, event: Mapping[str, Any], now: datetime, ok: bool):
         name = str(event.get("FunctionName") or "?")
+        payload = call_input(kind, event)
         if kind == "activity" and name == RECORD_STAGE_ACTIVITY:
-            stage = label_of(event.get("Input")) or "?"
+            stage = label_of(payload) or "?"
             start = self.at(event.get("ScheduledTime") or event["Timestamp"])
             self.marks.append(Mark(kind="stage", name=stage, time=start))
             return
@@ -177,7 +189,7 @@ class _Builder:
             Span(
                 kind=kind,
                 name=name,
-                label=label_of(event.get("Input")),
+                label=label_of(payload),
                 start=self.at(event.get("ScheduledTime") or event["Timestamp"]),
                 end=now,
                 outcome="completed" if ok else "failed",
@@ -203,7 +215,8 @@ class _Builder:
         name = str(event.get("Name") or "?")
         if name == RECORD_STAGE_ACTIVITY:
             return
-        label = label_of(event.get("Input"))
+        payload = call_input(kind, event)
+        label = label_of(payload)
         outcome = "running" if self.running else "cancelled"
         self.spans.append(Span(kind=kind, name=name, label=label, start=now, outcome=outcome))
 

@@ -22,6 +22,7 @@ from tests.devhost.support import (
     WEBHOOKS,
     assert_error,
     assert_no_body,
+    raise_event,
     raw_history,
     run,
     start,
@@ -229,7 +230,7 @@ def test_a_sub_orchestration_without_an_id_gets_the_durabletask_default(host):
         e["InstanceId"] for e in events if e["EventType"] == EventType.SUB_ORCHESTRATION_CREATED
     ]
     assert created == [f"{parent}-c", f"{execution}:1", f"{execution}:2"]
-    assert status(host, f"{execution}:1").json()["input"] == "anon"
+    assert status(host, f"{execution}:1").json()["input"] == json.dumps("anon")
 
 
 def test_a_running_instance_status_asks_to_retry_after_5_seconds_at_its_own_url(host):
@@ -552,3 +553,55 @@ def test_an_sdk_started_input_is_stored_as_azure_stores_it_and_reaches_the_orche
     through_api = start(host, "echo_input", unique("api-input"), order)
     done = host.wait_for(through_api)
     assert (done["input"], done["output"]) == (order, order)
+
+
+def test_sub_orchestration_and_continue_as_new_inputs_are_stored_as_azure_stores_them(host):
+    """The SDK's CallSubOrchestratorAction and ContinueAsNewAction carry `df_dumps(input)`, JSON
+    text, in the action's `input`; OutOfProcOrchestrationShim reads it as a plain string
+    (AsyncAction.Input) and InvokeAPIFromAction hands that string to
+    TaskOrchestrationContext.CreateSubOrchestrationInstanceCore and ContinueAsNewCore, which
+    serialize it once more. So the child's and the new generation's status `input` is text
+    (DurableClient.ConvertOrchestrationStateToStatus, ParseToJToken), history rows keep each
+    Input as stored (DurableClient.GetDurableOrchestrationStatusAsync parses only Result), and
+    `get_input` still returns the value (OrchestrationContextToString passes the stored string
+    as a token; the SDK decodes its text)."""
+    parent = unique("hands-on")
+    first = {"generation": 0, "tags": ["a", "b"]}
+    response = host.http.post(f"/api/start/hands_input_on/{parent}", json=first)
+    assert response.status_code == 202, response.text
+
+    done = host.wait_for(parent, showHistory="true")
+
+    last = {**first, "generation": 2}
+    assert done["output"] == {"fromChild": last, "mine": last}
+    assert done["input"] == json.dumps(last)
+    stored = json.dumps(json.dumps(last))
+    rows = {row["EventType"]: row for row in done["historyEvents"]}
+    assert rows["ExecutionStarted"]["Input"] == stored
+    assert rows["SubOrchestrationInstanceCompleted"]["Input"] == stored
+    child = host.wait_for(f"{parent}-child", showHistory="true")
+    assert (child["input"], child["output"]) == (json.dumps(last), last)
+    assert child["historyEvents"][0]["Input"] == stored
+    seen = host.http.get(f"/api/client/{parent}-child", params={"op": "status"}).json()
+    assert seen["input"] == json.dumps(last)
+
+
+def test_history_rows_show_each_input_as_it_is_stored(host):
+    """DurableClient.GetDurableOrchestrationStatusAsync parses only Result; every Input stays
+    the stored JSON text. HandleStartOrchestratorRequestAsync and HandleRaiseEventRequestAsync
+    store a parsed body re-serialized compact (MessagePayloadDataConverter.Serialize,
+    Formatting.None); a completion shows its TaskScheduled's Input
+    (AddScheduledEventDataAndAggregate), the parameters array that TaskOrchestrationContext
+    .ScheduleTaskInternal serializes around the SDK's JSON text."""
+    waiting = start(host, "collect_events", unique("stored"), 1)
+    raised = raise_event(host, waiting, "Item", {"n": 1, "by": "Zoë"})
+    assert raised.status_code == 202
+    events = host.wait_for(waiting, showHistory="true")["historyEvents"]
+    rows = {row["EventType"]: row for row in events}
+    assert rows["ExecutionStarted"]["Input"] == "1"
+    assert rows["EventRaised"]["Input"] == '{"n":1,"by":"Zoë"}'
+
+    greeted = run(host, "hello_sequence", "Zoë")["historyEvents"]
+
+    [first, *_] = [row for row in greeted if row["EventType"] == "TaskCompleted"]
+    assert first["Input"] == json.dumps([json.dumps("Zoë in Tokyo")], separators=(",", ":"))

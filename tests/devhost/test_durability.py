@@ -6,6 +6,7 @@ work ran (at least once) with how often its result entered the history (exactly 
 
 from __future__ import annotations
 
+import json
 import signal
 from collections import Counter
 from pathlib import Path
@@ -36,9 +37,12 @@ def calls(folder: Path) -> Counter[str]:
 
 
 def results(host, instance_id: str, kind: str = "TaskCompleted") -> list:
-    """What the history recorded: activity results, or the data of raised events."""
-    field = "Input" if kind == "EventRaised" else "Result"
-    return [e[field] for e in history(host, instance_id) if e["EventType"] == kind]
+    """What the history recorded: activity results, or the data of raised events (whose
+    Input the status API shows as the stored JSON text)."""
+    events = [e for e in history(host, instance_id) if e["EventType"] == kind]
+    if kind == "EventRaised":
+        return [json.loads(e["Input"]) for e in events]
+    return [e["Result"] for e in events]
 
 
 def test_sigkill_mid_work_loses_nothing_and_records_no_result_twice(host, folder):

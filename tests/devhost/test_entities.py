@@ -3,6 +3,8 @@ signals from clients and orchestrations, and call_entity replies as the extensio
 
 from __future__ import annotations
 
+import json
+
 from tests.devhost.support import WEBHOOKS, assert_error, assert_no_body, run, unique
 
 
@@ -103,17 +105,20 @@ def test_orchestration_signals_and_calls_with_replies_as_the_extension_sends_the
     sent = [e for e in events if e["EventType"] == "EventSent"]
     raised = [e for e in events if e["EventType"] == "EventRaised"]
     assert {e["InstanceId"] for e in sent} == {f"@counter@{key}"}
-    assert [(e["Input"]["op"], e["Input"]["signal"]) for e in sent] == [
+    # History rows show each Input as the stored JSON text.
+    requests = [json.loads(e["Input"]) for e in sent]
+    replies = [json.loads(e["Input"]) for e in raised]
+    assert [(r["op"], r["signal"]) for r in requests] == [
         ("add", True),
         ("add", False),
         ("get", False),
         ("explode", False),
     ]
     # Each call is answered by an EventRaised named after the request's id; signals get none.
-    assert [e["Name"] for e in raised] == [e["Input"]["id"] for e in sent[1:]]
-    assert raised[1]["Input"]["result"] == "15"
-    assert "exceptionType" in raised[2]["Input"]
-    assert "exceptionType" not in raised[0]["Input"]
+    assert [e["Name"] for e in raised] == [r["id"] for r in requests[1:]]
+    assert replies[1]["result"] == "15"
+    assert "exceptionType" in replies[2]
+    assert "exceptionType" not in replies[0]
 
 
 def test_signals_from_an_orchestration_arrive_before_its_later_call(host):

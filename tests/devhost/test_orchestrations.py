@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from devhost.history import EventType
@@ -38,7 +39,7 @@ def test_activity_sequence_returns_each_result_in_order(host):
         "ExecutionCompleted",
     ]
     assert events[0]["FunctionName"] == "hello_sequence"
-    assert events[0]["Input"] == "Ann"
+    assert events[0]["Input"] == '"Ann"'  # as stored: JSON text
     assert [e["FunctionName"] for e in events[1:4]] == ["say_hello"] * 3
     assert [e["Result"] for e in events[1:4]] == body["output"]
     assert events[-1]["OrchestrationStatus"] == "Completed"
@@ -61,12 +62,16 @@ def test_history_output_and_input_are_shown_only_when_asked(host):
 def test_a_completion_shows_the_input_it_was_scheduled_with(host):
     """DurableClient.GetDurableOrchestrationStatusAsync (AddScheduledEventDataAndAggregate)
     copies the TaskScheduled event's Input onto its TaskCompleted/TaskFailed when showInput
-    is true, and the status API defaults showInput to true: support sees what each call got."""
+    is true, and the status API defaults showInput to true: support sees what each call got,
+    as DurableTask stored it (TaskOrchestrationContext.ScheduleTaskInternal: the parameters
+    array around the SDK's JSON text)."""
     instance_id = run(host, "hello_sequence", "Di")["instanceId"]
 
     events = status(host, instance_id, showHistory="true").json()["historyEvents"]
     completions = [e for e in events if e["EventType"] == "TaskCompleted"]
-    assert [e["Input"] for e in completions] == ["Di in Tokyo", "Di in Seattle", "Di in London"]
+    assert [e["Input"] for e in completions] == [
+        json.dumps([json.dumps(f"Di in {city}")]) for city in ("Tokyo", "Seattle", "London")
+    ]
     assert all("Result" not in e for e in completions)
     assert "TaskScheduled" not in kinds(events)  # each was folded into its completion
 
@@ -206,10 +211,10 @@ def test_sub_orchestrations_with_given_and_generated_ids(host):
     assert (named["name"], named["runtimeStatus"], named["input"]) == (
         "hello_sequence",
         "Completed",
-        "child",
+        json.dumps("child"),
     )
     by_name = {row["name"]: row for row in children.values()}
-    assert by_name["hello_sequence"]["input"] == "anon"
+    assert by_name["hello_sequence"]["input"] == json.dumps("anon")
     assert by_name["hello_sequence"]["runtimeStatus"] == "Completed"
     assert by_name["always_fails"]["runtimeStatus"] == "Failed"
 
@@ -229,9 +234,9 @@ def test_continue_as_new_restarts_with_fresh_history(host):
 
     assert body["runtimeStatus"] == "Completed"
     assert body["output"] == 3
-    assert body["input"] == 3
+    assert body["input"] == json.dumps(3)  # the SDK's JSON text, stored as a string
     assert kinds(body["historyEvents"]) == ["ExecutionStarted", "ExecutionCompleted"]
-    assert body["historyEvents"][0]["Input"] == 3
+    assert body["historyEvents"][0]["Input"] == json.dumps(json.dumps(3))
 
 
 def test_unsupported_action_fails_the_instance_naming_it(host):
@@ -270,9 +275,9 @@ def test_events_raised_before_the_orchestrator_waits_are_buffered_in_order(host)
     assert body["output"] == [{"n": 1}, [2], "three"]
     raised = [e for e in body["historyEvents"] if e["EventType"] == "EventRaised"]
     assert [(e["Name"], e["Input"]) for e in raised] == [
-        ("Item", {"n": 1}),
-        ("Item", [2]),
-        ("Item", "three"),
+        ("Item", '{"n":1}'),
+        ("Item", "[2]"),
+        ("Item", '"three"'),
     ]
 
 

@@ -1,6 +1,7 @@
 """The timeline read from a history as Azure's status API returns it (DurableClient.cs,
 GetDurableOrchestrationStatusAsync): string EventTypes, completions carrying FunctionName,
-ScheduledTime and Input as JSON text, scheduling still pending left in place."""
+ScheduledTime and Input as stored (an activity's the one-element parameters array
+TaskOrchestrationContext.ScheduleTaskInternal writes), scheduling still pending left in place."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def lock_request(request_id: str, op: str) -> str:
 
 def lock_reply(result: dict) -> str:
     return json.dumps({"result": json.dumps(result)})
+
+
+def activity_input(value: object) -> str:
+    """An activity's Input as Azure stores it: [the SDK's JSON text]."""
+    return json.dumps([json.dumps(value)])
 
 
 HISTORY = [
@@ -56,7 +62,7 @@ HISTORY = [
         "Timestamp": at(33),
         "ScheduledTime": at(32),
         "FunctionName": "partner_call",
-        "Input": json.dumps({"carrier": "GHOST"}),
+        "Input": activity_input({"carrier": "GHOST"}),
         "Reason": "boom",
     },
     {"EventType": "TimerCreated", "Timestamp": at(33), "FireAt": at(38)},
@@ -66,14 +72,14 @@ HISTORY = [
         "Timestamp": at(39),
         "ScheduledTime": at(38),
         "FunctionName": "partner_call",
-        "Input": json.dumps({"carrier": "GHOST"}),
+        "Input": activity_input({"carrier": "GHOST"}),
     },
     {
         "EventType": "TaskCompleted",
         "Timestamp": at(39),
         "ScheduledTime": at(39),
         "FunctionName": "record_stage",
-        "Input": json.dumps({"stage": "awaiting_decision"}),
+        "Input": activity_input({"stage": "awaiting_decision"}),
     },
     {
         "EventType": "EventRaised",
@@ -82,7 +88,7 @@ HISTORY = [
         # raise_event encodes once more than the wire needs (SDK issue #295)
         "Input": json.dumps(json.dumps({"decision": "approve", "actor": {"name": "grace"}})),
     },
-    {"EventType": "TaskScheduled", "Timestamp": at(51), "Name": "claims_pay", "Input": "{}"},
+    {"EventType": "TaskScheduled", "Timestamp": at(51), "Name": "claims_pay", "Input": '["{}"]'},
 ]
 
 

@@ -47,6 +47,19 @@ def echo_input(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def hands_input_on(context: df.DurableOrchestrationContext):
+    """Hands its input to a child (`{id}-child`) and, up to generation 2, to its next one."""
+    given = context.get_input()
+    from_child = yield context.call_sub_orchestrator(
+        "echo_input", given, f"{context.instance_id}-child"
+    )
+    if given["generation"] < 2:
+        context.continue_as_new({**given, "generation": given["generation"] + 1})
+        return None
+    return {"fromChild": from_child, "mine": given}
+
+
+@app.orchestration_trigger(context_name="context")
 def noop_sequence(context: df.DurableOrchestrationContext):
     for step in range(context.get_input() or 5):
         yield context.call_activity("noop", step)
