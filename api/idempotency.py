@@ -8,14 +8,19 @@
 
 `begin` answers 400 for a malformed key and 422 when the key was used for a different request.
 Without the header nothing is remembered. The answer is stored by signalling the
-`idempotency@<instance id>` entity, so a retry that arrives within the moment it takes to
-store finds nothing yet: orchestrators that wait for one event more than once drop an event
-whose key they already took (see orchestrators/claims.py).
+`idempotency@<instance id>` entity, and `remember` returns once the entity holds it (or after
+STORE_WAIT_SECONDS): an entity processes a signal a moment after it is sent (seconds on
+Azure's queues), and a portal that lost the first answer and retries must find it. A retry
+sent while the first request is still in flight can still find nothing: orchestrators that
+wait for one event more than once drop an event whose key they already took (see
+orchestrators/claims.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +41,10 @@ from domain.idempotency import (
     recall,
 )
 from domain.views import FieldError
+
+log = logging.getLogger("workflows.api")
+STORE_WAIT_SECONDS = 5.0
+POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -69,13 +78,7 @@ class IdempotentAction:
                 f"{HEADER} must be 1-255 visible ASCII characters, e.g. a UUID.",
                 errors=[FieldError(field=HEADER, message="not a valid key")],
             )
-        state = await client.read_entity_state(entity)
-        records = (
-            KeyRecords.model_validate(state.entity_state or {})
-            if state.entity_exists
-            else KeyRecords()
-        )
-        earlier = recall(records, key, datetime.now(UTC))
+        earlier = await _recall(client, entity, key)
         if earlier is not None and earlier.fingerprint != asked:
             raise ProblemError(
                 422,
@@ -110,4 +113,22 @@ class IdempotentAction:
         )
         payload = {"key": self.key, "answer": answer.model_dump(mode="json", by_alias=True)}
         await client.signal_entity(self.entity, "remember", payload)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STORE_WAIT_SECONDS
+        while await _recall(client, self.entity, self.key) is None:
+            if loop.time() >= deadline:
+                log.warning("%s: key %r not stored yet; answering anyway", self.entity, self.key)
+                break
+            await asyncio.sleep(POLL_SECONDS)
         return response
+
+
+async def _recall(
+    client: df.DurableOrchestrationClient, entity: df.EntityId, key: str
+) -> Remembered | None:
+    """The answer stored for `key`, if the entity holds one."""
+    state = await client.read_entity_state(entity)
+    records = (
+        KeyRecords.model_validate(state.entity_state or {}) if state.entity_exists else KeyRecords()
+    )
+    return recall(records, key, datetime.now(UTC))

@@ -26,43 +26,29 @@ class Outcome:
     failure: tuple[str, str] | None = None  # (reason, details) for TaskFailed
 
 
+def timed_out(name: str, timeout: float) -> Outcome:
+    """host.json's functionTimeout passed: the activity fails as the host fails it
+    (FunctionExecutor's FunctionTimeoutException, through TaskActivityShim). A synchronous
+    function's thread cannot be stopped and runs on in its worker, as on Azure until the
+    worker restarts; what it returns then is ignored."""
+    log.warning("activity %s exceeded functionTimeout", name)
+    message = (
+        f"Timeout value of {failures.timespan(timeout)} was exceeded by function: Functions.{name}"
+    )
+    return Outcome(failure=failures.host_failure(name, message))
+
+
 async def invoke(
     function: ActivityFunction | None,
     name: str,
     input_json: str | None,
     pool: Executor,
     client_binding: str | None = None,
-    *,
-    timeout: float | None = None,
 ) -> Outcome:
-    """Run one activity; failures come back as an Outcome, never as an exception.
+    """Run one activity in the worker; failures come back as an Outcome, never raised.
 
     `client_binding` is the durableClient binding JSON, passed when the function declares one.
-    `timeout` is host.json's functionTimeout: past it the activity fails as the host fails it
-    (FunctionExecutor's FunctionTimeoutException, through TaskActivityShim). A synchronous
-    function's thread cannot be stopped and runs on, as on Azure until the worker restarts.
     """
-    try:
-        return await asyncio.wait_for(
-            _run(function, name, input_json, pool, client_binding), timeout=timeout
-        )
-    except TimeoutError:
-        log.warning("activity %s exceeded functionTimeout", name)
-        assert timeout is not None
-        message = (
-            f"Timeout value of {failures.timespan(timeout)} was exceeded by function: "
-            f"Functions.{name}"
-        )
-        return Outcome(failure=failures.host_failure(name, message))
-
-
-async def _run(
-    function: ActivityFunction | None,
-    name: str,
-    input_json: str | None,
-    pool: Executor,
-    client_binding: str | None,
-) -> Outcome:
     try:
         if function is None:
             raise LookupError(f"The activity function '{name}' is not in this app.")

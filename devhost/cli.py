@@ -6,9 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,25 +138,27 @@ def _start(args: argparse.Namespace) -> int:
     from devhost.easyauth import EasyAuth
     from devhost.engine import Engine
     from devhost.keys import keys_path, load_or_create
-    from devhost.loader import load_app
     from devhost.server import Host, HostOptions
+    from devhost.workers import WorkerPool, thread_count, worker_count
 
     app_dir = args.app.resolve()
     if not (app_dir / "function_app.py").exists():
         raise ConfigError(f"no function_app.py in {app_dir}")
     load_local_settings(app_dir)
     config = load_host_config(app_dir)
+    workers = WorkerPool(app_dir, worker_count(), thread_count())  # they load the app meanwhile
     hub_path = args.hub or app_dir / ".devhost" / f"{config.hub_name}.sqlite"
-    index = load_app(app_dir)
     hub = TaskHub(hub_path)
     keys = load_or_create(keys_path(hub_path))
     position = hub.clock_position()
     clock = make_clock(args.clock, from_wire(position) if position else None)
+    index = workers.start()
     engine = Engine(
         hub,
         index,
         clock,
-        config.max_activities,
+        workers,
+        config.limits,
         config.versioning,
         replace_running=config.replace_running,
         function_timeout=config.function_timeout,
@@ -181,18 +181,11 @@ def _start(args: argparse.Namespace) -> int:
     def announce() -> None:
         print(_banner(host, args, hub_path, keys), flush=True)
 
-    asyncio.run(host.serve(announce))
-    hub.close()
-    if any(
-        t.is_alive() and not t.daemon
-        for t in threading.enumerate()
-        if t is not threading.main_thread()
-    ):
-        # An activity outlived the grace period. It runs again on the next start (activities
-        # are at-least-once), so its thread must not hold the process open at exit.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    try:
+        asyncio.run(host.serve(announce))
+    finally:
+        workers.stop()  # work still running in them runs again on the next start
+        hub.close()
     return 0
 
 

@@ -30,10 +30,19 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """host.json's maxConcurrent…Functions: how much work of each kind runs at once."""
+
+    activities: int = 10
+    orchestrations: int = 10
+    entities: int = 10
+
+
+@dataclass(frozen=True)
 class HostConfig:
     route_prefix: str
     hub_name: str
-    max_activities: int
+    limits: Limits
     versioning: Versioning = UNVERSIONED
     replace_running: bool = False  # overridableExistingInstanceStates AnyState
     function_timeout: float | None = None  # seconds; None: no limit
@@ -69,7 +78,11 @@ def load_host_config(app_dir: Path) -> HostConfig:
         return HostConfig(
             route_prefix=prefix,
             hub_name=_hub_name(durable),
-            max_activities=limits["maxConcurrentActivityFunctions"],
+            limits=Limits(
+                activities=limits["maxConcurrentActivityFunctions"],
+                orchestrations=limits["maxConcurrentOrchestratorFunctions"],
+                entities=limits["maxConcurrentEntityFunctions"],
+            ),
             versioning=versioning,
             replace_running=_overridable_states(durable) == "AnyState",
             function_timeout=_timeout(document.get("functionTimeout")),

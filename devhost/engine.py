@@ -1,9 +1,11 @@
 """The dispatcher: turns queued messages into orchestrator episodes, entity batches and
-activity runs, committing each batch of state transitions in one transaction.
+activity runs, and commits what they decided in group-committed transactions.
 
 Everything that touches the task hub runs on the event loop's thread, so there is a single
-writer and no locking; user activity code runs in a thread pool (or on the loop when async)
-and hands its result back here to be recorded.
+writer and no locking. App code runs in the worker processes (devhost/workers.py): the
+dispatcher hands each piece of work to a worker and records the answer at the next commit. An
+instance or entity has at most one piece of work in flight; its messages stay queued until
+the answer commits, so work lost with a worker simply runs again.
 """
 
 from __future__ import annotations
@@ -15,32 +17,57 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from devhost import activities, entities, extension_checks, failures, schedule
 from devhost import history as h
 from devhost.clock import Clock, ManualClock, from_epoch, to_wire
+from devhost.config import Limits
 from devhost.loader import FunctionIndex, TimerFunction
 from devhost.replay import (
     CallEntity,
     CreateTimer,
     Decision,
-    ReplayHistory,
     ScheduleActivity,
     SignalEntity,
     StartSubOrchestration,
-    run_episode,
 )
 from devhost.status import event_name
 from devhost.store import Instance, Message, TaskHub
 from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
+from devhost.workers import Worker, WorkerFailed, WorkerLost, WorkerPool
 
 log = logging.getLogger("devhost")
 T = TypeVar("T")
 BATCH = 200
 GATHER_SECONDS = 0.004
+#: Histories the host keeps in memory; the rest are read from the hub when needed.
+CACHED_HISTORIES = 5000
+
+
+@dataclass
+class CommittedHistory:
+    """An instance's committed history, and which worker holds how much of it parsed."""
+
+    events: list[dict[str, Any]]
+    holder: Worker | None = None
+    held: int = 0
+
+
+@dataclass
+class EpisodeWork:
+    """An episode handed to a worker: what it replays and the messages it consumes."""
+
+    instance: Instance
+    messages: list[Message]
+    new: list[dict[str, Any]]
+    now: datetime
+
+
+#: Work whose answer waits for the next commit: (its in-flight registry, key, apply).
+Result = tuple[dict[str, Any], str, Callable[[], None]]
 
 
 class HostError(Exception):
@@ -88,7 +115,8 @@ class Engine:
         hub: TaskHub,
         index: FunctionIndex,
         clock: Clock,
-        max_activities: int = 10,
+        workers: WorkerPool,
+        limits: Limits | None = None,
         versioning: Versioning = UNVERSIONED,
         *,
         replace_running: bool = False,
@@ -96,16 +124,19 @@ class Engine:
     ) -> None:
         self.hub = hub
         self.index = index
+        self.workers = workers
         self.replace_running = replace_running  # overridableExistingInstanceStates AnyState
         self.function_timeout = function_timeout
         self.clock = clock
         self.versioning = versioning
         self.rejected: set[int] = set()  # messages of instances this host's version refuses
-        self.max_activities = max(1, max_activities)
-        self.pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="activity")
-        self.inflight: dict[int, asyncio.Future[Any]] = {}
+        self.limits = limits or Limits()
+        self.inflight: dict[int, asyncio.Future[Any]] = {}  # activities, by message id
+        self.episodes: dict[str, asyncio.Future[Any]] = {}  # by instance id
+        self.batches: dict[str, asyncio.Future[Any]] = {}  # entity batches, by entity id
         self.finished: list[tuple[Message, activities.Outcome]] = []
-        self.histories: OrderedDict[str, ReplayHistory] = OrderedDict()
+        self._results: list[Result] = []
+        self.histories: OrderedDict[str, CommittedHistory] = OrderedDict()
         self.client_binding: str | None = None  # for activities' durableClient bindings
         self.accepting = True
         self._wakeup = asyncio.Event()
@@ -125,6 +156,7 @@ class Engine:
 
     async def run(self) -> None:
         """Process work until `stop()`; idle waits end at the next due timer."""
+        self.workers.attach()
         self._save_clock()
         while self.accepting:
             self._wakeup.clear()
@@ -151,8 +183,16 @@ class Engine:
     # -- idleness and host time ----------------------------------------------------------------
 
     def _settled(self) -> bool:
-        """Nothing in flight that could still bring work: activities, writes, results, triggers."""
-        return not (self.inflight or self._writes or self.finished or self._outside)
+        """Nothing in flight that could still bring work: app code, writes, results, triggers."""
+        return not (
+            self.inflight
+            or self.episodes
+            or self.batches
+            or self._writes
+            or self.finished
+            or self._results
+            or self._outside
+        )
 
     @contextlib.contextmanager
     def outside_work(self) -> Iterator[None]:
@@ -171,10 +211,15 @@ class Engine:
         running = sorted(task.get_name() for task in self.inflight.values())
         if running:
             reasons.append(f"activities running: {', '.join(running)}")
+        if self.episodes:
+            reasons.append(f"orchestrator episodes running: {', '.join(sorted(self.episodes))}")
+        if self.batches:
+            reasons.append(f"entity batches running: {', '.join(sorted(self.batches))}")
         if self._outside:
             reasons.append(f"HTTP or timer triggers running: {self._outside}")
-        if self._writes or self.finished:
-            reasons.append(f"writes waiting to commit: {len(self._writes) + len(self.finished)}")
+        waiting = len(self._writes) + len(self.finished) + len(self._results)
+        if waiting:
+            reasons.append(f"writes waiting to commit: {waiting}")
         reasons += [
             f"{queue} messages due: {count}" for queue, count in sorted(self._due().items())
         ]
@@ -282,7 +327,9 @@ class Engine:
 
     async def _run_timer_trigger(self, function: TimerFunction, info: str) -> None:
         try:
-            await schedule.invoke(function, info, self.client_binding, self.pool)
+            await self.workers.call("timer", function.name, info, self.client_binding)
+        except (WorkerLost, WorkerFailed) as problem:
+            log.error("timer trigger %s did not run to the end: %s", function.name, problem)
         finally:
             self._outside -= 1
             self.wake()
@@ -297,10 +344,13 @@ class Engine:
             raise
 
     def _commit_writes(self) -> bool:
-        if not self._writes and not self.finished:
+        """Client writes, activity results and the answers of episodes and entity batches,
+        in one transaction; an answer's instance or entity is free again after it."""
+        if not self._writes and not self.finished and not self._results:
             self._gathering = False
             return False
         writes, self._writes = self._writes, []
+        results, self._results = self._results, []
         self._gathering = bool(writes)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
@@ -308,11 +358,18 @@ class Engine:
                 for operation, future in writes:
                     outcomes.append((future, *self._apply_write(operation)))
                 recorded = self._record_activity_results()
+                for _, key, apply in results:
+                    succeeded, problem = self._apply_write(apply)
+                    if not succeeded:
+                        log.error("recording the work of %s failed: %r", key, problem)
         except BaseException as error:
             for _, future in writes:
                 if not future.done():
                     future.set_exception(error)
             raise
+        finally:
+            for running, key, _ in results:
+                running.pop(key, None)
         for future, succeeded, value in outcomes:
             if future.done():
                 continue
@@ -320,7 +377,7 @@ class Engine:
                 future.set_result(value)
             else:
                 future.set_exception(value)
-        return bool(writes) or recorded
+        return bool(writes) or recorded or bool(results)
 
     def _apply_write(self, operation: Callable[[], Any]) -> tuple[bool, Any]:
         """Run one client write under a savepoint so a refused one leaves the others intact."""
@@ -346,11 +403,10 @@ class Engine:
         self.accepting = False
         self.wake()
         await self._stopped.wait()
-        pending = list(self.inflight.values())
+        pending = [*self.inflight.values(), *self.episodes.values(), *self.batches.values()]
         if pending:
             await asyncio.wait(pending, timeout=grace)
         self._step(orchestrate=False)
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _idle_timeout(self) -> float:
         if self.clock.manual:
@@ -553,7 +609,7 @@ class Engine:
             _mark_rewound(event, generic=True)
         self.hub.clear_history(instance.id)
         self.hub.append_history(instance.id, 0, events)
-        self.histories[instance.id] = ReplayHistory(events)
+        self.histories[instance.id] = CommittedHistory(events)
         now, _ = self._now()
         self.hub.update_instance(
             instance.id, status="Pending", output=None, updated_at=to_wire(now)
@@ -597,22 +653,22 @@ class Engine:
         return request
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
-        return self._replay_history(instance_id).events
+        return self._committed(instance_id).events
 
-    def _replay_history(self, instance_id: str) -> ReplayHistory:
+    def _committed(self, instance_id: str) -> CommittedHistory:
         """The instance's history from the cache, read from the hub on a miss."""
         cached = self.histories.get(instance_id)
         if cached is None:
-            cached = ReplayHistory(self.hub.history(instance_id))
+            cached = CommittedHistory(self.hub.history(instance_id))
             self.histories[instance_id] = cached
-            while len(self.histories) > 5000:
+            while len(self.histories) > CACHED_HISTORIES:
                 self.histories.popitem(last=False)
         return cached
 
     def _append(self, instance_id: str, events: list[dict[str, Any]]) -> None:
-        past = self._replay_history(instance_id)
-        self.hub.append_history(instance_id, len(past.events), events)
-        past.extend(events)
+        committed = self._committed(instance_id)
+        self.hub.append_history(instance_id, len(committed.events), events)
+        committed.events.extend(events)
 
     def _finish(
         self,
@@ -648,16 +704,32 @@ class Engine:
     # -- orchestrations ----------------------------------------------------------------------
 
     def _run_orchestrations(self) -> bool:
+        """Hand an episode to a worker for each instance with messages, up to the limit."""
+        if len(self.episodes) >= self.limits.orchestrations:
+            return False
         now, epoch = self._now()
         messages = self.hub.ready(
-            "orchestrator", epoch, BATCH, exclude=self.rejected, skip_suspended=True
+            "orchestrator",
+            epoch,
+            BATCH,
+            exclude=self.rejected,
+            skip_suspended=True,
+            busy=self.episodes.keys(),
         )
+        loop = asyncio.get_running_loop()
         for instance_id, group in _by_target(messages).items():
+            if len(self.episodes) >= self.limits.orchestrations:
+                break
             if self._refused(instance_id, group):
                 continue
             batch = _until_suspended(group)  # what arrived after a suspension waits for resume
-            self._episode(instance_id, batch, now)
-            self.hub.delete_messages([m.id for m in batch])
+            work = self._episode(instance_id, batch, now)
+            if work is None:
+                self.hub.delete_messages([m.id for m in batch])
+                continue
+            self.episodes[instance_id] = loop.create_task(
+                self._replay(work), name=f"episode {instance_id}"
+            )
         return bool(messages)
 
     def _refused(self, instance_id: str, batch: list[Message]) -> bool:
@@ -689,44 +761,88 @@ class Engine:
         )
         return True
 
-    def _episode(self, instance_id: str, messages: list[Message], now: datetime) -> None:
+    def _episode(
+        self, instance_id: str, messages: list[Message], now: datetime
+    ) -> EpisodeWork | None:
+        """The episode these messages make, or None when it needs no replay (nothing to run,
+        a termination, an orchestrator missing from the app), which is then settled here."""
         instance = self.hub.instance(instance_id)
         if instance is None or instance.finished:
-            return
+            return None
         events = [
             m.body["event"]
             for m in messages
             if m.body.get("execution") in (None, instance.execution_id)
         ]
-        past = self._replay_history(instance_id)
-        if not past.events:
+        if not self._committed(instance_id).events:
             events.sort(key=lambda e: e["EventType"] != h.EventType.EXECUTION_STARTED)
             if not events or events[0]["EventType"] != h.EventType.EXECUTION_STARTED:
-                return
+                return None
         if not events:
-            return
+            return None
         self.timers_fired += sum(e["EventType"] == h.EventType.TIMER_FIRED for e in events)
         terminated = next(
             (e for e in events if e["EventType"] == h.EventType.EXECUTION_TERMINATED), None
         )
         if terminated is not None:
             self._terminate(instance, terminated, events, now)
-            return
+            return None
         new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now), *events]
-        handle = self.index.orchestrators.get(instance.name)
-        if handle is None:
-            decision = Decision(
-                failure=f"The orchestrator function '{instance.name}' is not in this app."
+        if instance.name not in self.index.orchestrators:
+            failure = f"The orchestrator function '{instance.name}' is not in this app."
+            self._apply(instance, Decision(failure=failure), new, now)
+            return None
+        return EpisodeWork(instance, messages, new, now)
+
+    async def _replay(self, work: EpisodeWork) -> None:
+        """Run the episode in the instance's worker; its decision commits with the next group.
+        A worker lost meanwhile leaves the messages queued, so the episode runs again."""
+        instance_id = work.instance.id
+        try:
+            decision = await self._decide(work)
+        except WorkerLost as lost:
+            log.warning("the episode of %s runs again: %s", instance_id, lost)
+            self.episodes.pop(instance_id, None)
+            self.wake()
+            return
+        except WorkerFailed as problem:
+            decision = Decision(failure=str(problem))
+        self._results.append(
+            (self.episodes, instance_id, lambda: self._record_episode(work, decision))
+        )
+        self.wake()
+
+    async def _decide(self, work: EpisodeWork) -> Decision:
+        """Ask the worker, sending only the committed events it does not hold yet."""
+        instance = work.instance
+        committed = self._committed(instance.id)
+        slot = self.workers.slot_for(instance.id)
+        while True:
+            worker = self.workers.generation(slot)
+            known = committed.held if committed.holder is worker else 0
+            unseen = committed.events[known:]
+            decision = await self.workers.call(
+                "episode",
+                instance.id,
+                instance.name,
+                instance.parent_id,
+                instance.input,
+                known,
+                unseen,
+                work.new,
+                slot=slot,
             )
-        else:
-            try:
-                decision = run_episode(
-                    handle, instance_id, instance.parent_id, instance.input, past, new
-                )
-            except Exception as error:  # a host-side surprise must not wedge the queue
-                log.exception("episode of %s failed", instance_id)
-                decision = Decision(failure=f"{type(error).__name__}: {error}")
-        self._apply(instance, decision, new, now)
+            if decision is not None:
+                committed.holder, committed.held = worker, known + len(unseen)
+                return decision
+            committed.holder = None  # the worker no longer had it: send everything
+
+    def _record_episode(self, work: EpisodeWork, decision: Decision) -> None:
+        instance = self.hub.instance(work.instance.id)
+        same_run = instance is not None and instance.execution_id == work.instance.execution_id
+        if same_run and not instance.finished:
+            self._apply(instance, decision, work.new, work.now)
+        self.hub.delete_messages([m.id for m in work.messages])
 
     def _terminate(
         self,
@@ -918,24 +1034,75 @@ class Engine:
     # -- entities ----------------------------------------------------------------------------
 
     def _run_entities(self) -> bool:
+        """Hand a batch to a worker for each entity with messages, up to the limit."""
+        if len(self.batches) >= self.limits.entities:
+            return False
         now, epoch = self._now()
-        messages = self.hub.ready("entity", epoch, BATCH * 5)
+        messages = self.hub.ready("entity", epoch, BATCH * 5, busy=self.batches.keys())
+        loop = asyncio.get_running_loop()
         for entity_id, batch in _by_target(messages).items():
-            self._entity_batch(entity_id, batch, now)
-            self.hub.delete_messages([m.id for m in batch])
+            if len(self.batches) >= self.limits.entities:
+                break
+            name, _ = entities.split_entity_id(entity_id)
+            requests = [m.body for m in batch]
+            exists = self.hub.entity_exists(entity_id)
+            state = self.hub.entity_state(entity_id) if exists else None
+            if name.lower() not in self.index.entities:
+                message = json.dumps(f"The entity function '{name}' is not in this app.")
+                outcome = entities.failed(message, len(requests), exists, state)
+                self._record_batch(entity_id, batch, outcome, now)
+                continue
+            self.batches[entity_id] = loop.create_task(
+                self._run_batch(entity_id, batch, exists, state, now),
+                name=f"entity {entity_id}",
+            )
         return bool(messages)
 
-    def _entity_batch(self, entity_id: str, messages: list[Message], now: datetime) -> None:
-        name, key = entities.split_entity_id(entity_id)
-        requests = [m.body for m in messages]
-        exists = self.hub.entity_exists(entity_id)
-        state = self.hub.entity_state(entity_id) if exists else None
-        handle = self.index.entities.get(name.lower())
-        if handle is None:
-            message = f"The entity function '{name}' is not in this app."
+    async def _run_batch(
+        self,
+        entity_id: str,
+        batch: list[Message],
+        exists: bool,
+        state: str | None,
+        now: datetime,
+    ) -> None:
+        """Run the batch in a worker. Past functionTimeout every operation fails with the
+        timeout's message and the state stays as it was (TaskEntityShim
+        .ExecuteOutOfProcBatch); a worker lost meanwhile leaves the batch queued."""
+        name, _ = entities.split_entity_id(entity_id)
+        requests = [m.body for m in batch]
+        slot = self.workers.slot_for(entity_id)
+        call = self.workers.call("entity", name, entity_id, exists, state, requests, slot=slot)
+        try:
+            outcome = await asyncio.wait_for(call, timeout=self.function_timeout)
+        except TimeoutError:
+            assert self.function_timeout is not None
+            log.warning("entity %s exceeded functionTimeout", entity_id)
+            message = (
+                f"Timeout value of {failures.timespan(self.function_timeout)} was exceeded "
+                f"by function: Functions.{name}"
+            )
             outcome = entities.failed(message, len(requests), exists, state)
-        else:
-            outcome = entities.run_batch(handle, entity_id, exists, state, requests)
+        except WorkerLost as lost:
+            log.warning("the batch of entity %s runs again: %s", entity_id, lost)
+            self.batches.pop(entity_id, None)
+            self.wake()
+            return
+        except WorkerFailed as problem:
+            outcome = entities.failed(json.dumps(str(problem)), len(requests), exists, state)
+        self._results.append(
+            (self.batches, entity_id, lambda: self._record_batch(entity_id, batch, outcome, now))
+        )
+        self.wake()
+
+    def _record_batch(
+        self,
+        entity_id: str,
+        batch: list[Message],
+        outcome: entities.BatchOutcome,
+        now: datetime,
+    ) -> None:
+        name, key = entities.split_entity_id(entity_id)
         if outcome.exists:
             self.hub.put_entity(entity_id, name, key, outcome.state, to_wire(now))
         else:
@@ -943,16 +1110,18 @@ class Engine:
         epoch = now.timestamp()
         for target, operation, input_json in outcome.signals:
             self._send_entity(target, operation, input_json, signal=True, epoch=epoch)
-        for request, result in zip(requests, outcome.results, strict=True):
+        for message, result in zip(batch, outcome.results, strict=True):
+            request = message.body
             if request["signal"] or not request.get("parent"):
                 continue
             answer = h.event_raised(now, request["id"], entities.reply(result))
             self._send(request["parent"], answer, epoch)
+        self.hub.delete_messages([m.id for m in batch])
 
     # -- activities --------------------------------------------------------------------------
 
     def _start_activities(self) -> bool:
-        room = self.max_activities * 4 - len(self.inflight)
+        room = self.limits.activities - len(self.inflight)
         if room <= 0:
             return False
         _, epoch = self._now()
@@ -964,16 +1133,23 @@ class Engine:
         return bool(messages)
 
     async def _invoke_activity(self, message: Message) -> None:
+        """Run one activity in the least busy worker. Past functionTimeout it fails as the
+        host fails it; a worker lost meanwhile leaves it queued, to run again (at least once,
+        as on Azure)."""
         name = message.body["name"]
-        function = self.index.activities.get(name)
-        outcome = await activities.invoke(
-            function,
-            name,
-            message.body["input"],
-            self.pool,
-            self.client_binding,
-            timeout=self.function_timeout,
-        )
+        call = self.workers.call("activity", name, message.body["input"], self.client_binding)
+        try:
+            outcome = await asyncio.wait_for(call, timeout=self.function_timeout)
+        except TimeoutError:
+            assert self.function_timeout is not None
+            outcome = activities.timed_out(name, self.function_timeout)
+        except WorkerLost as lost:
+            log.warning("activity %s runs again: %s", name, lost)
+            self.inflight.pop(message.id, None)
+            self.wake()
+            return
+        except WorkerFailed as problem:
+            outcome = activities.Outcome(failure=(str(problem), str(problem)))
         self.finished.append((message, outcome))
         self.wake()
 

@@ -32,9 +32,10 @@ def entity_id_of(name: str, key: str) -> str:
     return f"@{name.lower()}@{key}"
 
 
-def failed(message: str, count: int, exists: bool, state: str | None) -> BatchOutcome:
-    """Every operation of the batch failed with `message`; the state stays as it was."""
-    results = [{"isError": True, "result": json.dumps(message)}] * count
+def failed(result: str, count: int, exists: bool, state: str | None) -> BatchOutcome:
+    """Every operation of the batch failed with `result` (the text its caller receives); the
+    state stays as it was and no signal goes out."""
+    results = [{"isError": True, "result": result}] * count
     return BatchOutcome(exists, state, results)
 
 
@@ -58,7 +59,7 @@ def run_batch(
         outcome = json.loads(handle(context))
     except Exception as error:
         log.exception("entity %s failed", entity_id)
-        return failed(f"{type(error).__name__}: {error}", len(requests), exists, state)
+        return failed(json.dumps(f"{type(error).__name__}: {error}"), len(requests), exists, state)
     signals = []
     for signal in outcome.get("signals") or []:
         target = signal.get("target", {})

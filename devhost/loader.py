@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import sys
@@ -35,7 +36,7 @@ class HttpFunction:
     route: str
     methods: frozenset[str] | None  # None: every method
     auth_level: str  # anonymous | function | admin
-    handler: Callable[..., Any]
+    handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     request_param: str
     client_param: str | None
     context_param: str | None
@@ -44,7 +45,7 @@ class HttpFunction:
 @dataclass(frozen=True)
 class ActivityFunction:
     name: str
-    handler: Callable[..., Any]
+    handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     input_param: str
     context_param: str | None
     client_param: str | None = None  # a durableClient input binding, as Azure allows
@@ -54,7 +55,7 @@ class ActivityFunction:
 class TimerFunction:
     name: str
     schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/schedule.py reads it)
-    handler: Callable[..., Any]
+    handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     timer_param: str
     client_param: str | None
     context_param: str | None
@@ -67,6 +68,20 @@ class FunctionIndex:
     activities: dict[str, ActivityFunction] = field(default_factory=dict)
     entities: dict[str, Any] = field(default_factory=dict)  # keyed by lower-case name
     timers: list[TimerFunction] = field(default_factory=list)
+
+    def without_code(self) -> FunctionIndex:
+        """What the host needs (names, routes, bindings) with the functions themselves left
+        out: the code stays in the worker process that imported it, and this travels to the
+        host, as the Python worker reports its function metadata to the Functions host."""
+        return FunctionIndex(
+            http=[dataclasses.replace(f, handler=None) for f in self.http],
+            orchestrators=dict.fromkeys(self.orchestrators),
+            activities={
+                name: dataclasses.replace(f, handler=None) for name, f in self.activities.items()
+            },
+            entities=dict.fromkeys(self.entities),
+            timers=[dataclasses.replace(f, handler=None) for f in self.timers],
+        )
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, kind) for every function, in the order `func start` would list them."""

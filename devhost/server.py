@@ -20,7 +20,8 @@ from devhost.keys import Keys
 from devhost.loader import FunctionIndex
 from devhost.management import ManagementApi, error
 from devhost.status import Urls
-from devhost.triggers import HttpTriggers
+from devhost.triggers import HttpTriggers, to_web
+from devhost.workers import WorkerFailed, WorkerLost
 
 log = logging.getLogger("devhost")
 WEBHOOKS = "/runtime/webhooks/durabletask"
@@ -198,14 +199,19 @@ class Host:
         binding = None
         if function.client_param:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)
+        workers = self.engine.workers
         try:
             with self.engine.outside_work():
-                return await self.triggers.invoke(function, values, request, binding)
+                call = await HttpTriggers.call_for(request, values)
+                reply = await workers.call("http", function.name, call, binding)
         except web.HTTPRequestEntityTooLarge:
             return body_too_large(self.body_limit)
-        except Exception:
-            log.exception("function %s failed", function.name)
+        except (WorkerLost, WorkerFailed) as problem:
+            log.error("function %s did not answer: %s", function.name, problem)
+            reply = str(problem)
+        if isinstance(reply, str):  # what the function raised; the worker logged it
             return error(500, f"Function '{function.name}' failed; see the host's log.")
+        return to_web(reply)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

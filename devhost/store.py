@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,13 +274,16 @@ class TaskHub:
         limit: int,
         exclude: set[int] | None = None,
         skip_suspended: bool = False,
+        busy: Collection[str] = (),
     ) -> list[Message]:
-        """Messages of one queue that are due, oldest first."""
+        """Messages of one queue that are due, oldest first, none for a `busy` target."""
         suspended = f" AND {RUNNABLE}" if skip_suspended else ""
+        if busy:
+            suspended += f" AND target NOT IN ({','.join('?' * len(busy))})"
         rows = self.db.execute(
             "SELECT id, queue, target, body, visible_at FROM messages"
             f" WHERE queue = ? AND visible_at <= ?{suspended} ORDER BY id LIMIT ?",
-            (queue, now, limit + len(exclude or ())),
+            (queue, now, *busy, limit + len(exclude or ())),
         ).fetchall()
         messages = [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]
         if exclude:

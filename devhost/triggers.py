@@ -1,20 +1,32 @@
-"""HTTP triggers: route matching, `func.HttpRequest` in, `func.HttpResponse` out."""
+"""HTTP triggers in the host: route matching, and the request and response as they travel
+to and from the worker process that runs the function (devhost/http_functions.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 from dataclasses import dataclass
-from typing import Any
 
-import azure.functions as func
 from aiohttp import web
 
-from devhost.loader import HttpFunction, InvocationContext
+from devhost.loader import HttpFunction
 from devhost.routes import RouteTemplate, compile_route
 
-log = logging.getLogger("devhost")
+
+@dataclass(frozen=True)
+class HttpCall:
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    route_params: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    content_type: str | None  # None: aiohttp's default for the body
 
 
 @dataclass(frozen=True)
@@ -54,51 +66,21 @@ class HttpTriggers:
         }
         return sorted(methods)
 
-    async def invoke(
-        self,
-        function: HttpFunction,
-        route_values: dict[str, str],
-        request: web.Request,
-        client_binding: str | None,
-    ) -> web.Response:
-        body = await request.read()
-        http_request = func.HttpRequest(
+    @staticmethod
+    async def call_for(request: web.Request, route_values: dict[str, str]) -> HttpCall:
+        """What the worker needs to build the function's `func.HttpRequest`."""
+        return HttpCall(
             method=request.method,
             url=str(request.url),
             headers=dict(request.headers),
             params=dict(request.query),
             route_params=route_values,
-            body=body,
+            body=await request.read(),
         )
-        kwargs: dict[str, Any] = {function.request_param: http_request}
-        if function.client_param:
-            kwargs[function.client_param] = client_binding
-        if function.context_param:
-            kwargs[function.context_param] = InvocationContext.new(function.name)
-        handler = function.handler
-        if asyncio.iscoroutinefunction(handler):
-            result = await handler(**kwargs)
-        else:
-            result = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: handler(**kwargs)
-            )
-        return to_response(result)
 
 
-def to_response(result: Any) -> web.Response:
-    """Convert what a function returned, as the worker's `$return` http binding does."""
-    if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
-        content_type = result.headers.get("content-type") or result.mimetype or "text/plain"
-        if "charset" not in content_type and content_type.startswith(("text/", "application/")):
-            content_type = f"{content_type}; charset={result.charset or 'utf-8'}"
-        response = web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-        response.headers["Content-Type"] = content_type
-        return response
-    if result is None:
-        return web.Response(status=204)
-    if isinstance(result, bytes):
-        return web.Response(status=200, body=result)
-    if isinstance(result, str):
-        return web.Response(status=200, text=result)
-    return web.Response(status=200, text=json.dumps(result), content_type="application/json")
+def to_web(reply: HttpReply) -> web.Response:
+    response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+    if reply.content_type is not None:
+        response.headers["Content-Type"] = reply.content_type
+    return response

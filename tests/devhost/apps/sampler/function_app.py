@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import azure.durable_functions as df
@@ -292,6 +293,62 @@ def uses_http(context: df.DurableOrchestrationContext):
 # -- activities --------------------------------------------------------------------------------
 
 
+@app.orchestration_trigger(context_name="context")
+def survives_worker_exit(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("exits_once", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def exits_in_replay(context: df.DurableOrchestrationContext):
+    """Takes its worker down in its first episode, as a native crash in orchestrator code
+    would; the episode runs again in a new worker and the instance carries on."""
+    first = context.get_input()
+    if not os.path.exists(first):
+        with open(first, "w") as file:
+            file.write(str(os.getpid()))
+        os._exit(1)
+    return (yield context.call_activity("process_id", None))
+
+
+@app.orchestration_trigger(context_name="context")
+def blocks_until_released(context: df.DurableOrchestrationContext):
+    """Orchestrator code that blocks its thread (a synchronous call where none belongs) until
+    the test lets it go: files mark when it blocks and what releases it."""
+    paths = context.get_input()
+    if not context.is_replaying:
+        with open(paths["blocking"], "w") as file:
+            file.write("blocking")
+        for _ in range(6000):  # at most a minute, should the test never release it
+            if os.path.exists(paths["release"]):
+                break
+            time.sleep(0.01)
+    return (yield context.call_activity("process_id", None))
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_pids(context: df.DurableOrchestrationContext):
+    """The process ids of as many activities run at once as the input says."""
+    tasks = [context.call_activity("process_id", None) for _ in range(context.get_input())]
+    return (yield context.task_all(tasks))
+
+
+@app.activity_trigger(input_name="marker")
+def exits_once(marker: str) -> int:
+    """Takes its worker process down on the first attempt (the marker file records that
+    process), as a native crash or a stray os._exit would; the next attempt returns its own
+    process id."""
+    if not os.path.exists(marker):
+        with open(marker, "w") as file:
+            file.write(str(os.getpid()))
+        os._exit(1)
+    return os.getpid()
+
+
+@app.activity_trigger(input_name="ignored")
+def process_id(ignored: None) -> int:
+    return os.getpid()
+
+
 @app.activity_trigger(input_name="name")
 def say_hello(name: str) -> str:
     return f"{os.environ['SAMPLER_GREETING']} {name}!"
@@ -368,6 +425,19 @@ def ledger(context: df.DurableEntityContext):
 
 
 # -- HTTP triggers -----------------------------------------------------------------------------
+
+
+@app.route(route="crash/{how}", methods=["GET"])
+def crash(req: func.HttpRequest) -> func.HttpResponse:
+    """An HTTP trigger that raises, or takes its worker process down."""
+    if req.route_params["how"] == "exit":
+        os._exit(1)
+    raise RuntimeError("the function raised")
+
+
+@app.route(route="pid", methods=["GET"])
+def pid(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(str(os.getpid()))
 
 
 @app.route(route="start/{name}/{id?}", methods=["POST"])

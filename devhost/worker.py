@@ -1,0 +1,171 @@
+"""A worker process: imports the app once and runs its functions for the host.
+
+This is devhost's Python language worker. The host (devhost/workers.py) starts it with
+`multiprocessing`, and the two talk over a `multiprocessing` pipe: the worker first reports the
+app's functions (or why the app cannot load), then answers calls `(call id, kind, arguments)`
+with `(call id, True, value)`, or `(call id, False, text)` when devhost itself failed. Many
+calls run at once, as in the Python worker: async functions on this process's event loop,
+synchronous ones in a pool of PYTHON_THREADPOOL_THREAD_COUNT threads. App failures are not
+errors here: they travel back as values (an activity's Outcome, a failed Decision).
+
+Orchestrator histories stay in the worker between episodes, parsed once, the way an extended
+session keeps them: the host sends only the events the worker has not seen (see `episode`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from devhost import activities, entities, http_functions, schedule
+from devhost.config import ConfigError
+from devhost.loader import FunctionIndex, load_app
+from devhost.replay import Decision, ReplayHistory, run_episode
+from devhost.triggers import HttpCall, HttpReply
+
+log = logging.getLogger("devhost")
+
+#: Histories a worker keeps between episodes; the host resends one it evicted.
+CACHED_HISTORIES = 2000
+
+
+def serve(conn: Connection, app_dir: str, threads: int) -> None:
+    """The worker process's entry point: load the app, report it, answer calls until the
+    host closes the pipe (or is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the host decides
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        index = load_app(Path(app_dir))
+    except ConfigError as problem:
+        conn.send(("failed", str(problem)))
+        return
+    conn.send(("ready", index.without_code()))
+    asyncio.run(_Worker(conn, index, threads).serve())
+    # Threads still running app code (a function past its timeout) must not keep the
+    # process alive once the host has let it go.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+class _Worker:
+    def __init__(self, conn: Connection, index: FunctionIndex, threads: int) -> None:
+        self.conn = conn
+        self.index = index
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="function")
+        self.histories: OrderedDict[str, ReplayHistory] = OrderedDict()
+        self.closed = asyncio.Event()
+        self.answering: set[asyncio.Task[None]] = set()
+        self.kinds: dict[str, Callable[..., Awaitable[Any]]] = {
+            "episode": self.episode,
+            "activity": self.activity,
+            "entity": self.entity,
+            "http": self.http,
+            "timer": self.timer,
+        }
+
+    async def serve(self) -> None:
+        asyncio.get_running_loop().add_reader(self.conn.fileno(), self._receive)
+        await self.closed.wait()
+
+    def _receive(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.conn.poll():
+                call_id, kind, arguments = self.conn.recv()
+                task = loop.create_task(self._answer(call_id, kind, arguments))
+                self.answering.add(task)
+                task.add_done_callback(self.answering.discard)
+        except (EOFError, OSError):
+            loop.remove_reader(self.conn.fileno())
+            self.closed.set()
+
+    async def _answer(self, call_id: int, kind: str, arguments: tuple[Any, ...]) -> None:
+        try:
+            reply = (call_id, True, await self.kinds[kind](*arguments))
+        except Exception as error:
+            log.exception("worker call %s failed", kind)
+            reply = (call_id, False, f"{type(error).__name__}: {error}")
+        try:
+            self.conn.send(reply)
+        except (OSError, ValueError):
+            self.closed.set()  # the host is gone
+        except Exception as error:  # a value that does not pickle
+            self.conn.send((call_id, False, f"{type(error).__name__}: {error}"))
+
+    async def episode(
+        self,
+        instance_id: str,
+        name: str,
+        parent_id: str | None,
+        input_json: str | None,
+        known: int,
+        unseen: list[dict[str, Any]],
+        new: list[dict[str, Any]],
+    ) -> Decision | None:
+        """Replay one episode. `known` is how many history events the host believes this
+        worker holds and `unseen` the committed events after those; `known == 0` replaces what
+        the worker had (a new generation, a rewind). None asks the host for the whole history
+        (this worker evicted it)."""
+        past = self.histories.pop(instance_id, None)
+        if known == 0:
+            past = ReplayHistory()
+        elif past is None or len(past.events) != known:
+            return None
+        past.extend(unseen)
+        self.histories[instance_id] = past
+        while len(self.histories) > CACHED_HISTORIES:
+            self.histories.popitem(last=False)
+        handle = self.index.orchestrators[name]
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self.pool, run_episode, handle, instance_id, parent_id, input_json, past, new
+            )
+        except Exception as error:  # a devhost surprise must not wedge the instance
+            log.exception("episode of %s failed", instance_id)
+            self.histories.pop(instance_id, None)
+            return Decision(failure=f"{type(error).__name__}: {error}")
+
+    async def activity(
+        self, name: str, input_json: str | None, client_binding: str | None
+    ) -> activities.Outcome:
+        function = self.index.activities.get(name)
+        return await activities.invoke(function, name, input_json, self.pool, client_binding)
+
+    async def entity(
+        self,
+        name: str,
+        entity_id: str,
+        exists: bool,
+        state: str | None,
+        requests: list[dict[str, Any]],
+    ) -> entities.BatchOutcome:
+        handle = self.index.entities[name.lower()]
+        return await asyncio.get_running_loop().run_in_executor(
+            self.pool, entities.run_batch, handle, entity_id, exists, state, requests
+        )
+
+    async def http(self, name: str, call: HttpCall, client_binding: str | None) -> HttpReply | str:
+        """The function's reply, or the text of the exception it raised."""
+        function = next(f for f in self.index.http if f.name == name)
+        try:
+            return await http_functions.invoke(function, call, client_binding, self.pool)
+        except Exception as error:
+            log.exception("function %s failed", name)
+            return f"{type(error).__name__}: {error}"
+
+    async def timer(self, name: str, info_json: str, client_binding: str | None) -> None:
+        function = next(f for f in self.index.timers if f.name == name)
+        await schedule.invoke(function, info_json, client_binding, self.pool)

@@ -1,0 +1,252 @@
+"""The host's side of its worker processes, as the Functions host runs Python workers.
+
+The host starts FUNCTIONS_WORKER_PROCESS_COUNT workers (devhost/worker.py; Azure's default is
+1, its limit 10) with `multiprocessing`'s spawn method, so each imports the app afresh, and
+keeps the HTTP listeners, the task hub and dispatch to itself. A call is a message on the
+worker's pipe and an asyncio future in the host, resolved when the answer arrives; the pipe
+is read on the host's event loop, so waiting costs no thread.
+
+When a worker process exits, every call it held fails with `WorkerLost` and a new worker takes
+its place, as the Functions host restarts a language worker that died. The engine then does
+what Azure does with the lost work: activities and episodes run again (their messages were
+never completed), an HTTP request that was being served gets a 500.
+`concurrent.futures.ProcessPoolExecutor` is not used because its processes run one call at a
+time, where a Python worker runs many, and one dead process breaks the whole pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+from devhost import worker
+from devhost.config import ConfigError
+from devhost.loader import FunctionIndex
+
+log = logging.getLogger("devhost")
+
+#: The Functions host's limit on FUNCTIONS_WORKER_PROCESS_COUNT.
+MAX_WORKERS = 10
+#: How long a worker may take to import the app before the host gives up on it.
+LOAD_SECONDS = 120.0
+
+
+class WorkerLost(Exception):
+    """The worker process running the call exited before answering it."""
+
+
+class WorkerFailed(Exception):
+    """devhost itself failed inside the worker; the message says how."""
+
+
+def worker_count() -> int:
+    """FUNCTIONS_WORKER_PROCESS_COUNT: 1 to 10 worker processes, 1 when unset (Azure's
+    default)."""
+    return _setting("FUNCTIONS_WORKER_PROCESS_COUNT", 1, MAX_WORKERS)
+
+
+def thread_count() -> int:
+    """PYTHON_THREADPOOL_THREAD_COUNT: threads per worker for synchronous functions; unset, the
+    Python worker lets ThreadPoolExecutor choose (min(32, CPUs + 4))."""
+    return _setting("PYTHON_THREADPOOL_THREAD_COUNT", min(32, (os.cpu_count() or 1) + 4), 32)
+
+
+def _setting(name: str, default: int, most: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most}, not '{text}'")
+    return int(text)
+
+
+class Worker:
+    """One worker process, its pipe, and the calls it holds."""
+
+    def __init__(self, app_dir: Path, threads: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=worker.serve, args=(child, str(app_dir), threads), name="devhost-worker"
+        )
+        self.process.start()
+        child.close()
+        self.calls: dict[int, asyncio.Future[Any]] = {}
+        self.index: FunctionIndex | None = None
+        self.ready: asyncio.Future[FunctionIndex] | None = None
+        self.retiring = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def wait_loaded(self) -> FunctionIndex:
+        """Block until the worker reports the app's functions (the host's start-up)."""
+        if not self.conn.poll(LOAD_SECONDS):
+            self.kill()
+            raise ConfigError(f"the worker did not load the app within {LOAD_SECONDS:g} s")
+        return self._loaded(self._first_message())
+
+    def _first_message(self) -> tuple[str, Any]:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join()
+            return ("failed", f"the worker process exited (code {self.process.exitcode})")
+
+    def _loaded(self, message: tuple[str, Any]) -> FunctionIndex:
+        kind, value = message
+        if kind != "ready":
+            self.kill()
+            raise ConfigError(value)
+        self.index = value
+        return value
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class WorkerPool:
+    """A fixed number of worker slots; a slot's dead worker is replaced on the spot."""
+
+    def __init__(self, app_dir: Path, count: int, threads: int) -> None:
+        self.app_dir = app_dir
+        self.threads = threads
+        self.workers = [Worker(app_dir, threads) for _ in range(count)]
+        self._ids = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.replaced = 0
+        self.stopping = False
+
+    def start(self) -> FunctionIndex:
+        """Wait until every worker has loaded the app; the index of its functions. The
+        workers were started in the constructor, so they load while the host sets up."""
+        indexes = []
+        try:
+            indexes = [w.wait_loaded() for w in self.workers]
+        except ConfigError:
+            self.stop()
+            raise
+        return indexes[0]
+
+    def attach(self) -> None:
+        """Read the workers' answers on the running loop (the host's, once it runs)."""
+        self._loop = asyncio.get_running_loop()
+        for w in self.workers:
+            self._watch(w)
+
+    def _watch(self, w: Worker) -> None:
+        assert self._loop is not None
+        self._loop.add_reader(w.conn.fileno(), self._receive, w)
+
+    def stop(self) -> None:
+        """Close every pipe; a worker exits when its pipe closes (and is killed if it
+        lingers)."""
+        self.stopping = True
+        for w in self.workers:
+            self._forget(w)
+            w.conn.close()
+        for w in self.workers:
+            w.process.join(timeout=5)
+            w.kill()
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def slot_for(self, key: str) -> int:
+        """Work for one instance or entity always goes to one slot (its cached history)."""
+        return hash(key) % len(self.workers)
+
+    def _least_busy(self) -> int:
+        return min(range(len(self.workers)), key=lambda s: len(self.workers[s].calls))
+
+    async def call(self, kind: str, *arguments: Any, slot: int | None = None) -> Any:
+        """Run `kind` in the slot's worker, or the least busy one; WorkerLost if the process
+        dies meanwhile."""
+        if slot is None:
+            slot = self._least_busy()
+        w = self.workers[slot]
+        if w.ready is not None:
+            await w.ready
+            w = self.workers[slot]
+        call_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        w.calls[call_id] = future
+        try:
+            w.conn.send((call_id, kind, arguments))
+        except (OSError, ValueError):
+            w.calls.pop(call_id, None)
+            self._lost(w)
+            raise WorkerLost(f"worker process {w.pid} exited") from None
+        return await future
+
+    def generation(self, slot: int) -> Worker:
+        """The worker now in `slot`: a history sent to an earlier one is gone with it."""
+        return self.workers[slot]
+
+    def _receive(self, w: Worker) -> None:
+        try:
+            while w.conn.poll():
+                message = w.conn.recv()
+                if w.ready is not None:  # a replacement reporting the app loaded
+                    self._on_loaded(w, message)
+                    continue
+                call_id, succeeded, value = message
+                future = w.calls.pop(call_id, None)
+                if future is None or future.done():
+                    continue  # an answer nobody waits for any more (a timed-out call)
+                if succeeded:
+                    future.set_result(value)
+                else:
+                    future.set_exception(WorkerFailed(value))
+        except (EOFError, OSError):
+            self._lost(w)
+
+    def _on_loaded(self, w: Worker, message: tuple[str, Any]) -> None:
+        assert w.ready is not None
+        ready, w.ready = w.ready, None
+        try:
+            ready.set_result(w._loaded(message))
+        except ConfigError as problem:
+            log.error("the new worker cannot load the app: %s", problem)
+            ready.set_exception(WorkerLost(str(problem)))
+            self._forget(w)
+
+    def _forget(self, w: Worker) -> None:
+        if self._loop is not None and not w.conn.closed:
+            self._loop.remove_reader(w.conn.fileno())
+
+    def _lost(self, w: Worker) -> None:
+        """The process is gone: fail what it held and put a new worker in its slot."""
+        self._forget(w)
+        calls, w.calls = w.calls, {}
+        for future in calls.values():
+            if not future.done():
+                future.set_exception(WorkerLost(f"worker process {w.pid} exited"))
+        w.kill()
+        if self.stopping or w not in self.workers:
+            return
+        log.warning(
+            "worker process %s exited (code %s) holding %d call(s); starting a new worker, as "
+            "the Functions host restarts a language worker, and running that work again",
+            w.pid,
+            w.process.exitcode,
+            len(calls),
+        )
+        self._replace(self.workers.index(w))
+
+    def _replace(self, slot: int) -> None:
+        assert self._loop is not None
+        fresh = Worker(self.app_dir, self.threads)
+        fresh.ready = self._loop.create_future()
+        fresh.ready.add_done_callback(lambda f: f.exception())  # read even if nobody waits
+        self.workers[slot] = fresh
+        self.replaced += 1
+        self._watch(fresh)
