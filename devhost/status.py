@@ -87,11 +87,16 @@ def readable_history(
 def stored_input(event: dict[str, Any]) -> str | None:
     """An event's Input as DurableTask.Core stores it: an activity's is the parameters array
     TaskOrchestrationContext.ScheduleTaskInternal serializes, `[input]`, around the SDK's
-    JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim)."""
+    JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim); a
+    termination's is the reason itself, not JSON (TaskHubClient.TerminateInstanceAsync)."""
     text = event.get("Input")
-    if event["EventType"] != EventType.TASK_SCHEDULED or text is None:
-        return text
-    return json.dumps([text], ensure_ascii=False, separators=(",", ":"))
+    if text is None:
+        return None
+    if event["EventType"] == EventType.TASK_SCHEDULED:
+        return json.dumps([text], ensure_ascii=False, separators=(",", ":"))
+    if event["EventType"] == EventType.EXECUTION_TERMINATED:
+        return json.loads(text)
+    return text
 
 
 def event_name(kind: EventType) -> str:

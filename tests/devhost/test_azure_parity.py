@@ -120,7 +120,7 @@ def test_listing_filters_are_parsed_as_the_extension_parses_them(host):
     assert ids(top="zero") == {running, done}
 
 
-@pytest.mark.parametrize("kind", ["orchestrator", "entity"])
+@pytest.mark.parametrize("kind", ["activity", "orchestrator", "entity"])
 def test_a_call_to_a_function_the_app_lacks_fails_loudly_where_azure_would_hang(host, kind):
     """DurableOrchestrationContext.CallDurableTaskFunctionAsync throws from
     DurableTaskExtension.ThrowIfFunctionDoesNotExist inside the task it returns, and
@@ -423,6 +423,7 @@ def test_terminate_takes_effect_when_processed_and_scheduled_work_still_runs(dur
     durable.wait_until(lambda: gated_calls(gates, instance_id) == 10, message="all ten activities")
     events = status(durable, instance_id, showHistory="true").json()["historyEvents"]
     assert [e["EventType"] for e in events][-2:] == ["ExecutionTerminated", "ExecutionCompleted"]
+    assert events[-2]["Input"] == "stop"  # the reason as given: TerminateInstanceAsync
     assert "TaskCompleted" not in [e["EventType"] for e in events]
 
 
@@ -605,3 +606,22 @@ def test_history_rows_show_each_input_as_it_is_stored(host):
 
     [first, *_] = [row for row in greeted if row["EventType"] == "TaskCompleted"]
     assert first["Input"] == json.dumps([json.dumps("Zoë in Tokyo")], separators=(",", ":"))
+
+
+def test_the_management_urls_a_client_is_handed_are_served(host):
+    """HttpApiHandler.GetClientResponseLinks builds every management URL of
+    HttpManagementPayload (rewindPostUri with `?reason={text}`, restartPostUri, ...) with the
+    system key; each one answers as its handler does (HandleRewindInstanceRequestAsync,
+    HandleRestartInstanceRequestAsync)."""
+    failed = unique("advertised")
+    start(host, "flaky_child", failed, {"key": failed, "failures": 1})
+    assert host.wait_for(failed)["runtimeStatus"] == "Failed"
+    payload = host.http.get(f"/api/client/{failed}", params={"op": "payload"}).json()
+
+    rewound = httpx.post(payload["rewindPostUri"].replace("{text}", "fixed"))
+
+    assert rewound.status_code == 202
+    assert host.wait_for(failed)["output"] == "succeeded on attempt 2"
+    restarted = httpx.post(payload["restartPostUri"])
+    assert restarted.status_code == 202
+    assert host.wait_for(restarted.json()["id"])["output"] == "succeeded on attempt 3"

@@ -246,17 +246,6 @@ def test_unsupported_action_fails_the_instance_naming_it(host):
     assert "CallHttpAction" in body["output"]
 
 
-def test_missing_activity_fails_the_instance_loudly_where_azure_would_hang(host):
-    body = run(host, "calls_missing")
-
-    assert body["runtimeStatus"] == "Failed"
-    assert body["output"].startswith(
-        "Orchestrator function 'calls_missing' failed: The function 'no_such_activity' doesn't "
-        "exist, is disabled, or is not an activity function."
-    )
-    assert "on Azure it would hang waiting for it" in body["output"]
-
-
 def test_sdk_serialisable_objects_cross_the_activity_boundary(host):
     body = run(host, "money_flow", 250)
 

@@ -198,15 +198,6 @@ def money_flow(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def calls_missing(context: df.DurableOrchestrationContext):
-    try:
-        yield context.call_activity("no_such_activity", 1)
-    except Exception as error:
-        return {"activity": str(error)}
-    return "unreachable"
-
-
-@app.orchestration_trigger(context_name="context")
 def ledger_writer(context: df.DurableOrchestrationContext):
     """Signals a ledger entity from an orchestration, then reads it back with a call."""
     ledger = df.EntityId("ledger", context.get_input())
@@ -238,9 +229,12 @@ def relay(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def calls_missing_kind(context: df.DurableOrchestrationContext):
-    """Calls a function the app lacks: an orchestrator, an entity, or signals an entity."""
+    """Calls a function the app lacks: an activity, an orchestrator, an entity, or signals an
+    entity."""
     kind = context.get_input()
-    if kind == "orchestrator":
+    if kind == "activity":
+        yield context.call_activity("no_such_activity", 1)
+    elif kind == "orchestrator":
         yield context.call_sub_orchestrator("no_such_orchestrator", 1)
     elif kind == "entity":
         yield context.call_entity(df.EntityId("no_such_entity", "k"), "get")
