@@ -25,7 +25,7 @@ local.settings.json:
 	cp local.settings.json.example local.settings.json
 
 start: $(STAMP) local.settings.json
-	$(PY) -m devhost start --app . --port $(PORT)
+	$(PY) -m devhost start --app . --port $(PORT) --watch
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

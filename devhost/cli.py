@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="with --easyauth, a path that needs no sign-in (Azure's excludedPaths)",
     )
+    start.add_argument(
+        "--watch",
+        action="store_true",
+        help="load the app in new workers when its Python files change (host.json and "
+        "local.settings.json changes need a restart)",
+    )
     start.set_defaults(command=_start)
 
     instances = commands.add_parser("instances", help="list orchestration instances")
@@ -175,6 +181,7 @@ def _start(args: argparse.Namespace) -> int:
             easyauth=EasyAuth(config.route_prefix, args.easyauth_anonymous)
             if args.easyauth
             else None,
+            watch=args.watch,
         ),
     )
 
@@ -211,6 +218,8 @@ def _banner(host, args, hub_path, keys) -> str:
         )
     if args.easyauth:
         lines.append(f"App Service Authentication emulated: sign in at {base}/.auth/login/aad")
+    if args.watch:
+        lines.append(f"Watching {args.app.resolve()} for changes to Python files")
     lines.append(f"Host started on {base}")
     return "\n".join(lines)
 

@@ -148,6 +148,13 @@ class Engine:
         self.timers_fired = 0
         self.schedules = schedule.Schedules(index.timers, clock.now())
 
+    def use_index(self, index: FunctionIndex) -> None:
+        """Run a reloaded app's functions (watch mode). An invalid timer schedule raises
+        ConfigError before anything changes."""
+        self.schedules = self.schedules.renewed(index.timers, self.clock.now())
+        self.index = index
+        self.wake()
+
     # -- the loop ----------------------------------------------------------------------------
 
     def wake(self) -> None:

@@ -69,6 +69,18 @@ class Schedules:
         self.last: dict[str, datetime] = {}
         self.updated = dict.fromkeys(self.functions, start)
 
+    def renewed(self, functions: list[TimerFunction], now: datetime) -> Schedules:
+        """The schedules of a reloaded app: a trigger whose expression is unchanged keeps its
+        next occurrence and what its TimerInfo records; a new or changed one starts at `now`."""
+        fresh = Schedules(functions, now)
+        for name, expression in fresh.expressions.items():
+            if self.expressions.get(name) == expression:
+                fresh.upcoming[name] = self.upcoming[name]
+                fresh.updated[name] = self.updated[name]
+                if name in self.last:
+                    fresh.last[name] = self.last[name]
+        return fresh
+
     def next_due(self) -> datetime | None:
         return min(self.upcoming.values(), default=None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -12,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost import watch
 from devhost.clock import to_wire
 from devhost.config import ConfigError, HostConfig
 from devhost.easyauth import EasyAuth
@@ -48,6 +50,7 @@ class HostOptions:
     require_keys: bool
     bind: str = "127.0.0.1"
     easyauth: EasyAuth | None = None
+    watch: bool = False  # new workers when the app's code changes (devhost/watch.py)
 
 
 class Host:
@@ -71,6 +74,32 @@ class Host:
         self.rpc_base_url = ""
         self.ready = False
         self.body_limit = request_body_limit()
+
+    def use_index(self, index: FunctionIndex) -> None:
+        """Serve a reloaded app's functions: its routes here, the rest in the engine."""
+        triggers = HttpTriggers(index.http)
+        self.engine.use_index(index)
+        self.index, self.triggers = index, triggers
+
+    async def reload_app(self, changed: list[str]) -> None:
+        """New workers for the edited code (watch mode); the old code serves until they have
+        loaded, and goes on serving if the app no longer imports."""
+        log.info("%s changed: loading the app in new workers", ", ".join(changed))
+        began = time.monotonic()
+        before = set(self.index.describe())
+        try:
+            await self.engine.workers.reload(self.use_index)
+        except ConfigError as problem:
+            log.error("%s — still serving the previous code", problem)
+            return
+        after = set(self.index.describe())
+        log.info(
+            "reloaded the app in %.1f s (functions added: %s; removed: %s); host.json and "
+            "local.settings.json changes need a restart",
+            time.monotonic() - began,
+            ", ".join(sorted(name for name, _ in after - before)) or "none",
+            ", ".join(sorted(name for name, _ in before - after)) or "none",
+        )
 
     # -- assembly ----------------------------------------------------------------------------
 
@@ -235,6 +264,13 @@ class Host:
                 f"cannot listen on {self.options.bind}:{self.options.port}: {problem.strerror}"
             ) from None
         engine_task = asyncio.create_task(self.engine.run())
+        stop_watching = asyncio.Event()
+        watcher = None
+        if self.options.watch:
+            app_dir = self.engine.workers.app_dir
+            watcher = asyncio.create_task(
+                watch.reload_on_change(app_dir, self.reload_app, stop_watching)
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -242,6 +278,11 @@ class Host:
         self.ready = True
         announce()
         await stop.wait()
+        if watcher is not None:
+            stop_watching.set()  # ends the watch within its step; a reload under way is dropped
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         log.info("stopping: no new work; running activities get %ss", SHUTDOWN_GRACE_SECONDS)
         await runner.shutdown()
         await self.engine.stop(SHUTDOWN_GRACE_SECONDS)

@@ -21,6 +21,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,27 @@ class Worker:
     def wait_loaded(self) -> FunctionIndex:
         """Block until the worker reports the app's functions (the host's start-up)."""
         if not self.conn.poll(LOAD_SECONDS):
-            self.kill()
-            raise ConfigError(f"the worker did not load the app within {LOAD_SECONDS:g} s")
+            raise self._too_slow()
         return self._loaded(self._first_message())
+
+    async def load(self) -> FunctionIndex:
+        """Wait until the worker reports the app's functions, while the host's loop serves
+        (a reload)."""
+        loop = asyncio.get_running_loop()
+        reported: asyncio.Future[None] = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: reported.done() or reported.set_result(None))
+        try:
+            await asyncio.wait_for(reported, LOAD_SECONDS)
+        except TimeoutError:
+            raise self._too_slow() from None
+        finally:
+            loop.remove_reader(fd)
+        return self._loaded(self._first_message())
+
+    def _too_slow(self) -> ConfigError:
+        self.kill()
+        return ConfigError(f"the worker did not load the app within {LOAD_SECONDS:g} s")
 
     def _first_message(self) -> tuple[str, Any]:
         try:
@@ -125,6 +144,8 @@ class WorkerPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.replaced = 0
         self.stopping = False
+        self.retiring: list[Worker] = []  # replaced by a reload, finishing their calls
+        self._retirements: set[asyncio.Task[None]] = set()
 
     def start(self) -> FunctionIndex:
         """Wait until every worker has loaded the app; the index of its functions. The
@@ -151,12 +172,56 @@ class WorkerPool:
         """Close every pipe; a worker exits when its pipe closes (and is killed if it
         lingers)."""
         self.stopping = True
-        for w in self.workers:
+        everyone = [*self.workers, *self.retiring]
+        for w in everyone:
             self._forget(w)
             w.conn.close()
-        for w in self.workers:
+        for w in everyone:
             w.process.join(timeout=5)
             w.kill()
+
+    # -- reloading (watch mode) ----------------------------------------------------------------
+
+    async def reload(self, adopt: Callable[[FunctionIndex], None]) -> FunctionIndex:
+        """Put workers that import the app afresh in every slot; the new app's index.
+
+        The fresh workers load while the old ones serve. Once all have reported the app's
+        functions, `adopt` takes their index (a ConfigError refuses it) and they take the
+        slots: new calls go to them, and each old worker is closed once the calls it holds
+        have answered. If the app fails to load, the fresh workers are closed, the old ones
+        go on serving, and the ConfigError says why."""
+        fresh = [Worker(self.app_dir, self.threads) for _ in self.workers]
+        try:
+            indexes = [await w.load() for w in fresh]
+            adopt(indexes[0])
+        except BaseException:  # a refusal, or the host stopping meanwhile
+            for w in fresh:
+                w.kill()
+            raise
+        old, self.workers = self.workers, fresh
+        for w in fresh:
+            self._watch(w)
+        self.retiring += old
+        retirement = asyncio.create_task(self._retire(old))
+        self._retirements.add(retirement)  # the loop keeps only a weak reference
+        retirement.add_done_callback(self._retirements.discard)
+        return indexes[0]
+
+    async def _retire(self, old: list[Worker]) -> None:
+        """Close replaced workers once every call they hold has answered. A replacement still
+        loading reports in first: calls waiting for it then go to its slot's new worker."""
+        pending = [f for w in old for f in w.calls.values()]
+        pending += [w.ready for w in old if w.ready is not None]
+        if pending:
+            await asyncio.wait(pending)
+        for w in old:
+            self._forget(w)
+            w.conn.close()  # the worker exits when its pipe closes
+        for w in old:
+            await asyncio.to_thread(w.process.join, 5)
+            w.kill()
+            self.retiring.remove(w)
+        log.info("closed %d worker(s) running the previous code", len(old))
 
     # -- calls -------------------------------------------------------------------------------
 
