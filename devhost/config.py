@@ -114,8 +114,10 @@ def _hub_name(durable: dict[str, Any]) -> str:
 
 
 def _positive(durable: dict[str, Any], name: str) -> int:
-    """DurableTaskOptions.Validate: each concurrency limit a positive integer (default 10)."""
-    value = durable.get(name, 10)
+    """DurableTaskOptions.Validate: each concurrency limit a positive integer. Unset, ten per
+    processor, as AzureStorageDurabilityProviderFactory sets it outside the Consumption plan
+    (where it is 5 orchestrations, 10 activities, 10 entities)."""
+    value = durable.get(name, 10 * (os.cpu_count() or 1))
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name[0].upper()}{name[1:]} must be a positive integer value.")
     return value

@@ -358,7 +358,8 @@ class Engine:
             return False
         writes, self._writes = self._writes, []
         results, self._results = self._results, []
-        self._gathering = bool(writes)
+        # A short pause before the next commit lets more answers join it.
+        self._gathering = bool(writes or results or self.finished)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             with self._rollback_guard(), self.hub.transaction():
@@ -722,6 +723,7 @@ class Engine:
             exclude=self.rejected,
             skip_suspended=True,
             busy=self.episodes.keys(),
+            targets=self.limits.orchestrations - len(self.episodes),
         )
         loop = asyncio.get_running_loop()
         for instance_id, group in _by_target(messages).items():
@@ -1045,7 +1047,13 @@ class Engine:
         if len(self.batches) >= self.limits.entities:
             return False
         now, epoch = self._now()
-        messages = self.hub.ready("entity", epoch, BATCH * 5, busy=self.batches.keys())
+        messages = self.hub.ready(
+            "entity",
+            epoch,
+            BATCH * 5,
+            busy=self.batches.keys(),
+            targets=self.limits.entities - len(self.batches),
+        )
         loop = asyncio.get_running_loop()
         for entity_id, batch in _by_target(messages).items():
             if len(self.batches) >= self.limits.entities:
@@ -1132,7 +1140,7 @@ class Engine:
         if room <= 0:
             return False
         _, epoch = self._now()
-        messages = self.hub.ready("activity", epoch, room, exclude=set(self.inflight))
+        messages = self.hub.ready("activity", epoch, room, exclude=self.inflight.keys())
         loop = asyncio.get_running_loop()
         for message in messages:
             future = loop.create_task(self._invoke_activity(message), name=message.body["name"])

@@ -272,23 +272,34 @@ class TaskHub:
         queue: str,
         now: float,
         limit: int,
-        exclude: set[int] | None = None,
+        exclude: Collection[int] = (),
         skip_suspended: bool = False,
         busy: Collection[str] = (),
+        targets: int | None = None,
     ) -> list[Message]:
-        """Messages of one queue that are due, oldest first, none for a `busy` target."""
-        suspended = f" AND {RUNNABLE}" if skip_suspended else ""
+        """Messages of one queue that are due, oldest first: none of the `exclude` ids and
+        none for a `busy` target; with `targets`, only those of the first `targets` targets
+        (in order of their oldest message), so no body is read that will not be used."""
+        where = "queue = ? AND visible_at <= ?"
+        params: list[Any] = [queue, now]
+        if skip_suspended:
+            where += f" AND {RUNNABLE}"
         if busy:
-            suspended += f" AND target NOT IN ({','.join('?' * len(busy))})"
+            where += f" AND target NOT IN ({','.join('?' * len(busy))})"
+            params += busy
+        if exclude:
+            where += f" AND id NOT IN ({','.join('?' * len(exclude))})"
+            params += exclude
+        if targets is not None:
+            first = f"SELECT target FROM messages WHERE {where} GROUP BY target ORDER BY MIN(id)"
+            where += f" AND target IN ({first} LIMIT ?)"
+            params += [*params, targets]
         rows = self.db.execute(
             "SELECT id, queue, target, body, visible_at FROM messages"
-            f" WHERE queue = ? AND visible_at <= ?{suspended} ORDER BY id LIMIT ?",
-            (queue, now, *busy, limit + len(exclude or ())),
+            f" WHERE {where} ORDER BY id LIMIT ?",
+            (*params, limit),
         ).fetchall()
-        messages = [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]
-        if exclude:
-            messages = [m for m in messages if m.id not in exclude]
-        return messages[:limit]
+        return [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]
 
     def delete_messages(self, ids: list[int]) -> None:
         self.db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])

@@ -3,7 +3,8 @@
 This is devhost's Python language worker. The host (devhost/workers.py) starts it with
 `multiprocessing`, and the two talk over a `multiprocessing` pipe: the worker first reports the
 app's functions (or why the app cannot load), then answers calls `(call id, kind, arguments)`
-with `(call id, True, value)`, or `(call id, False, text)` when devhost itself failed. Many
+with `(call id, True, value)`, or `(call id, False, text)` when devhost itself failed. Each
+side sends what one turn of its event loop produced as one list. Many
 calls run at once, as in the Python worker: async functions on this process's event loop,
 synchronous ones in a pool of PYTHON_THREADPOOL_THREAD_COUNT threads. App failures are not
 errors here: they travel back as values (an activity's Outcome, a failed Decision).
@@ -67,6 +68,7 @@ class _Worker:
         self.histories: OrderedDict[str, ReplayHistory] = OrderedDict()
         self.closed = asyncio.Event()
         self.answering: set[asyncio.Task[None]] = set()
+        self.outbox: list[tuple[int, bool, Any]] = []
         self.kinds: dict[str, Callable[..., Awaitable[Any]]] = {
             "episode": self.episode,
             "activity": self.activity,
@@ -83,10 +85,10 @@ class _Worker:
         loop = asyncio.get_running_loop()
         try:
             while self.conn.poll():
-                call_id, kind, arguments = self.conn.recv()
-                task = loop.create_task(self._answer(call_id, kind, arguments))
-                self.answering.add(task)
-                task.add_done_callback(self.answering.discard)
+                for call_id, kind, arguments in self.conn.recv():
+                    task = loop.create_task(self._answer(call_id, kind, arguments))
+                    self.answering.add(task)
+                    task.add_done_callback(self.answering.discard)
         except (EOFError, OSError):
             loop.remove_reader(self.conn.fileno())
             self.closed.set()
@@ -97,12 +99,27 @@ class _Worker:
         except Exception as error:
             log.exception("worker call %s failed", kind)
             reply = (call_id, False, f"{type(error).__name__}: {error}")
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.outbox.append(reply)
+
+    def _flush(self) -> None:
+        replies, self.outbox = self.outbox, []
         try:
-            self.conn.send(reply)
-        except (OSError, ValueError):
+            self.conn.send(replies)
+        except OSError:
             self.closed.set()  # the host is gone
-        except Exception as error:  # a value that does not pickle
-            self.conn.send((call_id, False, f"{type(error).__name__}: {error}"))
+        except Exception:  # some value does not pickle: send them one by one
+            for reply in replies:
+                self._send_alone(reply)
+
+    def _send_alone(self, reply: tuple[int, bool, Any]) -> None:
+        try:
+            self.conn.send([reply])
+        except OSError:
+            self.closed.set()
+        except Exception as error:
+            self.conn.send([(reply[0], False, f"{type(error).__name__}: {error}")])
 
     async def episode(
         self,

@@ -78,6 +78,7 @@ class Worker:
         self.process.start()
         child.close()
         self.calls: dict[int, asyncio.Future[Any]] = {}
+        self.outbox: list[tuple[int, str, tuple[Any, ...]]] = []  # calls not sent yet
         self.index: FunctionIndex | None = None
         self.ready: asyncio.Future[FunctionIndex] | None = None
         self.retiring = False
@@ -242,15 +243,23 @@ class WorkerPool:
             await w.ready
             w = self.workers[slot]
         call_id = next(self._ids)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         w.calls[call_id] = future
-        try:
-            w.conn.send((call_id, kind, arguments))
-        except (OSError, ValueError):
-            w.calls.pop(call_id, None)
-            self._lost(w)
-            raise WorkerLost(f"worker process {w.pid} exited") from None
+        if not w.outbox:
+            loop.call_soon(self._flush, w)
+        w.outbox.append((call_id, kind, arguments))
         return await future
+
+    def _flush(self, w: Worker) -> None:
+        """Send the calls made during one turn of the loop as one message: a pipe write
+        and a wake-up per turn rather than per call."""
+        calls, w.outbox = w.outbox, []
+        if calls and w.calls:
+            try:
+                w.conn.send(calls)
+            except OSError:
+                self._lost(w)
 
     def generation(self, slot: int) -> Worker:
         """The worker now in `slot`: a history sent to an earlier one is gone with it."""
@@ -263,14 +272,14 @@ class WorkerPool:
                 if w.ready is not None:  # a replacement reporting the app loaded
                     self._on_loaded(w, message)
                     continue
-                call_id, succeeded, value = message
-                future = w.calls.pop(call_id, None)
-                if future is None or future.done():
-                    continue  # an answer nobody waits for any more (a timed-out call)
-                if succeeded:
-                    future.set_result(value)
-                else:
-                    future.set_exception(WorkerFailed(value))
+                for call_id, succeeded, value in message:
+                    future = w.calls.pop(call_id, None)
+                    if future is None or future.done():
+                        continue  # an answer nobody waits for any more (a timed-out call)
+                    if succeeded:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(WorkerFailed(value))
         except (EOFError, OSError):
             self._lost(w)
 
@@ -291,7 +300,7 @@ class WorkerPool:
     def _lost(self, w: Worker) -> None:
         """The process is gone: fail what it held and put a new worker in its slot."""
         self._forget(w)
-        calls, w.calls = w.calls, {}
+        calls, w.calls, w.outbox = w.calls, {}, []
         for future in calls.values():
             if not future.done():
                 future.set_exception(WorkerLost(f"worker process {w.pid} exited"))
