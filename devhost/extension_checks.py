@@ -3,9 +3,10 @@ of it is scheduled, with the extension's own wording.
 
 Where Azure is visible (a custom status over 16 KB, a signal to an entity the app lacks) the
 orchestration fails as it does there. Where Azure is silent (an activity, sub-orchestrator or
-entity call the app lacks: DurableOrchestrationContext.CallDurableTaskFunctionAsync throws inside
-a task that OutOfProcOrchestrationShim.ProcessAsyncActionsV2 awaits and ignores, so nothing is
-scheduled and the instance waits forever) devhost fails the instance and says so.
+entity call the app lacks, a sub-orchestration id the extension refuses:
+DurableOrchestrationContext.CallDurableTaskFunctionAsync throws inside a task that
+OutOfProcOrchestrationShim.ProcessAsyncActionsV2 awaits and ignores, so nothing is scheduled
+and the instance waits forever) devhost fails the instance and says so.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ from devhost.replay import (
     StartSubOrchestration,
     Work,
 )
+from devhost.store import Instance
 
 MAX_CUSTOM_STATUS_KB = 16  # DurableOrchestrationContext.SetCustomStatus
 HANGS_ON_AZURE = (
     " devhost fails the instance here; on Azure it would hang waiting for it (the extension "
     "drops the call, DurableOrchestrationContext.CallDurableTaskFunctionAsync)."
 )
+
+
+def swapped_argument_error(param: str, text: str) -> str:
+    """The message of `new ArgumentException(nameof(param), text)`: the extension passes the
+    two arguments the other way round, so .NET reports the name as the message and the text
+    as the parameter."""
+    return f"{param} (Parameter '{text}')"
 
 
 def unknown_function(kind: str, name: str, known: Iterable[str]) -> str:
@@ -76,10 +85,32 @@ def missing_function_problem(index: FunctionIndex, work: Iterable[Work]) -> str 
     return None
 
 
-def episode_problem(index: FunctionIndex, decision: Decision) -> tuple[str, bool] | None:
+def child_id_problem(instance: Instance, work: Iterable[Work]) -> str | None:
+    """CallDurableTaskFunctionAsync's checks of a sub-orchestration's chosen id: neither this
+    instance's nor its parent's (ignoring case), and not starting with @."""
+    family = {instance.id.lower(), (instance.parent_id or "").lower()}
+    for item in work:
+        if not isinstance(item, StartSubOrchestration) or item.instance_id is None:
+            continue
+        if item.instance_id.lower() in family:
+            return (
+                "The instance ID of a sub-orchestration must be different than the instance ID "
+                "of a parent orchestration." + HANGS_ON_AZURE
+            )
+        if item.instance_id.startswith("@"):
+            problem = "Orchestration instance ids must not start with @"
+            return swapped_argument_error("instanceId", problem) + HANGS_ON_AZURE
+    return None
+
+
+def episode_problem(
+    index: FunctionIndex, decision: Decision, instance: Instance
+) -> tuple[str, bool] | None:
     """(failure, custom status accepted) when the extension would not accept the decision."""
     too_large = custom_status_problem(decision.custom_status)
     if too_large:
         return too_large, False
-    missing = missing_function_problem(index, decision.work)
-    return (missing, True) if missing else None
+    refused = missing_function_problem(index, decision.work) or child_id_problem(
+        instance, decision.work
+    )
+    return (refused, True) if refused else None

@@ -19,6 +19,7 @@ from devhost import query_params as q
 from devhost.clock import to_wire
 from devhost.engine import ARGUMENTS_INCORRECT, Engine, Gone, HostError, NotFound
 from devhost.entity_api import EntityApi
+from devhost.extension_checks import swapped_argument_error
 from devhost.status import RUNNING, Urls, instance_status
 from devhost.store import InstanceQuery
 
@@ -37,9 +38,8 @@ def error(status: int, message: str, summary: str | None = None) -> web.Response
 
 
 def _argument_error(param: str, text: str) -> HostError:
-    """DurableClient passes ArgumentException's two arguments the other way round, so .NET
-    reports the parameter name as the message and the text as the parameter."""
-    return HostError(f"{param} (Parameter '{text}')", ARGUMENTS_INCORRECT)
+    """DurableClient passes ArgumentException's two arguments the other way round."""
+    return HostError(swapped_argument_error(param, text), ARGUMENTS_INCORRECT)
 
 
 def validate_instance_id(instance_id: str) -> None:

@@ -141,6 +141,36 @@ def test_a_call_to_a_function_the_app_lacks_fails_loudly_where_azure_would_hang(
     )
 
 
+@pytest.mark.parametrize(
+    ("chosen", "refusal"),
+    [
+        (
+            "self",
+            "The instance ID of a sub-orchestration must be different than the instance ID of a "
+            "parent orchestration.",
+        ),
+        ("@child", "instanceId (Parameter 'Orchestration instance ids must not start with @')"),
+    ],
+)
+def test_a_sub_orchestration_id_the_extension_refuses_fails_loudly_where_azure_would_hang(
+    host, chosen, refusal
+):
+    """DurableOrchestrationContext.CallDurableTaskFunctionAsync refuses a child id equal to its
+    own or its parent's (ignoring case) or starting with @ (its ArgumentException arguments
+    swapped) inside the task it returns, which OutOfProcOrchestrationShim.ProcessAsyncActionsV2
+    ignores: on Azure the instance waits forever. devhost fails it and says so."""
+    body = run(host, "names_its_child", chosen)
+
+    assert body["runtimeStatus"] == "Failed"
+    assert body["output"] == (
+        f"Orchestrator function 'names_its_child' failed: {refusal} devhost fails the instance "
+        "here; on Azure it would hang waiting for it (the extension drops the call, "
+        "DurableOrchestrationContext.CallDurableTaskFunctionAsync)."
+    )
+    scheduled = [e["EventType"] for e in body["historyEvents"]]
+    assert "SubOrchestrationInstanceCreated" not in scheduled
+
+
 def test_signalling_an_entity_the_app_lacks_fails_the_orchestration_as_on_azure(host):
     """DurableOrchestrationContext.SignalEntity rethrows ThrowIfFunctionDoesNotExist's error
     synchronously, so TaskOrchestrationShim.InvokeUserCodeAndHandleResults fails the

@@ -245,6 +245,15 @@ def calls_missing_kind(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def names_its_child(context: df.DurableOrchestrationContext):
+    """Calls a child under the id in its input; "self" stands for its own id."""
+    chosen = context.get_input()
+    child_id = context.instance_id.upper() if chosen == "self" else chosen
+    yield context.call_sub_orchestrator("echo_input", 1, child_id)
+    return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
 def sets_status(context: df.DurableOrchestrationContext):
     """Sets a custom status of `input` characters, then finishes."""
     context.set_custom_status("x" * context.get_input())
