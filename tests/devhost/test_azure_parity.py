@@ -655,3 +655,46 @@ def test_the_management_urls_a_client_is_handed_are_served(host):
     restarted = httpx.post(payload["restartPostUri"])
     assert restarted.status_code == 202
     assert host.wait_for(restarted.json()["id"])["output"] == "succeeded on attempt 3"
+
+
+def test_an_entity_batch_past_the_function_timeout_fails_every_operation_and_keeps_the_state(
+    host,
+):
+    """TaskEntityShim.ExecuteOutOfProcBatch: when the invocation loses the race against the
+    timeout, every operation of the batch fails with the FunctionTimeoutException's message,
+    the entity keeps the state it had before the batch, and the batch's signals are dropped."""
+    key, other = unique("stalled"), unique("never-signalled")
+    body = run(host, "entity_outlives_timeout", [key, other])
+
+    assert body["runtimeStatus"] == "Completed", body
+    assert "Timeout value of 00:00:03 was exceeded by function: Functions.counter" in (
+        body["output"]["problem"] or ""
+    ), body["output"]
+    assert body["output"]["total"] == 2  # the stalled operation's change was not kept
+    host.idle()
+    assert host.http.get(f"{WEBHOOKS}/entities/counter/{other}").status_code == 404
+
+
+def test_max_concurrent_orchestrator_functions_bounds_the_episodes_in_flight(
+    devhost_factory, tmp_path
+):
+    """DurableTaskOptions.MaxConcurrentOrchestratorFunctions becomes DurableTask's
+    MaxConcurrentTaskOrchestrationWorkItems (AzureStorageDurabilityProviderFactory): with 1,
+    a second instance waits while one episode runs, however long it runs."""
+    app = app_with_host_json(
+        tmp_path, hubName="%SAMPLER_HUB%", maxConcurrentOrchestratorFunctions=1
+    )
+    host = devhost_factory(app, clock="manual")
+    paths = {"blocking": str(tmp_path / "blocking"), "release": str(tmp_path / "release")}
+    blocked = start(host, "blocks_until_released", unique("blocked"), paths)
+    host.wait_until(lambda: Path(paths["blocking"]).exists(), message="the episode to block")
+    waiting = start(host, "hello_sequence", unique("waiting"))
+
+    busy = host.http.get("/devhost/idle", params={"timeout": "0"})
+    assert busy.status_code == 408
+    assert f"orchestrator episodes running: {blocked}" in busy.text
+    assert status(host, waiting).json()["runtimeStatus"] == "Pending"
+
+    Path(paths["release"]).touch()
+    assert host.wait_for(blocked)["runtimeStatus"] == "Completed"
+    assert host.wait_for(waiting)["runtimeStatus"] == "Completed"

@@ -178,6 +178,21 @@ def counter_loop(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def entity_outlives_timeout(context: df.DurableOrchestrationContext):
+    """Calls an entity operation that runs past functionTimeout; input: [key, other key]."""
+    key, other = context.get_input()
+    counter = df.EntityId("counter", key)
+    yield context.call_entity(counter, "add", 2)
+    try:
+        yield context.call_entity(counter, "stall", other)
+        problem = None
+    except Exception as error:
+        problem = str(error)
+    total = yield context.call_entity(counter, "get")
+    return {"problem": problem, "total": total}
+
+
+@app.orchestration_trigger(context_name="context")
 def entity_user(context: df.DurableOrchestrationContext):
     counter = df.EntityId("counter", context.get_input())
     context.signal_entity(counter, "add", 5)
@@ -411,6 +426,10 @@ def counter(context: df.DurableEntityContext):
         context.destruct_on_exit()
     elif operation == "explode":
         raise ValueError("counters cannot explode")
+    elif operation == "stall":  # outlives functionTimeout (3 s), then changes what it can
+        time.sleep(4)
+        context.set_state(value + 100)
+        context.signal_entity(df.EntityId("counter", context.get_input()), "add", 1)
 
 
 @app.entity_trigger(context_name="context")
