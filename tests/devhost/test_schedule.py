@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from devhost.clock import from_wire
+from devhost.loader import TimerFunction
+from devhost.schedule import Schedules
 from tests.conftest import ROOT
 from tests.devhost.support import SAMPLER
 
@@ -52,3 +55,22 @@ def test_a_five_field_schedule_is_refused_at_start(tmp_path):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "every_five" in done.stderr and "six-field NCRONTAB" in done.stderr
+
+
+def test_a_reload_keeps_an_unchanged_schedule_and_starts_a_changed_one_afresh():
+    """Watch mode (devhost/watch.py) renews the schedules from the reloaded app's functions:
+    a trigger whose expression did not change keeps its record and an occurrence that came due
+    during the reload; a changed one starts from the reload."""
+    start = datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
+    hourly = TimerFunction("hourly", "0 0 * * * *", None, "timer", None, None)
+    daily = TimerFunction("daily", "0 30 10 * * *", None, "timer", None, None)
+    schedules = Schedules([hourly, daily], start)
+    schedules.take_due(start + timedelta(hours=1))  # 11:00: both ran once
+
+    reload = start + timedelta(hours=2, minutes=10)  # 12:00 came due, not yet run
+    renewed = schedules.renewed([hourly, replace(daily, schedule="0 30 12 * * *")], reload)
+
+    assert renewed.upcoming["hourly"] == start + timedelta(hours=2)
+    assert renewed.last["hourly"] == start + timedelta(hours=1)
+    assert renewed.upcoming["daily"] == datetime(2026, 1, 1, 12, 30, tzinfo=UTC)
+    assert "daily" not in renewed.last
