@@ -1,6 +1,6 @@
 """Benchmark devhost: throughput and latency of durable work, printed as a table.
 
-    .venv/bin/python bench/devhost.py [--runs 3] [--only lock_handover]
+    .venv/bin/python bench/devhost.py [--runs 3] [--only lock_handover] [--workers 2]
 
 Each run starts a fresh devhost (real clock, every commit fsynced) on bench/app, or on the
 project's app with its partner simulators for the lock hand-over, and drives it over HTTP as
@@ -41,7 +41,7 @@ def free_port() -> int:
 class Devhost:
     """A devhost child process on a fresh hub file."""
 
-    def __init__(self, workdir: Path, app: Path) -> None:
+    def __init__(self, workdir: Path, app: Path, workers: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -62,6 +62,7 @@ class Devhost:
             "SIMULATOR_STATE_PATH": str(workdir / "simulator.sqlite"),
             "SIMULATOR_FAILURES": "",
             "ACCEPT_ACTOR_FIELD": "true",
+            "FUNCTIONS_WORKER_PROCESS_COUNT": str(workers),
         }
         self.process = subprocess.Popen(
             command,
@@ -269,9 +270,9 @@ SCENARIOS: list[tuple[Scenario, list[tuple[str, str, str]], Path]] = [
 ]
 
 
-async def run_once(scenario: Scenario, app: Path) -> list[Measured]:
+async def run_once(scenario: Scenario, app: Path, workers: int) -> list[Measured]:
     with tempfile.TemporaryDirectory() as workdir:
-        host = Devhost(Path(workdir), app)
+        host = Devhost(Path(workdir), app, workers)
         try:
             async with aiohttp.ClientSession(host.url) as session:
                 measured = await scenario(Client(session))
@@ -286,18 +287,22 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="*", default=(), help="scenario functions to run, e.g. long_sequence"
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="FUNCTIONS_WORKER_PROCESS_COUNT (default 2)"
+    )
     args = parser.parse_args()
     rows = []
     for scenario, names, app in SCENARIOS:
         if args.only and scenario.__name__ not in args.only:
             continue
-        results = [asyncio.run(run_once(scenario, app)) for _ in range(args.runs)]
+        results = [asyncio.run(run_once(scenario, app, args.workers)) for _ in range(args.runs)]
         for position, (name, unit, target) in enumerate(names):
             values = [measured[position][0] for measured in results]
             detail = results[0][position][1]
             rows.append((name, detail, unit, target, statistics.median(values), values))
     print(
-        f"devhost benchmark, {args.runs} runs each, median (all runs); "
+        f"devhost benchmark, {args.runs} runs each, median (all runs), "
+        f"{args.workers} worker process(es); "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     print()

@@ -359,7 +359,7 @@ class Engine:
         writes, self._writes = self._writes, []
         results, self._results = self._results, []
         # A short pause before the next commit lets more answers join it.
-        self._gathering = bool(writes or results or self.finished)
+        self._gathering = bool(writes)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             with self._rollback_guard(), self.hub.transaction():
