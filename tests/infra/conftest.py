@@ -17,6 +17,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV_REQUIREMENT = "checkov~=3.3.30"
 CHECKOV_VENV = ROOT / ".venv-checkov"
+# checkov reads Bicep attributes with JSONPath (bc_jsonpath_ng), whose parser asks ply to build
+# its LALR table afresh for every expression and never saves it: about 40 ms each, 4-5 s of a
+# scan. ply loads a saved table module when its grammar signature matches (ply/yacc.py, yacc()),
+# so the table written once here is used by every scan; a changed grammar is rebuilt as before.
+PARSE_TABLE = "parser_jsonpath_parsetab"
+WRITE_PARSE_TABLE = f"""
+import logging, os, ply.yacc
+from bc_jsonpath_ng.ext import parser
+folder = os.path.dirname(parser.__file__)
+ply.yacc.yacc(module=parser.ExtentedJsonPathParser(), start="jsonpath", tabmodule="{PARSE_TABLE}",
+              outputdir=folder, debug=False, errorlog=logging.getLogger("ply"))
+"""
+
+
+def _parse_table_written() -> bool:
+    pattern = f"lib/python*/site-packages/bc_jsonpath_ng/ext/{PARSE_TABLE}.py"
+    return any(CHECKOV_VENV.glob(pattern))
 
 
 def _checkov_ready(executable: Path, stamp: Path) -> bool:
@@ -31,14 +48,18 @@ def _checkov_ready(executable: Path, stamp: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def checkov() -> Path:
-    """Path of a working checkov executable, installing it on first use."""
+def checkov() -> list[Path]:
+    """The command that runs a working checkov, installing it on first use. The script runs
+    under the environment's own interpreter, whatever its first line says (a copied
+    environment still names the interpreter of the one it was copied from)."""
+    python = CHECKOV_VENV / "bin" / "python"
     executable = CHECKOV_VENV / "bin" / "checkov"
     stamp = CHECKOV_VENV / "requirement.txt"
     if not _checkov_ready(executable, stamp):
         shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", CHECKOV_VENV], check=True)
-        pip = [CHECKOV_VENV / "bin" / "python", "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, CHECKOV_REQUIREMENT], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", CHECKOV_REQUIREMENT], check=True)
         stamp.write_text(CHECKOV_REQUIREMENT + "\n")
-    return executable
+    if not _parse_table_written():
+        subprocess.run([python, "-c", WRITE_PARSE_TABLE], check=True)
+    return [python, executable]

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.timeout(900)
 #   // checkov:skip=CKV_AZURE_222: portals call the HTTP API over the internet
 
 
-def run_checkov(checkov: Path, directory: Path) -> dict:
+def run_checkov(checkov: list[Path], directory: Path) -> dict:
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no policy metadata download
-    command = [checkov, "--directory", directory, "--framework", "bicep", "--output", "json"]
+    command = [*checkov, "--directory", directory, "--framework", "bicep", "--output", "json"]
     command += ["--compact", "--skip-download"]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     # Exit code 1 means "some check failed"; anything else is checkov itself failing.
@@ -34,7 +34,7 @@ def run_checkov(checkov: Path, directory: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def report(checkov: Path) -> dict:
+def report(checkov: list[Path]) -> dict:
     return run_checkov(checkov, INFRA)
 
 
@@ -64,7 +64,7 @@ def test_every_skip_gives_its_reason_in_the_template(report: dict) -> None:
         assert f"checkov:skip={check['check_id']}: {reason}" in source, where
 
 
-def test_checkov_catches_a_weakened_storage_account(checkov: Path, tmp_path: Path) -> None:
+def test_checkov_catches_a_weakened_storage_account(checkov: list[Path], tmp_path: Path) -> None:
     weakened = (INFRA / "modules" / "storage.bicep").read_text()
     weakened = weakened.replace("minimumTlsVersion: 'TLS1_2'", "minimumTlsVersion: 'TLS1_0'")
     weakened = weakened.replace("supportsHttpsTrafficOnly: true", "supportsHttpsTrafficOnly: false")
