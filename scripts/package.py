@@ -79,9 +79,10 @@ def check_app_files(files: list[str]) -> None:
 
 def install_dependencies(source: Path, target: Path) -> None:
     """pip install requirements.txt, as wheels for the Functions runtime, into the folder the
-    Python worker adds to sys.path."""
+    Python worker adds to sys.path. No bytecode: the zip leaves __pycache__ out, and this
+    Python's would not be the runtime's anyway."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    command += ["--no-cache-dir", "--only-binary=:all:", "--target", str(target)]
+    command += ["--no-cache-dir", "--no-compile", "--only-binary=:all:", "--target", str(target)]
     command += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
     command += [option for name in PLATFORMS for option in ("--platform", name)]
     subprocess.run([*command, "-r", str(source / "requirements.txt")], check=True)
