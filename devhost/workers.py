@@ -81,7 +81,6 @@ class Worker:
         self.outbox: list[tuple[int, str, tuple[Any, ...]]] = []  # calls not sent yet
         self.index: FunctionIndex | None = None
         self.ready: asyncio.Future[FunctionIndex] | None = None
-        self.retiring = False
 
     @property
     def pid(self) -> int | None:
@@ -301,9 +300,12 @@ class WorkerPool:
         """The process is gone: fail what it held and put a new worker in its slot."""
         self._forget(w)
         calls, w.calls, w.outbox = w.calls, {}, []
+        lost = WorkerLost(f"worker process {w.pid} exited")
         for future in calls.values():
             if not future.done():
-                future.set_exception(WorkerLost(f"worker process {w.pid} exited"))
+                future.set_exception(lost)
+        if w.ready is not None and not w.ready.done():  # it died before loading the app
+            w.ready.set_exception(lost)
         w.kill()
         if self.stopping or w not in self.workers:
             return

@@ -35,6 +35,21 @@ def test_an_activity_that_takes_its_worker_down_runs_again_in_a_new_worker(host,
     assert run(host, "hello_sequence")["runtimeStatus"] == "Completed"
 
 
+def test_a_worker_that_dies_while_loading_the_app_is_replaced_again(devhost_factory, tmp_path):
+    """The Functions host keeps restarting a language worker that exits, start-up included."""
+    broken = tmp_path / "broken-start"
+    host = devhost_factory(
+        SAMPLER, clock="manual", env={"SAMPLER_BROKEN_START_MARKER": str(broken)}
+    )
+    marker = tmp_path / "first-attempt"
+    final = run(host, "survives_a_broken_restart", str(marker))
+
+    assert final["runtimeStatus"] == "Completed", final
+    assert not broken.exists()  # a replacement did crash at start-up, and was replaced
+    assert final["output"] == _worker_pid(host)
+    assert "exited (code 1) holding 0 call(s)" in host.log.read_text()
+
+
 def test_an_orchestrator_that_takes_its_worker_down_replays_in_a_new_worker(host, tmp_path):
     marker = tmp_path / "first-episode"
     final = run(host, "exits_in_replay", str(marker))

@@ -12,6 +12,13 @@ import azure.functions as func
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 ATTEMPTS: dict[str, int] = {}
 
+# A worker that imports the app while this file exists removes it and exits, as a worker
+# whose start-up crashes would (tests/devhost/test_workers.py).
+BROKEN_START = os.environ.get("SAMPLER_BROKEN_START_MARKER")
+if BROKEN_START and os.path.exists(BROKEN_START):
+    os.remove(BROKEN_START)
+    os._exit(1)
+
 
 class Money:
     """A value the SDK serialises through to_json/from_json rather than plain JSON."""
@@ -360,6 +367,23 @@ def exits_once(marker: str) -> int:
             file.write(str(os.getpid()))
         os._exit(1)
     return os.getpid()
+
+
+@app.activity_trigger(input_name="marker")
+def exits_and_breaks_the_next_start(marker: str) -> int:
+    """Like exits_once, and the worker started in its place crashes while loading the app."""
+    if not os.path.exists(marker):
+        with open(marker, "w") as file:
+            file.write(str(os.getpid()))
+        with open(os.environ["SAMPLER_BROKEN_START_MARKER"], "w") as file:
+            file.write("crash")
+        os._exit(1)
+    return os.getpid()
+
+
+@app.orchestration_trigger(context_name="context")
+def survives_a_broken_restart(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("exits_and_breaks_the_next_start", context.get_input()))
 
 
 @app.activity_trigger(input_name="ignored")
