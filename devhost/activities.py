@@ -32,10 +32,7 @@ def timed_out(name: str, timeout: float) -> Outcome:
     function's thread cannot be stopped and runs on in its worker, as on Azure until the
     worker restarts; what it returns then is ignored."""
     log.warning("activity %s exceeded functionTimeout", name)
-    message = (
-        f"Timeout value of {failures.timespan(timeout)} was exceeded by function: Functions.{name}"
-    )
-    return Outcome(failure=failures.host_failure(name, message))
+    return Outcome(failure=failures.host_failure(name, failures.timed_out(name, timeout)))
 
 
 async def invoke(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import uuid
@@ -811,14 +812,21 @@ class Engine:
             decision = await self._decide(work)
         except WorkerLost as lost:
             log.warning("the episode of %s runs again: %s", instance_id, lost)
-            self.episodes.pop(instance_id, None)
-            self.wake()
+            self._answered(self.episodes, instance_id, None)
             return
         except WorkerFailed as problem:
             decision = Decision(failure=str(problem))
-        self._results.append(
-            (self.episodes, instance_id, lambda: self._record_episode(work, decision))
-        )
+        self._answered(self.episodes, instance_id, lambda: self._record_episode(work, decision))
+
+    def _answered(
+        self, running: dict[str, Any], key: str, record: Callable[[], None] | None
+    ) -> None:
+        """Hand a worker's answer to the next commit, which frees `key`; None: the work was
+        lost with its worker, stays queued, and `key` is free to run it again."""
+        if record is None:
+            running.pop(key, None)
+        else:
+            self._results.append((running, key, record))
         self.wake()
 
     async def _decide(self, work: EpisodeWork) -> Decision:
@@ -1093,22 +1101,16 @@ class Engine:
         except TimeoutError:
             assert self.function_timeout is not None
             log.warning("entity %s exceeded functionTimeout", entity_id)
-            message = (
-                f"Timeout value of {failures.timespan(self.function_timeout)} was exceeded "
-                f"by function: Functions.{name}"
-            )
+            message = failures.timed_out(name, self.function_timeout)
             outcome = entities.failed(message, len(requests), exists, state)
         except WorkerLost as lost:
             log.warning("the batch of entity %s runs again: %s", entity_id, lost)
-            self.batches.pop(entity_id, None)
-            self.wake()
+            self._answered(self.batches, entity_id, None)
             return
         except WorkerFailed as problem:
             outcome = entities.failed(json.dumps(str(problem)), len(requests), exists, state)
-        self._results.append(
-            (self.batches, entity_id, lambda: self._record_batch(entity_id, batch, outcome, now))
-        )
-        self.wake()
+        record = functools.partial(self._record_batch, entity_id, batch, outcome, now)
+        self._answered(self.batches, entity_id, record)
 
     def _record_batch(
         self,

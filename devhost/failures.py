@@ -55,6 +55,13 @@ def host_failure(name: str, message: str) -> tuple[str, str]:
     return f"Activity function '{name}' failed: {message}", details
 
 
+def timed_out(function_name: str, seconds: float) -> str:
+    """The message of the FunctionTimeoutException FunctionExecutor throws."""
+    return (
+        f"Timeout value of {timespan(seconds)} was exceeded by function: Functions.{function_name}"
+    )
+
+
 def timespan(seconds: float) -> str:
     """A .NET TimeSpan's default text: [d.]hh:mm:ss[.fffffff]."""
     ticks = round(seconds * 10_000_000)
