@@ -123,7 +123,9 @@ async def wait_status(client: Client, instance_id: str) -> dict:
 
 
 async def start(client: Client, name: str, instance_id: str, data=None) -> None:
-    await client.post(f"{API}/orchestrators/{name}/{instance_id}", json=data)
+    """Start as the SDK client's start_new does: the input's JSON text in a JSON string."""
+    body = None if data is None else json.dumps(data)
+    await client.post(f"{API}/orchestrators/{name}/{instance_id}", json=body)
 
 
 async def hello_sequences(client: Client, count: int = 500) -> tuple[float, str]:

@@ -230,23 +230,14 @@ def _context(
     return context
 
 
-def context_input(input_json: str | None) -> str | None:
-    """The `input` the SDK reads from the context JSON, where the extension puts the stored
-    input parsed as a token (OrchestrationTriggerAttributeBindingProvider
-    .OrchestrationContextToString, DurableOrchestrationContext.GetInputAsJson): a stored JSON
-    string holding JSON (the SDK client's start_new input) reaches `get_input` as that JSON
-    text, so the orchestrator gets the client's object back. Any other input is passed as its
-    JSON text, which `get_input` decodes to the same value."""
-    if input_json is None:
-        return None
-    token = json.loads(input_json)
-    if isinstance(token, str):
-        try:
-            json.loads(token)
-        except ValueError:
-            return input_json
-        return token
-    return input_json
+def context_input(input_json: str | None) -> Any:
+    """The `input` of the context JSON: the stored input parsed as a token
+    (OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString,
+    DurableOrchestrationContext.GetInputAsJson). The SDK turns an object back into JSON text
+    and `get_input` decodes any string as JSON, so an object or a JSON string of JSON (what
+    `start_new` posts, a sub-orchestration's input) reaches the orchestrator as its value,
+    while a bare string, number or list makes `get_input` raise, as it does on Azure."""
+    return None if input_json is None else json.loads(input_json)
 
 
 def _first(

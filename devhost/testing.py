@@ -147,9 +147,13 @@ class DevHost:
     # -- instances ---------------------------------------------------------------------------
 
     def start_instance(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
-        """Start orchestrator `name` through the Durable HTTP API; returns the instance id."""
+        """Start orchestrator `name` through the Durable HTTP API; returns the instance id.
+
+        `input` goes as the SDK client's start_new sends it, JSON text in a JSON string, so
+        `get_input` returns it whatever its type; on Azure a bare string, number or list body
+        reaches the SDK as it is, and `get_input` raises."""
         path = f"{WEBHOOKS}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else "")
-        response = self.http.post(path, **({} if input is None else {"json": input}))
+        response = self.http.post(path, **({} if input is None else {"json": json.dumps(input)}))
         assert response.status_code == 202, response.text
         return response.json()["id"]
 

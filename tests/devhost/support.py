@@ -24,8 +24,11 @@ def unique(prefix: str) -> str:
 
 
 def start(host: RunningHost, name: str, instance_id: str, payload: Any = None) -> str:
-    """Start an orchestration through the management API and check it was accepted."""
-    kwargs = {} if payload is None else {"json": payload}
+    """Start an orchestration through the management API and check it was accepted. The
+    payload goes as the SDK client's start_new sends it, JSON text in a JSON string: the only
+    body any value reaches `get_input` through on Azure (a bare string, number or list makes
+    it raise; see test_azure_parity)."""
+    kwargs = {} if payload is None else {"json": json.dumps(payload)}
     response = host.http.post(f"{WEBHOOKS}/orchestrators/{name}/{instance_id}", **kwargs)
     assert response.status_code == 202, response.text
     return response.json()["id"]

@@ -294,7 +294,7 @@ def test_start_with_timeout_and_polling_interval_waits_for_the_outcome(host):
     and 400 when the interval exceeds the timeout."""
     wait = {"timeout": "30", "pollingInterval": "0.05"}
     done = host.http.post(
-        f"{WEBHOOKS}/orchestrators/hello_sequence/{unique('wait')}", params=wait, json="Wu"
+        f"{WEBHOOKS}/orchestrators/hello_sequence/{unique('wait')}", params=wait, json='"Wu"'
     )
     assert (done.status_code, done.json()[0]) == (200, "Hello Wu in Tokyo!")
 
@@ -303,7 +303,7 @@ def test_start_with_timeout_and_polling_interval_waits_for_the_outcome(host):
 
     short = {"timeout": "0.2", "pollingInterval": "0.05"}
     waiting = host.http.post(
-        f"{WEBHOOKS}/orchestrators/collect_events/{unique('wait')}", params=short, json=1
+        f"{WEBHOOKS}/orchestrators/collect_events/{unique('wait')}", params=short, json="1"
     )
     assert waiting.status_code == 202 and "statusQueryGetUri" in waiting.json()
 
@@ -581,7 +581,9 @@ def test_an_sdk_started_input_is_stored_as_azure_stores_it_and_reaches_the_orche
     seen = host.http.get(f"/api/client/{through_sdk}", params={"op": "status"}).json()
     assert seen["input"] == json.dumps(order)
 
-    through_api = start(host, "echo_input", unique("api-input"), order)
+    through_api = unique("api-input")
+    plain = host.http.post(f"{WEBHOOKS}/orchestrators/echo_input/{through_api}", json=order)
+    assert plain.status_code == 202
     done = host.wait_for(through_api)
     assert (done["input"], done["output"]) == (order, order)
 
@@ -629,7 +631,7 @@ def test_history_rows_show_each_input_as_it_is_stored(host):
     assert raised.status_code == 202
     events = host.wait_for(waiting, showHistory="true")["historyEvents"]
     rows = {row["EventType"]: row for row in events}
-    assert rows["ExecutionStarted"]["Input"] == "1"
+    assert rows["ExecutionStarted"]["Input"] == '"1"'  # the helper posts as start_new does
     assert rows["EventRaised"]["Input"] == '{"n":1,"by":"Zoë"}'
 
     greeted = run(host, "hello_sequence", "Zoë")["historyEvents"]
@@ -698,3 +700,35 @@ def test_max_concurrent_orchestrator_functions_bounds_the_episodes_in_flight(
     Path(paths["release"]).touch()
     assert host.wait_for(blocked)["runtimeStatus"] == "Completed"
     assert host.wait_for(waiting)["runtimeStatus"] == "Completed"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('"Ann"', "Expecting value: line 1 column 1 (char 0)"),
+        ("3", "the JSON object must be str, bytes or bytearray, not int"),
+        ("[1]", "the JSON object must be str, bytes or bytearray, not list"),
+    ],
+)
+def test_a_bare_value_started_over_http_is_what_get_input_cannot_read(host, body, error):
+    """HandleStartOrchestratorRequestAsync stores the body's value and OrchestrationContextToString
+    hands it to the worker as a bare token (GetInputAsJson): the SDK re-encodes only an object
+    (DurableOrchestrationContext.__init__) and `get_input` decodes with df_loads, so a bare
+    string, number or list fails the orchestrator. Its JSON text in a JSON string (what
+    start_new posts) reaches it as the value."""
+    instance_id = unique("bare")
+    response = host.http.post(
+        f"{WEBHOOKS}/orchestrators/echo_input/{instance_id}",
+        content=body.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 202
+
+    done = host.wait_for(instance_id)
+
+    assert (done["runtimeStatus"], done["output"]) == (
+        "Failed",
+        f"Orchestrator function 'echo_input' failed: {error}",
+    )
+    encoded = start(host, "echo_input", unique("encoded"), json.loads(body))
+    assert host.wait_for(encoded)["output"] == json.loads(body)

@@ -78,7 +78,7 @@ def test_settings_route_prefix_and_hub_name_come_from_the_app_folder(devhost_fac
 
     assert other.http.get("/hooks/ping").text == "from the environment"
     assert other.http.get("/api/ping").status_code == 404
-    started = other.http.post(f"{WEBHOOKS}/orchestrators/burst", json=1).json()
+    started = other.http.post(f"{WEBHOOKS}/orchestrators/burst", json="1").json()
     assert "taskHub=durablehub&" in started["statusQueryGetUri"]
     other.stop()
 

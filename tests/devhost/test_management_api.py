@@ -56,7 +56,7 @@ def test_host_status_reports_running(host):
 
 def test_start_answers_202_with_the_management_payload(host):
     instance_id = unique("start")
-    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence/{instance_id}", json="Di")
+    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence/{instance_id}", json='"Di"')
 
     assert response.status_code == 202
     body = response.json()
@@ -75,7 +75,7 @@ def test_start_answers_202_with_the_management_payload(host):
 
 
 def test_start_without_an_id_generates_one(host):
-    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence", json="Ed")
+    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence", json='"Ed"')
 
     assert response.status_code == 202
     instance_id = response.json()["id"]
@@ -93,7 +93,7 @@ def test_status_is_202_with_location_while_running_and_200_when_done(host):
     )
     assert int(running.headers["Retry-After"]) > 0
     body = running.json()
-    assert (body["runtimeStatus"], body["input"], body["output"]) == ("Running", 1, None)
+    assert (body["runtimeStatus"], body["input"], body["output"]) == ("Running", "1", None)
     assert body["createdTime"].endswith("Z")
 
     assert raise_event(host, instance_id, "Item", "x").status_code == 202
@@ -112,7 +112,7 @@ def test_starting_a_running_id_again_is_refused_and_changes_nothing(host):
     instance_id = waiting(host)
     before = everything(host)
 
-    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence/{instance_id}", json="Z")
+    response = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence/{instance_id}", json='"Z"')
 
     body = assert_error(response, 500)
     assert (

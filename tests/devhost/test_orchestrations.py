@@ -39,7 +39,7 @@ def test_activity_sequence_returns_each_result_in_order(host):
         "ExecutionCompleted",
     ]
     assert events[0]["FunctionName"] == "hello_sequence"
-    assert events[0]["Input"] == '"Ann"'  # as stored: JSON text
+    assert events[0]["Input"] == json.dumps(json.dumps("Ann"))  # as stored: JSON text
     assert [e["FunctionName"] for e in events[1:4]] == ["say_hello"] * 3
     assert [e["Result"] for e in events[1:4]] == body["output"]
     assert events[-1]["OrchestrationStatus"] == "Completed"
@@ -51,7 +51,7 @@ def test_history_output_and_input_are_shown_only_when_asked(host):
 
     plain = status(host, instance_id).json()
     assert "historyEvents" not in plain
-    assert plain["input"] == "Bo"
+    assert plain["input"] == json.dumps("Bo")
     quiet = status(host, instance_id, showHistory="true", showInput="false").json()
     assert quiet["input"] is None
     assert all("Result" not in event for event in quiet["historyEvents"])
