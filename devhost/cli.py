@@ -272,7 +272,10 @@ def _show(args: argparse.Namespace) -> int:
     for field in ("input", "customStatus", "output"):
         print(f"{field:>16}: {json.dumps(status[field])}")
     print("\nHistory:")
-    for event in readable_history(hub.history(instance.id), with_output=True, with_input=True):
+    history = hub.history(instance.id)
+    for event in readable_history(
+        history, with_output=True, with_input=True, scheduled_inputs=True
+    ):
         details = {k: v for k, v in event.items() if k not in ("EventType", "Timestamp")}
         summary = ", ".join(f"{k}={_short(json.dumps(v), 60)}" for k, v in details.items())
         print(f"  {event['Timestamp'][:23]}  {event['EventType']:<34} {summary}")

@@ -46,6 +46,8 @@ class HostConfig:
     versioning: Versioning = UNVERSIONED
     replace_running: bool = False  # overridableExistingInstanceStates AnyState
     function_timeout: float | None = None  # seconds; None: no limit
+    # storeInputsInOrchestrationHistory: activity and sub-orchestration inputs in history rows
+    inputs_in_history: bool = False
 
 
 def load_local_settings(app_dir: Path) -> None:
@@ -86,6 +88,7 @@ def load_host_config(app_dir: Path) -> HostConfig:
             versioning=versioning,
             replace_running=_overridable_states(durable) == "AnyState",
             function_timeout=_timeout(document.get("functionTimeout")),
+            inputs_in_history=durable.get("storeInputsInOrchestrationHistory") is True,
         )
     except (VersioningError, ValueError) as error:
         raise ConfigError(f"{path}: {error}") from error

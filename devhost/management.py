@@ -62,10 +62,15 @@ class ManagementApi:
     """Request handlers; `urls_for(request)` builds management URLs for the caller's origin."""
 
     def __init__(
-        self, engine: Engine, urls_for: Callable[[web.Request], Urls], sdk_encoded: bool = False
+        self,
+        engine: Engine,
+        urls_for: Callable[[web.Request], Urls],
+        inputs_in_history: bool = False,  # storeInputsInOrchestrationHistory's default
+        sdk_encoded: bool = False,
     ) -> None:
         self.engine = engine
         self.urls_for = urls_for
+        self.inputs_in_history = inputs_in_history
         self.sdk_encoded = sdk_encoded
 
     def _unwrap(self, data: str | None) -> str | None:
@@ -190,6 +195,7 @@ class ManagementApi:
             show_input=q.flag(request, "showInput", True),
             history=self.engine.history(instance_id) if show_history else None,
             show_history_output=q.flag(request, "showHistoryOutput", False),
+            scheduled_inputs=self.inputs_in_history,
         )
         if instance.status in RUNNING:
             headers = {"Location": str(request.url), "Retry-After": "5"}

@@ -115,7 +115,9 @@ class Host:
         easyauth = self.options.easyauth
         middlewares = [self._errors, self._auth, *([easyauth.middleware] if easyauth else [])]
         app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
-        api = ManagementApi(self.engine, self.urls_for)
+        api = ManagementApi(
+            self.engine, self.urls_for, inputs_in_history=self.config.inputs_in_history
+        )
         app.add_routes(api.routes(WEBHOOKS))
         if easyauth:
             app.add_routes(easyauth.routes())
@@ -132,7 +134,12 @@ class Host:
 
     def rpc_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 << 20)
-        api = ManagementApi(self.engine, self.urls_for, sdk_encoded=True)
+        api = ManagementApi(
+            self.engine,
+            self.urls_for,
+            inputs_in_history=self.config.inputs_in_history,
+            sdk_encoded=True,
+        )
         app.add_routes(api.routes("/durabletask"))
         return app
 

@@ -30,6 +30,7 @@ def instance_status(
     show_input: bool = True,
     history: list[dict[str, Any]] | None = None,
     show_history_output: bool = False,
+    scheduled_inputs: bool = False,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": instance.name,
@@ -42,12 +43,14 @@ def instance_status(
         "lastUpdatedTime": _seconds(instance.updated_at),
     }
     if history is not None:
-        body["historyEvents"] = readable_history(history, show_history_output, show_input)
+        body["historyEvents"] = readable_history(
+            history, show_history_output, show_input, scheduled_inputs=scheduled_inputs
+        )
     return body
 
 
 def readable_history(
-    events: list[dict[str, Any]], with_output: bool, with_input: bool
+    events: list[dict[str, Any]], with_output: bool, with_input: bool, *, scheduled_inputs: bool
 ) -> list[dict[str, Any]]:
     """History as the status API shows it: scheduling folded into its completion.
 
@@ -55,7 +58,10 @@ def readable_history(
     takes its scheduling event's FunctionName, ScheduledTime and (with showInput) Input and the
     scheduling event goes (one still unanswered stays, so running work shows); every
     Input goes when showInput is false; Result is shown only with showHistoryOutput, parsed
-    (ConvertOutputToJToken), while Input stays the stored JSON text, never parsed.
+    (ConvertOutputToJToken), while Input stays the stored JSON text, never parsed. Activity and
+    sub-orchestration inputs are in history only with host.json's
+    storeInputsInOrchestrationHistory (TaskOrchestrationDispatcher.IncludeParameters, set by
+    DurableTaskExtension); otherwise those rows show Input null.
     """
     scheduled = {e["EventId"]: e for e in events if e["EventType"] in SCHEDULING}
     answered = {e["TaskScheduledId"] for e in events if e.get("TaskScheduledId") is not None}
@@ -72,12 +78,13 @@ def readable_history(
             row["FunctionName"] = origin.get("Name")
             row["ScheduledTime"] = origin["Timestamp"]
             if with_input:
-                row["Input"] = stored_input(origin)
+                row["Input"] = stored_input(origin) if scheduled_inputs else None
         for field in ("Name", "FireAt", "Reason", "Details", "OrchestrationStatus", "InstanceId"):
             if event.get(field) is not None and field not in row:
                 row[field] = event[field]
         if with_input and "Input" in event and "Input" not in row:
-            row["Input"] = stored_input(event)
+            hidden = kind in SCHEDULING and not scheduled_inputs
+            row["Input"] = None if hidden else stored_input(event)
         if with_output and "Result" in event:
             row["Result"] = _json(event["Result"])
         readable.append(row)

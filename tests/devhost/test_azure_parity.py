@@ -611,7 +611,8 @@ def test_sub_orchestration_and_continue_as_new_inputs_are_stored_as_azure_stores
     stored = json.dumps(json.dumps(last))
     rows = {row["EventType"]: row for row in done["historyEvents"]}
     assert rows["ExecutionStarted"]["Input"] == stored
-    assert rows["SubOrchestrationInstanceCompleted"]["Input"] == stored
+    # Not in the parent's history: storeInputsInOrchestrationHistory is off.
+    assert rows["SubOrchestrationInstanceCompleted"]["Input"] is None
     child = host.wait_for(f"{parent}-child", showHistory="true")
     assert (child["input"], child["output"]) == (json.dumps(last), last)
     assert child["historyEvents"][0]["Input"] == stored
@@ -619,13 +620,15 @@ def test_sub_orchestration_and_continue_as_new_inputs_are_stored_as_azure_stores
     assert seen["input"] == json.dumps(last)
 
 
-def test_history_rows_show_each_input_as_it_is_stored(host):
+def test_history_rows_show_each_input_as_it_is_stored(host, devhost_factory, tmp_path):
     """DurableClient.GetDurableOrchestrationStatusAsync parses only Result; every Input stays
     the stored JSON text. HandleStartOrchestratorRequestAsync and HandleRaiseEventRequestAsync
     store a parsed body re-serialized compact (MessagePayloadDataConverter.Serialize,
-    Formatting.None); a completion shows its TaskScheduled's Input
-    (AddScheduledEventDataAndAggregate), the parameters array that TaskOrchestrationContext
-    .ScheduleTaskInternal serializes around the SDK's JSON text."""
+    Formatting.None). A completion shows its TaskScheduled's Input
+    (AddScheduledEventDataAndAggregate), which TaskOrchestrationDispatcher
+    .ProcessScheduleTaskDecision records only with IncludeParameters (host.json
+    storeInputsInOrchestrationHistory, off by default): then it is the parameters array that
+    TaskOrchestrationContext.ScheduleTaskInternal serializes around the SDK's JSON text."""
     waiting = start(host, "collect_events", unique("stored"), 1)
     raised = raise_event(host, waiting, "Item", {"n": 1, "by": "Zoë"})
     assert raised.status_code == 202
@@ -634,10 +637,17 @@ def test_history_rows_show_each_input_as_it_is_stored(host):
     assert rows["ExecutionStarted"]["Input"] == '"1"'  # the helper posts as start_new does
     assert rows["EventRaised"]["Input"] == '{"n":1,"by":"Zoë"}'
 
-    greeted = run(host, "hello_sequence", "Zoë")["historyEvents"]
+    def first_call_input(on) -> object:
+        events = run(on, "hello_sequence", "Zoë")["historyEvents"]
+        return next(row for row in events if row["EventType"] == "TaskCompleted")["Input"]
 
-    [first, *_] = [row for row in greeted if row["EventType"] == "TaskCompleted"]
-    assert first["Input"] == json.dumps([json.dumps("Zoë in Tokyo")], separators=(",", ":"))
+    assert first_call_input(host) is None
+    storing = devhost_factory(
+        app_with_host_json(tmp_path, hubName="storing", storeInputsInOrchestrationHistory=True)
+    )
+    assert first_call_input(storing) == json.dumps(
+        [json.dumps("Zoë in Tokyo")], separators=(",", ":")
+    )
 
 
 def test_the_management_urls_a_client_is_handed_are_served(host):

@@ -59,23 +59,6 @@ def test_history_output_and_input_are_shown_only_when_asked(host):
     assert kinds(quiet["historyEvents"])[0] == "ExecutionStarted"
 
 
-def test_a_completion_shows_the_input_it_was_scheduled_with(host):
-    """DurableClient.GetDurableOrchestrationStatusAsync (AddScheduledEventDataAndAggregate)
-    copies the TaskScheduled event's Input onto its TaskCompleted/TaskFailed when showInput
-    is true, and the status API defaults showInput to true: support sees what each call got,
-    as DurableTask stored it (TaskOrchestrationContext.ScheduleTaskInternal: the parameters
-    array around the SDK's JSON text)."""
-    instance_id = run(host, "hello_sequence", "Di")["instanceId"]
-
-    events = status(host, instance_id, showHistory="true").json()["historyEvents"]
-    completions = [e for e in events if e["EventType"] == "TaskCompleted"]
-    assert [e["Input"] for e in completions] == [
-        json.dumps([json.dumps(f"Di in {city}")]) for city in ("Tokyo", "Seattle", "London")
-    ]
-    assert all("Result" not in e for e in completions)
-    assert "TaskScheduled" not in kinds(events)  # each was folded into its completion
-
-
 def test_unanswered_scheduling_stays_in_the_history_until_its_completion(host):
     """GetDurableOrchestrationStatusAsync removes a SubOrchestrationInstanceCreated (or
     TaskScheduled) only when AddScheduledEventDataAndAggregate finds its completion: while the
