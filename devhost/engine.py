@@ -893,7 +893,9 @@ class Engine:
         self, instance: Instance, decision: Decision, new: list[dict[str, Any]], now: datetime
     ) -> None:
         epoch = now.timestamp()
-        problem = extension_checks.episode_problem(self.index, decision, instance)
+        problem = extension_checks.episode_problem(
+            self.index, decision, instance, self.hub.instance
+        )
         if problem:
             failure, keeps_custom_status = problem
             custom = decision.custom_status if keeps_custom_status else None

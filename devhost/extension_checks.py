@@ -12,7 +12,7 @@ and the instance waits forever) devhost fails the instance and says so.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from devhost.entities import split_entity_id
 from devhost.loader import FunctionIndex
@@ -85,9 +85,13 @@ def missing_function_problem(index: FunctionIndex, work: Iterable[Work]) -> str 
     return None
 
 
-def child_id_problem(instance: Instance, work: Iterable[Work]) -> str | None:
+def child_id_problem(
+    instance: Instance, work: Iterable[Work], lookup: Callable[[str], Instance | None]
+) -> str | None:
     """CallDurableTaskFunctionAsync's checks of a sub-orchestration's chosen id: neither this
-    instance's nor its parent's (ignoring case), and not starting with @."""
+    instance's nor its parent's (ignoring case), and not starting with @. An id another
+    instance runs under passes them, but TaskOrchestrationDispatcher drops the child's
+    ExecutionStarted there as a "Duplicate start event", so the parent waits forever too."""
     family = {instance.id.lower(), (instance.parent_id or "").lower()}
     for item in work:
         if not isinstance(item, StartSubOrchestration) or item.instance_id is None:
@@ -100,17 +104,29 @@ def child_id_problem(instance: Instance, work: Iterable[Work]) -> str | None:
         if item.instance_id.startswith("@"):
             problem = "Orchestration instance ids must not start with @"
             return swapped_argument_error("instanceId", problem) + HANGS_ON_AZURE
+        existing = lookup(item.instance_id)
+        if existing is not None and not existing.finished:
+            return (
+                f"An instance with ID '{item.instance_id}' is already {existing.status}; devhost "
+                "fails this instance here, while on Azure the child's start would be dropped as "
+                "a duplicate and this instance would wait for it forever "
+                '(TaskOrchestrationDispatcher: "Duplicate start event").'
+            )
     return None
 
 
 def episode_problem(
-    index: FunctionIndex, decision: Decision, instance: Instance
+    index: FunctionIndex,
+    decision: Decision,
+    instance: Instance,
+    lookup: Callable[[str], Instance | None],
 ) -> tuple[str, bool] | None:
-    """(failure, custom status accepted) when the extension would not accept the decision."""
+    """(failure, custom status accepted) when the extension would not accept the decision;
+    `lookup` finds an instance by id."""
     too_large = custom_status_problem(decision.custom_status)
     if too_large:
         return too_large, False
     refused = missing_function_problem(index, decision.work) or child_id_problem(
-        instance, decision.work
+        instance, decision.work, lookup
     )
     return (refused, True) if refused else None

@@ -171,6 +171,29 @@ def test_a_sub_orchestration_id_the_extension_refuses_fails_loudly_where_azure_w
     assert "SubOrchestrationInstanceCreated" not in scheduled
 
 
+def test_a_sub_orchestration_under_a_running_instances_id_fails_loudly_where_azure_would_hang(
+    host,
+):
+    """The extension's checks pass an id another instance runs under, but
+    TaskOrchestrationDispatcher drops the child's ExecutionStarted at that instance as a
+    "Duplicate start event": on Azure the parent waits forever. devhost fails the parent, says
+    so, and leaves the running instance alone."""
+    busy = start(host, "collect_events", unique("busy"), 1)
+    host.wait_for(busy, statuses=("Running",))
+
+    body = run(host, "names_its_child", busy)
+
+    assert body["runtimeStatus"] == "Failed"
+    assert body["output"] == (
+        f"Orchestrator function 'names_its_child' failed: An instance with ID '{busy}' is "
+        "already Running; devhost fails this instance here, while on Azure the child's start "
+        "would be dropped as a duplicate and this instance would wait for it forever "
+        '(TaskOrchestrationDispatcher: "Duplicate start event").'
+    )
+    untouched = status(host, busy).json()
+    assert (untouched["name"], untouched["runtimeStatus"]) == ("collect_events", "Running")
+
+
 def test_signalling_an_entity_the_app_lacks_fails_the_orchestration_as_on_azure(host):
     """DurableOrchestrationContext.SignalEntity rethrows ThrowIfFunctionDoesNotExist's error
     synchronously, so TaskOrchestrationShim.InvokeUserCodeAndHandleResults fails the
