@@ -835,7 +835,7 @@ class Engine:
         committed = self._committed(instance.id)
         slot = self.workers.slot_for(instance.id)
         while True:
-            worker = self.workers.generation(slot)
+            worker = self.workers.worker_in(slot)
             known = committed.held if committed.holder is worker else 0
             unseen = committed.events[known:]
             decision = await self.workers.call(

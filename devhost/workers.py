@@ -142,7 +142,6 @@ class WorkerPool:
         self.workers = [Worker(app_dir, threads) for _ in range(count)]
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.replaced = 0
         self.stopping = False
         self.retiring: list[Worker] = []  # replaced by a reload, finishing their calls
         self._retirements: set[asyncio.Task[None]] = set()
@@ -260,7 +259,7 @@ class WorkerPool:
             except OSError:
                 self._lost(w)
 
-    def generation(self, slot: int) -> Worker:
+    def worker_in(self, slot: int) -> Worker:
         """The worker now in `slot`: a history sent to an earlier one is gone with it."""
         return self.workers[slot]
 
@@ -324,5 +323,4 @@ class WorkerPool:
         fresh.ready = self._loop.create_future()
         fresh.ready.add_done_callback(lambda f: f.exception())  # read even if nobody waits
         self.workers[slot] = fresh
-        self.replaced += 1
         self._watch(fresh)
