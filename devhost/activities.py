@@ -9,30 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost import failures
+from devhost.decisions import Outcome
 from devhost.loader import ActivityFunction, InvocationContext
 
 log = logging.getLogger("devhost")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: str | None = None  # JSON text
-    failure: tuple[str, str] | None = None  # (reason, details) for TaskFailed
-
-
-def timed_out(name: str, timeout: float) -> Outcome:
-    """host.json's functionTimeout passed: the activity fails as the host fails it
-    (FunctionExecutor's FunctionTimeoutException, through TaskActivityShim). A synchronous
-    function's thread cannot be stopped and runs on in its worker, as on Azure until the
-    worker restarts; what it returns then is ignored."""
-    log.warning("activity %s exceeded functionTimeout", name)
-    return Outcome(failure=failures.host_failure(name, failures.timed_out(name, timeout)))
 
 
 async def invoke(

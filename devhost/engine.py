@@ -22,19 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from devhost import activities, entities, extension_checks, failures, schedule
+from devhost import entities, extension_checks, failures, schedule
 from devhost import history as h
 from devhost.clock import Clock, ManualClock, from_epoch, to_wire
 from devhost.config import Limits
-from devhost.loader import FunctionIndex, TimerFunction
-from devhost.replay import (
+from devhost.decisions import (
     CallEntity,
     CreateTimer,
     Decision,
+    Outcome,
     ScheduleActivity,
     SignalEntity,
     StartSubOrchestration,
 )
+from devhost.loader import FunctionIndex, TimerFunction
 from devhost.status import event_name
 from devhost.store import Instance, Message, TaskHub
 from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
@@ -135,7 +136,7 @@ class Engine:
         self.inflight: dict[int, asyncio.Future[Any]] = {}  # activities, by message id
         self.episodes: dict[str, asyncio.Future[Any]] = {}  # by instance id
         self.batches: dict[str, asyncio.Future[Any]] = {}  # entity batches, by entity id
-        self.finished: list[tuple[Message, activities.Outcome]] = []
+        self.finished: list[tuple[Message, Outcome]] = []
         self._results: list[Result] = []
         self.histories: OrderedDict[str, CommittedHistory] = OrderedDict()
         self.client_binding: str | None = None  # for activities' durableClient bindings
@@ -1161,14 +1162,18 @@ class Engine:
             outcome = await asyncio.wait_for(call, timeout=self.function_timeout)
         except TimeoutError:
             assert self.function_timeout is not None
-            outcome = activities.timed_out(name, self.function_timeout)
+            # As FunctionExecutor's FunctionTimeoutException through TaskActivityShim. A
+            # synchronous function's thread runs on in its worker; its answer is ignored.
+            log.warning("activity %s exceeded functionTimeout", name)
+            text = failures.timed_out(name, self.function_timeout)
+            outcome = Outcome(failure=failures.host_failure(name, text))
         except WorkerLost as lost:
             log.warning("activity %s runs again: %s", name, lost)
             self.inflight.pop(message.id, None)
             self.wake()
             return
         except WorkerFailed as problem:
-            outcome = activities.Outcome(failure=(str(problem), str(problem)))
+            outcome = Outcome(failure=(str(problem), str(problem)))
         self.finished.append((message, outcome))
         self.wake()
 

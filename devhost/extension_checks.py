@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
-from devhost.entities import split_entity_id
-from devhost.loader import FunctionIndex
-from devhost.replay import (
+from devhost.decisions import (
     CallEntity,
     Decision,
     ScheduleActivity,
@@ -24,6 +22,8 @@ from devhost.replay import (
     StartSubOrchestration,
     Work,
 )
+from devhost.entities import split_entity_id
+from devhost.loader import FunctionIndex
 from devhost.store import Instance
 
 MAX_CUSTOM_STATUS_KB = 16  # DurableOrchestrationContext.SetCustomStatus

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
-
 from devhost.config import ConfigError
 
 
@@ -108,6 +106,8 @@ def load_app(app_dir: Path) -> FunctionIndex:
     except Exception as error:
         message = f"function_app.py failed to import: {type(error).__name__}: {error}"
         raise ConfigError(message) from None
+    import azure.functions as func  # here, in the worker: the host itself never needs it
+
     apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if not apps:
         raise ConfigError("function_app.py defines no FunctionApp (e.g. app = df.DFApp())")

@@ -14,7 +14,6 @@ import importlib
 import itertools
 import json
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +40,15 @@ from azure.durable_functions.models.actions.WaitForExternalEventAction import (
 from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
 
 from devhost import failures
+from devhost.decisions import (
+    CallEntity,
+    CreateTimer,
+    Decision,
+    ScheduleActivity,
+    SignalEntity,
+    StartSubOrchestration,
+    Work,
+)
 from devhost.history import SCHEDULING_EVENTS, EventType
 
 history_event_module = importlib.import_module(
@@ -72,61 +80,6 @@ CONTEXT_LIMITS = {
     "maximumShortTimerDuration": "6.00:00:00",
     "longRunningTimerIntervalDuration": "3.00:00:00",
 }
-
-
-@dataclass(frozen=True)
-class ScheduleActivity:
-    task_id: int
-    name: str
-    input: str | None
-
-
-@dataclass(frozen=True)
-class CreateTimer:
-    task_id: int
-    fire_at: datetime
-
-
-@dataclass(frozen=True)
-class StartSubOrchestration:
-    task_id: int
-    name: str
-    instance_id: str | None
-    input: str | None
-    version: str | None = None  # None: the host's defaultVersion
-
-
-@dataclass(frozen=True)
-class CallEntity:
-    task_id: int
-    entity_id: str
-    operation: str
-    input: str | None
-
-
-@dataclass(frozen=True)
-class SignalEntity:
-    task_id: int
-    entity_id: str
-    operation: str
-    input: str | None
-
-
-Work = ScheduleActivity | CreateTimer | StartSubOrchestration | CallEntity | SignalEntity
-
-
-@dataclass
-class Decision:
-    """What one episode decided: new work, and whether the orchestration finished."""
-
-    work: list[Work] = field(default_factory=list)
-    done: bool = False
-    output: str | None = None  # JSON text
-    failure: str | None = None
-    failure_stack: str = ""
-    custom_status: str | None = None  # JSON text
-    continue_as_new: str | None = None  # JSON text of the next input, when continuing
-    continued: bool = False
 
 
 class UnsupportedAction(Exception):

@@ -20,17 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devhost.history import SCHEDULING_EVENTS, EventType
-from devhost.replay import (
+from devhost.decisions import (
     CallEntity,
     CreateTimer,
-    ReplayHistory,
     ScheduleActivity,
     SignalEntity,
     StartSubOrchestration,
     Work,
-    run_episode,
 )
+from devhost.history import SCHEDULING_EVENTS, EventType
+from devhost.replay import ReplayHistory, run_episode
 
 EXPORT_FORMAT = "devhost-history/1"
 _EPISODE_ENDS = SCHEDULING_EVENTS | {

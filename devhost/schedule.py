@@ -13,22 +13,17 @@ when occurrences were missed because the clock jumped past more than one).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import re
-from concurrent.futures import Executor
 from datetime import datetime
-from typing import Any
 
-from azure.functions import meta
-from azure.functions.timer import TimerRequestConverter
 from croniter import croniter
 
 from devhost.clock import to_wire
 from devhost.config import ConfigError
-from devhost.loader import InvocationContext, TimerFunction
+from devhost.loader import TimerFunction
 
 log = logging.getLogger("devhost")
 SETTING = re.compile(r"^%([A-Za-z0-9_]+)%$")
@@ -108,29 +103,3 @@ class Schedules:
             self.upcoming[name] = following
             runs.append((self.functions[name], json.dumps(info)))
         return runs
-
-
-async def invoke(
-    function: TimerFunction,
-    info_json: str,
-    client_binding: str | None,
-    pool: Executor,
-) -> None:
-    """Run one timer trigger; a failure is logged (the schedule goes on, as in Azure)."""
-    try:
-        timer = TimerRequestConverter.decode(
-            meta.Datum(value=info_json, type="json"), trigger_metadata=None
-        )
-        kwargs: dict[str, Any] = {function.timer_param: timer}
-        if function.client_param:
-            kwargs[function.client_param] = client_binding
-        if function.context_param:
-            kwargs[function.context_param] = InvocationContext.new(function.name)
-        if asyncio.iscoroutinefunction(function.handler):
-            await function.handler(**kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(pool, lambda: function.handler(**kwargs))
-        log.info("timer trigger %s ran", function.name)
-    except Exception:
-        log.exception("timer trigger %s failed", function.name)

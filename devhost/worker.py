@@ -27,10 +27,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from devhost import activities, entities, http_functions, schedule
+from devhost import activities, entities, http_functions, timer_functions
 from devhost.config import ConfigError
+from devhost.decisions import Decision, Outcome
 from devhost.loader import FunctionIndex, load_app
-from devhost.replay import Decision, ReplayHistory, run_episode
+from devhost.replay import ReplayHistory, run_episode
 from devhost.triggers import HttpCall, HttpReply
 
 log = logging.getLogger("devhost")
@@ -157,7 +158,7 @@ class _Worker:
 
     async def activity(
         self, name: str, input_json: str | None, client_binding: str | None
-    ) -> activities.Outcome:
+    ) -> Outcome:
         function = self.index.activities.get(name)
         return await activities.invoke(function, name, input_json, self.pool, client_binding)
 
@@ -185,4 +186,4 @@ class _Worker:
 
     async def timer(self, name: str, info_json: str, client_binding: str | None) -> None:
         function = next(f for f in self.index.timers if f.name == name)
-        await schedule.invoke(function, info_json, client_binding, self.pool)
+        await timer_functions.invoke(function, info_json, client_binding, self.pool)

@@ -22,10 +22,10 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from devhost import worker
 from devhost.config import ConfigError
 from devhost.loader import FunctionIndex
 
@@ -66,6 +66,14 @@ def _setting(name: str, default: int, most: int) -> int:
     return int(text)
 
 
+def _worker_main(conn: Connection, app_dir: str, threads: int) -> None:
+    """The worker process's entry point. devhost.worker, and with it the SDK and
+    azure.functions, is imported here, in the worker: the host never needs them."""
+    from devhost.worker import serve
+
+    serve(conn, app_dir, threads)
+
+
 class Worker:
     """One worker process, its pipe, and the calls it holds."""
 
@@ -73,7 +81,7 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=worker.serve, args=(child, str(app_dir), threads), name="devhost-worker"
+            target=_worker_main, args=(child, str(app_dir), threads), name="devhost-worker"
         )
         self.process.start()
         child.close()
