@@ -3,6 +3,11 @@
 Locally (and in CI) a secret is just an environment variable; in Azure the app reads Key Vault
 through its managed identity, so no secret sits in settings, templates or code. Key Vault answers
 are cached for the life of the process, misses included, because every partner call asks.
+
+The Azure SDK (azure-identity, azure-keyvault-secrets and the cryptography they load, 100+ ms)
+is imported only when a vault is asked: a worker that never reads Key Vault (devhost, tests, an
+app whose secrets are all settings) starts without it, and so does a cold start on Azure until
+the first partner call that needs a secret.
 """
 
 from __future__ import annotations
@@ -11,21 +16,28 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
-
-from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.identity import DefaultAzureCredential
-from azure.keyvault.secrets import SecretClient
+from typing import TYPE_CHECKING, Any
 
 from adapters import settings
 from adapters.errors import SecretError
 
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.keyvault.secrets import SecretClient
+
 log = logging.getLogger("workflows.secrets")
+
+
+def default_credential() -> TokenCredential:
+    """The app's identity as DefaultAzureCredential finds it (managed identity in Azure)."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
 
 # Seams for tests (a local vault with its own certificate and a fake credential); production
 # keeps the defaults: the app's identity through DefaultAzureCredential, normal TLS checks.
-credential_factory: Callable[[], TokenCredential] = DefaultAzureCredential
+credential_factory: Callable[[], TokenCredential] = default_credential
 client_options: dict[str, Any] = {}
 
 
@@ -53,12 +65,16 @@ def clear_cache() -> None:
 
 @functools.cache
 def _client(vault_url: str) -> SecretClient:
+    from azure.keyvault.secrets import SecretClient
+
     return SecretClient(vault_url=vault_url, credential=credential_factory(), **client_options)
 
 
 @functools.cache
 def _from_vault(vault_url: str, name: str) -> str | None:
     # Key Vault names allow only letters, digits and dashes.
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
     vault_name = name.replace("_", "-")
     try:
         return _client(vault_url).get_secret(vault_name).value
