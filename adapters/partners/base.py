@@ -4,6 +4,10 @@ One place decides what a failed call means, so every activity sees the same Part
 for timeouts, connection failures, 408, 429 and 5xx; not retryable for any other 4xx. Clients do
 not retry by themselves: the activity retry policies own that, and the Idempotency-Key header
 makes a retried effect safe.
+
+requests (50 ms of imports) is loaded by the first client built: a worker whose partners are all
+simulated, as under devhost and in tests, never loads it, and neither does a cold start on Azure
+before the first partner call.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from __future__ import annotations
 import functools
 from typing import Any, ClassVar, Self
 from urllib.parse import quote
-
-import requests
 
 from adapters import secrets, settings
 from adapters.errors import PartnerError
@@ -39,6 +41,8 @@ class HttpPartner:
         api_key: str | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
     ) -> None:
+        import requests
+
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
@@ -66,6 +70,8 @@ class HttpPartner:
         idempotency_key: str | None = None,
     ) -> Any:
         """Send one request and return its decoded JSON body ({} when there is none)."""
+        import requests  # loaded already: __init__ built the session
+
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:

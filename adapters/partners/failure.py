@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 MAX_MESSAGE = 120
 """Characters of the partner's message kept: enough to tell errors apart, too few to leak much."""
