@@ -7,6 +7,7 @@ started on that hub resumes from there.
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +15,10 @@ WIRE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MODES = ("real", "manual", "auto")
 
 
+@functools.lru_cache(maxsize=64)
 def to_wire(moment: datetime) -> str:
-    """Format a UTC datetime as the Durable extension writes timestamps."""
+    """Format a UTC datetime as the Durable extension writes timestamps (cached: every event
+    of a step carries the same moment)."""
     return moment.astimezone(UTC).strftime(WIRE_FORMAT)
 
 

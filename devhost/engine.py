@@ -44,7 +44,6 @@ from devhost.workers import Worker, WorkerFailed, WorkerLost, WorkerPool
 log = logging.getLogger("devhost")
 T = TypeVar("T")
 BATCH = 200
-GATHER_SECONDS = 0.004
 #: Histories the host keeps in memory; the rest are read from the hub when needed.
 CACHED_HISTORIES = 5000
 
@@ -144,7 +143,6 @@ class Engine:
         self._wakeup = asyncio.Event()
         self._stopped = asyncio.Event()
         self._writes: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
-        self._gathering = False
         self._quiet = asyncio.Event()  # the last pass found nothing to run and nothing running
         self._outside = 0  # HTTP and timer triggers running: they may still bring work
         self.timers_fired = 0
@@ -177,8 +175,8 @@ class Engine:
                 continue
             if progressed:
                 self._quiet.clear()
-                # A short pause lets concurrent requests gather into the next group commit.
-                await asyncio.sleep(GATHER_SECONDS if self._gathering else 0)
+                # Requests and answers that arrived during this step join the next commit.
+                await asyncio.sleep(0)
                 continue
             if self._settled():
                 if self.clock.auto and self._jump_to_next_timer():
@@ -356,12 +354,9 @@ class Engine:
         """Client writes, activity results and the answers of episodes and entity batches,
         in one transaction; an answer's instance or entity is free again after it."""
         if not self._writes and not self.finished and not self._results:
-            self._gathering = False
             return False
         writes, self._writes = self._writes, []
         results, self._results = self._results, []
-        # A short pause before the next commit lets more answers join it.
-        self._gathering = bool(writes)
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             with self._rollback_guard(), self.hub.transaction():

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at, id);
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target);
+CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue, id);
 CREATE TABLE IF NOT EXISTS clock (
     id         INTEGER PRIMARY KEY CHECK (id = 1),  -- a single row
     mode       TEXT NOT NULL CHECK (mode IN ('real', 'manual', 'auto')),  -- of the last run
@@ -279,8 +280,12 @@ class TaskHub:
     ) -> list[Message]:
         """Messages of one queue that are due, oldest first: none of the `exclude` ids and
         none for a `busy` target; with `targets`, only those of the first `targets` targets
-        (in order of their oldest message), so no body is read that will not be used."""
-        where = "queue = ? AND visible_at <= ?"
+        (in order of their oldest message), and no other body is parsed.
+
+        The scan walks the queue in id order and stops at `limit` rows (`+visible_at` keeps
+        SQLite from sorting every due message instead), so its cost does not grow with a
+        backlog of due work."""
+        where = "queue = ? AND +visible_at <= ?"
         params: list[Any] = [queue, now]
         if skip_suspended:
             where += f" AND {RUNNABLE}"
@@ -290,16 +295,20 @@ class TaskHub:
         if exclude:
             where += f" AND id NOT IN ({','.join('?' * len(exclude))})"
             params += exclude
-        if targets is not None:
-            first = f"SELECT target FROM messages WHERE {where} GROUP BY target ORDER BY MIN(id)"
-            where += f" AND target IN ({first} LIMIT ?)"
-            params += [*params, targets]
         rows = self.db.execute(
-            "SELECT id, queue, target, body, visible_at FROM messages"
+            "SELECT id, target, body, visible_at FROM messages INDEXED BY messages_by_queue"
             f" WHERE {where} ORDER BY id LIMIT ?",
             (*params, limit),
         ).fetchall()
-        return [Message(i, q, t, json.loads(b), v) for i, q, t, b, v in rows]
+        chosen: set[str] = set()
+        messages = []
+        for message_id, target, body, visible_at in rows:
+            if target not in chosen:
+                if targets is not None and len(chosen) >= targets:
+                    continue
+                chosen.add(target)
+            messages.append(Message(message_id, queue, target, json.loads(body), visible_at))
+        return messages
 
     def delete_messages(self, ids: list[int]) -> None:
         self.db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
