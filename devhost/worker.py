@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,12 +54,16 @@ def serve(conn: Connection, app_dir: str, threads: int) -> None:
         conn.send(("failed", str(problem)))
         return
     conn.send(("ready", index.without_code()))
-    asyncio.run(_Worker(conn, index, threads).serve())
+    asyncio.run(_serve(conn, index, threads))
     # Threads still running app code (a function past its timeout) must not keep the
     # process alive once the host has let it go.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+async def _serve(conn: Connection, index: FunctionIndex, threads: int) -> None:
+    await _Worker(conn, index, threads).serve()
 
 
 class _Worker:
@@ -70,42 +75,79 @@ class _Worker:
         self.closed = asyncio.Event()
         self.answering: set[asyncio.Task[None]] = set()
         self.outbox: list[tuple[int, bool, Any]] = []
-        self.kinds: dict[str, Callable[..., Awaitable[Any]]] = {
+        self.outbox_lock = threading.Lock()
+        self.loop = asyncio.get_running_loop()
+        # Synchronous work goes straight to a pool thread, which posts the reply itself: no
+        # task, future or loop wake-up per call, only one wake-up per batch of replies.
+        self.synchronous: dict[str, Callable[..., Callable[[], Any] | None]] = {
             "episode": self.episode,
-            "activity": self.activity,
+            "activity": self.sync_activity,
             "entity": self.entity,
+        }
+        self.asynchronous: dict[str, Callable[..., Awaitable[Any]]] = {
+            "activity": self.activity,
             "http": self.http,
             "timer": self.timer,
         }
 
     async def serve(self) -> None:
-        asyncio.get_running_loop().add_reader(self.conn.fileno(), self._receive)
+        self.loop.add_reader(self.conn.fileno(), self._receive)
         await self.closed.wait()
 
     def _receive(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self.conn.poll():
                 for call_id, kind, arguments in self.conn.recv():
-                    task = loop.create_task(self._answer(call_id, kind, arguments))
-                    self.answering.add(task)
-                    task.add_done_callback(self.answering.discard)
+                    self._start(call_id, kind, arguments)
         except (EOFError, OSError):
-            loop.remove_reader(self.conn.fileno())
+            self.loop.remove_reader(self.conn.fileno())
             self.closed.set()
+
+    def _start(self, call_id: int, kind: str, arguments: tuple[Any, ...]) -> None:
+        prepare = self.synchronous.get(kind)
+        try:
+            work = prepare(*arguments) if prepare else None
+        except Exception as error:
+            self._post(self._failed(call_id, kind, error))
+            return
+        if work is not None:
+            self.pool.submit(self._run, call_id, kind, work)
+            return
+        task = self.loop.create_task(self._answer(call_id, kind, arguments))
+        self.answering.add(task)
+        task.add_done_callback(self.answering.discard)
+
+    def _run(self, call_id: int, kind: str, work: Callable[[], Any]) -> None:
+        """In a pool thread: do the work and post its reply."""
+        try:
+            reply = (call_id, True, work())
+        except Exception as error:
+            reply = self._failed(call_id, kind, error)
+        self._post(reply)
 
     async def _answer(self, call_id: int, kind: str, arguments: tuple[Any, ...]) -> None:
         try:
-            reply = (call_id, True, await self.kinds[kind](*arguments))
+            reply = (call_id, True, await self.asynchronous[kind](*arguments))
         except Exception as error:
-            log.exception("worker call %s failed", kind)
-            reply = (call_id, False, f"{type(error).__name__}: {error}")
-        if not self.outbox:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self.outbox.append(reply)
+            reply = self._failed(call_id, kind, error)
+        self._post(reply)
+
+    @staticmethod
+    def _failed(call_id: int, kind: str, error: Exception) -> tuple[int, bool, str]:
+        log.exception("worker call %s failed", kind, exc_info=error)
+        return (call_id, False, f"{type(error).__name__}: {error}")
+
+    def _post(self, reply: tuple[int, bool, Any]) -> None:
+        """Queue a reply from any thread; the first of a batch schedules the flush."""
+        with self.outbox_lock:
+            first = not self.outbox
+            self.outbox.append(reply)
+        if first:
+            self.loop.call_soon_threadsafe(self._flush)
 
     def _flush(self) -> None:
-        replies, self.outbox = self.outbox, []
+        with self.outbox_lock:
+            replies, self.outbox = self.outbox, []
         try:
             self.conn.send(replies)
         except OSError:
@@ -122,7 +164,7 @@ class _Worker:
         except Exception as error:
             self.conn.send([(reply[0], False, f"{type(error).__name__}: {error}")])
 
-    async def episode(
+    def episode(
         self,
         instance_id: str,
         name: str,
@@ -131,7 +173,7 @@ class _Worker:
         known: int,
         unseen: list[dict[str, Any]],
         new: list[dict[str, Any]],
-    ) -> Decision | None:
+    ) -> Callable[[], Decision | None]:
         """Replay one episode. `known` is how many history events the host believes this
         worker holds and `unseen` the committed events after those; `known == 0` replaces what
         the worker had (a new generation, a rewind). None asks the host for the whole history
@@ -140,40 +182,48 @@ class _Worker:
         if known == 0:
             past = ReplayHistory()
         elif past is None or len(past.events) != known:
-            return None
+            return lambda: None
         past.extend(unseen)
         self.histories[instance_id] = past
         while len(self.histories) > CACHED_HISTORIES:
             self.histories.popitem(last=False)
         handle = self.index.orchestrators[name]
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(
-                self.pool, run_episode, handle, instance_id, parent_id, input_json, past, new
-            )
-        except Exception as error:  # a devhost surprise must not wedge the instance
-            log.exception("episode of %s failed", instance_id)
-            self.histories.pop(instance_id, None)
-            return Decision(failure=f"{type(error).__name__}: {error}")
+
+        def replay() -> Decision:
+            try:
+                return run_episode(handle, instance_id, parent_id, input_json, past, new)
+            except Exception as error:  # a devhost surprise must not wedge the instance
+                log.exception("episode of %s failed", instance_id)
+                self.loop.call_soon_threadsafe(self.histories.pop, instance_id, None)
+                return Decision(failure=f"{type(error).__name__}: {error}")
+
+        return replay
+
+    def sync_activity(
+        self, name: str, input_json: str | None, client_binding: str | None
+    ) -> Callable[[], Outcome] | None:
+        """A synchronous activity's whole invocation, for a pool thread; None for async ones."""
+        function = self.index.activities.get(name)
+        if function is not None and activities.is_async(function):
+            return None
+        return lambda: activities.invoke_sync(function, name, input_json, client_binding)
 
     async def activity(
         self, name: str, input_json: str | None, client_binding: str | None
     ) -> Outcome:
         function = self.index.activities.get(name)
-        return await activities.invoke(function, name, input_json, self.pool, client_binding)
+        return await activities.invoke(function, name, input_json, client_binding)
 
-    async def entity(
+    def entity(
         self,
         name: str,
         entity_id: str,
         exists: bool,
         state: str | None,
         requests: list[dict[str, Any]],
-    ) -> entities.BatchOutcome:
+    ) -> Callable[[], entities.BatchOutcome]:
         handle = self.index.entities[name.lower()]
-        return await asyncio.get_running_loop().run_in_executor(
-            self.pool, entities.run_batch, handle, entity_id, exists, state, requests
-        )
+        return lambda: entities.run_batch(handle, entity_id, exists, state, requests)
 
     async def http(self, name: str, call: HttpCall, client_binding: str | None) -> HttpReply | str:
         """The function's reply, or the text of the exception it raised."""
