@@ -17,6 +17,32 @@ pytest_plugins = ["devhost.testing", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The files that run longest (seconds of host work each), longest first. xdist hands whole files
+# to its workers in collection order (`--dist loadfile --no-loadscope-reorder` in pyproject.toml),
+# so these start at once and the run does not end with one worker busy on a long file while the
+# other waits. Its own default, most tests first, would start the one-test files last: the
+# schemathesis run, the chaos test. Order only: a file missing here still runs.
+LONG_FILES = (
+    "tests/devhost/test_durability.py",
+    "tests/e2e/test_locks.py",
+    "tests/devhost/test_azure_parity.py",
+    "tests/e2e/test_openapi_fuzz.py",
+    "tests/infra/test_package.py",
+    "tests/e2e/test_smoke.py",
+    "tests/devhost/test_replay_check.py",
+    "tests/devhost/test_watch.py",
+    "tests/e2e/test_chaos.py",
+    "tests/console/test_instance.py",
+    "tests/devhost/test_clock.py",
+    "tests/e2e/test_platform.py",
+    "tests/console/test_paging.py",
+    "tests/devhost/test_workers.py",
+    "tests/infra/test_checkov.py",
+    "tests/console/test_signed_in.py",
+    "tests/e2e/test_releases.py",
+    "tests/devhost/test_testing.py",
+)
+
 
 def example_settings() -> dict[str, str]:
     """local.settings.json.example's Values: what `make start` gives the app."""
@@ -26,6 +52,14 @@ def example_settings() -> dict[str, str]:
 RunningHost = DevHost  # the name the project's tests import
 
 __all__ = ["ROOT", "RunningHost", "app_functions", "example_settings", "free_port"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files first, longest first; the rest keep their order (the sort is stable)."""
+    rank = {ROOT / name: place for place, name in enumerate(LONG_FILES)}
+    if missing := [str(path) for path in rank if not path.is_file()]:
+        raise pytest.UsageError(f"LONG_FILES in tests/conftest.py names no file at {missing}")
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))
 
 
 @functools.cache
