@@ -726,10 +726,11 @@ class Engine:
         for instance_id, group in _by_target(messages).items():
             if len(self.episodes) >= self.limits.orchestrations:
                 break
-            if self._refused(instance_id, group):
+            instance = self.hub.instance(instance_id)
+            if self._refused(instance, group):
                 continue
             batch = _until_suspended(group)  # what arrived after a suspension waits for resume
-            work = self._episode(instance_id, batch, now)
+            work = self._episode(instance, batch, now)
             if work is None:
                 self.hub.delete_messages([m.id for m in batch])
                 continue
@@ -738,14 +739,13 @@ class Engine:
             )
         return bool(messages)
 
-    def _refused(self, instance_id: str, batch: list[Message]) -> bool:
+    def _refused(self, instance: Instance | None, batch: list[Message]) -> bool:
         """Apply versionMatchStrategy/versionFailureStrategy before an instance runs.
 
         Reject leaves the work queued, as the extension abandons the work item for a worker
         of a suitable version; this process never becomes one, so it says so and stops
         picking those messages up. Fail ends the instance as DurableTask.Core does.
         """
-        instance = self.hub.instance(instance_id)
         if instance is None or instance.finished or self.versioning.accepts(instance.version):
             return False
         if self.versioning.failure is FailureStrategy.FAIL:
@@ -760,7 +760,7 @@ class Engine:
             "instance %s has version '%s' and this host's defaultVersion is '%s' "
             "(versionMatchStrategy %s, versionFailureStrategy Reject): its work stays queued "
             "until a host whose version accepts it runs; in Azure it waits the same way",
-            instance_id,
+            instance.id,
             instance.version,
             self.versioning.default_version or "",
             self.versioning.match.value,
@@ -768,13 +768,13 @@ class Engine:
         return True
 
     def _episode(
-        self, instance_id: str, messages: list[Message], now: datetime
+        self, instance: Instance | None, messages: list[Message], now: datetime
     ) -> EpisodeWork | None:
         """The episode these messages make, or None when it needs no replay (nothing to run,
         a termination, an orchestrator missing from the app), which is then settled here."""
-        instance = self.hub.instance(instance_id)
         if instance is None or instance.finished:
             return None
+        instance_id = instance.id
         events = [
             m.body["event"]
             for m in messages
@@ -1179,14 +1179,13 @@ class Engine:
         now = self.clock.now()
         for message, outcome in done:
             self.inflight.pop(message.id, None)
-            if not self.hub.message_exists(message.id):
-                continue
+            if not self.hub.take_message(message.id):
+                continue  # its instance was purged or restarted meanwhile
             task_id = message.body["taskId"]
             if outcome.failure:
                 event = h.task_failed(now, task_id, *outcome.failure)
             else:
                 event = h.task_completed(now, task_id, outcome.result)
-            self.hub.delete_messages([message.id])
             self._send(message.target, event, now.timestamp(), message.body.get("execution"))
         return True
 

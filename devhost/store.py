@@ -313,9 +313,9 @@ class TaskHub:
     def delete_messages(self, ids: list[int]) -> None:
         self.db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
 
-    def message_exists(self, message_id: int) -> bool:
-        row = self.db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return row is not None
+    def take_message(self, message_id: int) -> bool:
+        """Delete a message; False if it was no longer there."""
+        return self.db.execute("DELETE FROM messages WHERE id = ?", (message_id,)).rowcount > 0
 
     def next_due(self, after: float) -> float | None:
         """When the next runnable message still in the future (a timer) becomes visible."""
