@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,7 +51,11 @@ def smoke(url: str, key: str, timeout: float = 60, **env: str) -> subprocess.Com
 
 
 def smoke_env(**env: str) -> dict[str, str]:
+    """The caller's environment without SMOKE_ settings, and the tests' own interpreter first on
+    PATH as the script's python3: the script starts one for every JSON field it reads, and a
+    version manager's shim (pyenv's is a shell script) costs ten times a plain interpreter."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")}
+    base["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")])
     return {**base, "SMOKE_POLL_SECONDS": "0.2", "SMOKE_TIMEOUT_SECONDS": "30", **env}
 
 
