@@ -31,8 +31,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The test run caches bytecode even where the environment turns that off
+# (PYTHONDONTWRITEBYTECODE): every host the suite starts would otherwise compile devhost and
+# the app from source again, and pytest its rewritten test modules.
 test: $(STAMP) $(BROWSER) lint
-	$(PY) -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) bench/devhost.py
