@@ -175,8 +175,7 @@ class Engine:
                 continue
             if progressed:
                 self._quiet.clear()
-                # Requests and answers that arrived during this step join the next commit.
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # let what arrived during the step be received
                 continue
             if self._settled():
                 if self.clock.auto and self._jump_to_next_timer():
@@ -310,10 +309,11 @@ class Engine:
     def _step(self, orchestrate: bool = True) -> bool:
         """One pass over every queue; True if anything ran.
 
-        Client writes and activity results commit first, together (group commit), and callers
-        hear back only after that commit, so an accepted request is always durable. Episodes
-        and entity batches then commit in a second transaction, so a long replay never delays
-        an answer and the events that arrive meanwhile are replayed together next time.
+        Client writes and the workers' answers commit first, together (group commit), and
+        callers hear back only after that commit, so an accepted request is always durable.
+        The dispatch then runs in a second transaction: it hands episodes, entity batches and
+        activities to the workers, and itself only writes what settles without app code (a
+        termination, a version refused). Whatever arrives while a step runs joins the next.
         """
         progressed = self._commit_writes()
         if orchestrate:
