@@ -1,10 +1,14 @@
 """The host's side of its worker processes, as the Functions host runs Python workers.
 
 The host starts FUNCTIONS_WORKER_PROCESS_COUNT workers (devhost/worker.py; Azure's default is
-1, its limit 10) with `multiprocessing`'s spawn method, so each imports the app afresh, and
-keeps the HTTP listeners, the task hub and dispatch to itself. A call is a message on the
-worker's pipe and an asyncio future in the host, resolved when the answer arrives; the pipe
-is read on the host's event loop, so waiting costs no thread.
+1, its limit 10) with `multiprocessing`, and keeps the HTTP listeners, the task hub and
+dispatch to itself. Every worker imports the app afresh: the host never imports it. On Linux
+the first workers are forked before the host opens anything (see `WorkerPool`), which saves a
+fresh interpreter and the re-import of devhost; later ones (replacements, reloads) start with
+the spawn method, as the host then runs threads and holds sockets a fork must not copy.
+
+A call is a message on the worker's pipe and an asyncio future in the host, resolved when the
+answer arrives; the pipe is read on the host's event loop, so waiting costs no thread.
 
 When a worker process exits, every call it held fails with `WorkerLost` and a new worker takes
 its place, as the Functions host restarts a language worker that died. The engine then does
@@ -21,6 +25,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -66,9 +71,17 @@ def _setting(name: str, default: int, most: int) -> int:
     return int(text)
 
 
-def _worker_main(conn: Connection, app_dir: str, threads: int) -> None:
+def _worker_main(
+    conn: Connection, app_dir: str, threads: int, inherited: tuple[Connection, ...] = ()
+) -> None:
     """The worker process's entry point. devhost.worker, and with it the SDK and
-    azure.functions, is imported here, in the worker: the host never needs them."""
+    azure.functions, is imported here, in the worker: the host never needs them.
+
+    A forked worker first closes the host's ends of the pipes it inherited: while it held its
+    own, it would never see the host go away, and while it held another worker's, neither
+    would that worker."""
+    for end in inherited:
+        end.close()
     from devhost.worker import serve
 
     serve(conn, app_dir, threads)
@@ -77,11 +90,16 @@ def _worker_main(conn: Connection, app_dir: str, threads: int) -> None:
 class Worker:
     """One worker process, its pipe, and the calls it holds."""
 
-    def __init__(self, app_dir: Path, threads: int) -> None:
-        context = multiprocessing.get_context("spawn")
+    def __init__(self, app_dir: Path, threads: int, siblings: list[Worker] | None = None) -> None:
+        """Start the process: forked when `siblings` (the workers started before it) is
+        given, spawned otherwise."""
+        context = multiprocessing.get_context("spawn" if siblings is None else "fork")
         self.conn, child = context.Pipe()
+        inherited = () if siblings is None else (*(w.conn for w in siblings), self.conn)
         self.process = context.Process(
-            target=_worker_main, args=(child, str(app_dir), threads), name="devhost-worker"
+            target=_worker_main,
+            args=(child, str(app_dir), threads, inherited),
+            name="devhost-worker",
         )
         self.process.start()
         child.close()
@@ -147,7 +165,12 @@ class WorkerPool:
     def __init__(self, app_dir: Path, count: int, threads: int) -> None:
         self.app_dir = app_dir
         self.threads = threads
-        self.workers = [Worker(app_dir, threads) for _ in range(count)]
+        # The host builds the pool before it opens the hub, binds a socket or starts a thread,
+        # so on Linux the first workers may be forked: a fork then copies nothing it must not.
+        self.workers: list[Worker] = []
+        for _ in range(count):
+            siblings = list(self.workers) if sys.platform == "linux" else None
+            self.workers.append(Worker(app_dir, threads, siblings))
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False

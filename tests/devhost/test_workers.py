@@ -91,13 +91,29 @@ def test_a_blocking_orchestrator_holds_one_thread_not_the_host(host, tmp_path):
     assert host.wait_for(blocked)["runtimeStatus"] == "Completed"
 
 
-def test_two_worker_processes_share_the_work(devhost_factory):
+def test_two_worker_processes_share_the_work_and_end_with_their_host(devhost_factory):
+    """Language workers end with the Functions host. A killed host must leave no worker behind
+    running app code whose results nobody records: each worker's pipe closes with the host,
+    including where a forked worker inherited copies of the host's ends of the pipes."""
     host = devhost_factory(SAMPLER, clock="manual", env={"FUNCTIONS_WORKER_PROCESS_COUNT": "2"})
     instance = start(host, "fan_out_pids", unique("pids"), 8)
     final = host.wait_for(instance)
 
     assert final["runtimeStatus"] == "Completed", final
-    assert len(set(final["output"])) == 2  # eight activities at once, over both workers
+    workers = set(final["output"])
+    assert len(workers) == 2  # eight activities at once, over both workers
+
+    host.stop(kill=True)
+    host.wait_until(lambda: not any(map(_running, workers)), message="both workers to exit")
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
 
 
 @pytest.mark.parametrize("value", ["0", "11", "two"])
