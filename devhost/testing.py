@@ -5,7 +5,9 @@ Enable it with `pytest_plugins = ["devhost.testing"]` in a conftest.py. It gives
 - `devhost`: one host per test module, serving the app folder named by the ini option
   `devhost_app` (default: pytest's rootdir) with the clock of `devhost_clock` (default `auto`),
   its task hub in a temporary folder;
-- `devhost_factory(app, *args, clock=..., env=..., hub=..., port=...)` for more hosts;
+- `devhost_factory(app, *args, clock=..., env=..., hub=..., port=..., preloaded=...)` for more
+  hosts; each is forked from a process that imported devhost and the SDK once (see
+  devhost/preload.py; the ini option `devhost_preload = false` starts fresh interpreters);
 - `DevHost`, the client both return: start/raise_event/status/wait for instances, `advance`,
   `idle` and `history`, plus `http` (an httpx client) for the app's own routes.
 
@@ -28,6 +30,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from devhost import preload
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
@@ -55,7 +59,8 @@ class DevHost:
     port: int
     args: list[str]
     env: dict[str, str]
-    process: subprocess.Popen | None = None
+    preloaded: bool = False  # fork it from devhost.preload's forkserver
+    process: subprocess.Popen | preload.HostProcess | None = None
     log: Path | None = None
     http: httpx.Client = field(init=False)
 
@@ -84,13 +89,20 @@ class DevHost:
 
     def start(self, timeout: float = 30.0) -> DevHost:
         """Start the process and return once it accepts work."""
-        command = [sys.executable, "-m", "devhost", "start", "--app", str(self.app)]
-        command += ["--port", str(self.port), "--hub", str(self.hub), *self.args]
+        argv = ["start", "--app", str(self.app), "--port", str(self.port), "--hub", str(self.hub)]
+        argv += self.args
         self.log = self.hub.with_suffix(".log")
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                command, cwd=DEVHOST_HOME, env=self.env, stdout=sink, stderr=subprocess.STDOUT
-            )
+        if self.preloaded and preload.available():
+            self.process = preload.start(argv, self.env, DEVHOST_HOME, self.log)
+        else:
+            with self.log.open("ab") as sink:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "devhost", *argv],
+                    cwd=DEVHOST_HOME,
+                    env=self.env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                )
         self.http = httpx.Client(base_url=self.base_url, timeout=30.0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -214,6 +226,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "devhost_clock", "clock of the devhost fixture: real, manual or auto", default="auto"
     )
+    parser.addini(
+        "devhost_preload",
+        "fork hosts from a process that imported devhost and the SDK once (default true); "
+        "false starts each host as a fresh `python -m devhost start`",
+        type="bool",
+        default=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +242,9 @@ def devhost_factory(
     """Start devhost processes; each is stopped when the module's tests are done.
 
     `devhost_factory(app_dir, "--require-keys", clock="manual", env={...})` returns a started
-    DevHost with its task hub in a fresh temporary folder (or at `hub=`).
+    DevHost with its task hub in a fresh temporary folder (or at `hub=`), forked from the
+    preloaded forkserver unless `preloaded=False` or the ini option `devhost_preload` says
+    otherwise.
     """
     hosts: list[DevHost] = []
     folder = tmp_path_factory.mktemp("devhost")
@@ -235,6 +256,7 @@ def devhost_factory(
         env: dict[str, str] | None = None,
         hub: Path | None = None,
         port: int | None = None,
+        preloaded: bool | None = None,
     ) -> DevHost:
         pythonpath = os.pathsep.join(
             filter(None, [str(DEVHOST_HOME), os.environ.get("PYTHONPATH")])
@@ -245,6 +267,7 @@ def devhost_factory(
             port=port or free_port(),
             args=[*args, *(["--clock", clock] if clock else [])],
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})},
+            preloaded=pytestconfig.getini("devhost_preload") if preloaded is None else preloaded,
         )
         hosts.append(host)
         for _ in range(PORT_ATTEMPTS - 1):

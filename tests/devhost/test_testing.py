@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import ROOT
-from tests.devhost.support import SAMPLER
+from tests.devhost.support import DURABLE, SAMPLER
 
 
 def readme_example() -> str:
@@ -27,3 +27,25 @@ def test_the_readme_example_passes_against_a_users_app(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=2)
+
+
+def test_a_preloaded_host_is_the_process_a_fresh_start_makes(devhost_factory, tmp_path):
+    """The plugin forks hosts from a preloaded forkserver; what the app sees, what the host
+    prints and how it exits are those of `python -m devhost start`."""
+    seen, codes, logs = {}, {}, {}
+    for preloaded in (False, True):
+        host = devhost_factory(
+            DURABLE,
+            env={"DURABLE_DIR": str(tmp_path), "DURABLE_GREETING": "hello"},
+            preloaded=preloaded,
+        )
+        response = host.http.get("/hooks/process")
+        assert response.status_code == 200, response.text
+        seen[preloaded] = response.json()
+        codes[preloaded] = host.stop()
+        logs[preloaded] = host.log.read_text()
+
+    assert seen[True] == seen[False]
+    assert seen[True]["greeting"] == "hello"
+    assert codes == {False: 0, True: 0}  # SIGTERM: a graceful stop
+    assert all("Functions:" in log and "process: [GET]" in log for log in logs.values())

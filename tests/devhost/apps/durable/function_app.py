@@ -4,7 +4,9 @@ Every activity call is appended to `$DURABLE_DIR/calls.log`, so tests can tell h
 work really ran (at least once) from how often its result was recorded (exactly once).
 """
 
+import json
 import os
+import sys
 import threading
 import time
 
@@ -101,3 +103,17 @@ def sleepy(index: int) -> int:
 @app.route(route="ping", methods=["GET"])
 def ping(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(os.environ.get("DURABLE_GREETING", "unset"))
+
+
+@app.route(route="process", methods=["GET"])
+def process(req: func.HttpRequest) -> func.HttpResponse:
+    """What a worker inherits from the host that started it: working folder, argv, sys.path,
+    environment, bytecode flag."""
+    seen = {
+        "cwd": os.getcwd(),
+        "argv0": sys.argv[0],
+        "path": sys.path,
+        "greeting": os.environ.get("DURABLE_GREETING"),
+        "bytecode": not sys.dont_write_bytecode,
+    }
+    return func.HttpResponse(json.dumps(seen), mimetype="application/json")
