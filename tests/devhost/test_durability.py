@@ -124,8 +124,19 @@ def test_sigterm_does_not_wait_forever_for_a_stuck_activity(host, folder):
     assert len(results(host, gated)) == 1
 
 
-def test_activity_concurrency_follows_host_json(host):
+def test_activity_concurrency_follows_host_json(host, folder):
+    """host.json sets maxConcurrentActivityFunctions to 2: of six activities that run until
+    released, two start and the host holds the other four back."""
+    (folder / "hold").touch()
     instance_id = start(host, "crowd", unique("crowd"), 6)
+    host.wait_until(lambda: calls(folder).total() >= 2, message="two activities to start")
 
-    # host.json sets maxConcurrentActivityFunctions to 2.
-    assert host.wait_for(instance_id)["output"] == 2
+    still = host.http.get("/devhost/idle", params={"timeout": "0"})
+    (folder / "hold").unlink()
+
+    assert still.status_code == 408, still.text
+    assert "activities running: held, held;" in still.json()["Message"]
+    # A message stays due until its result is recorded: the two running and the four held back.
+    assert "activity messages due: 6" in still.json()["Message"]
+    assert host.wait_for(instance_id)["output"] == 2  # never more than two at once
+    assert calls(folder).total() == 6

@@ -59,7 +59,7 @@ def inbox(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def crowd(context: df.DurableOrchestrationContext):
     peaks = yield context.task_all(
-        [context.call_activity("sleepy", i) for i in range(context.get_input())]
+        [context.call_activity("held", i) for i in range(context.get_input())]
     )
     return max(peaks)
 
@@ -67,11 +67,15 @@ def crowd(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="tag")
 def gated(tag: str) -> str:
     """Blocks while `$DURABLE_DIR/hold` exists."""
-    folder = _record(f"gated {tag}")
+    _wait_while_held(_record(f"gated {tag}"))
+    return f"done {tag}"
+
+
+def _wait_while_held(folder) -> None:
+    """Polls for the test's `hold` file, for at most a minute."""
     deadline = time.monotonic() + 60
     while (folder / "hold").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    return f"done {tag}"
 
 
 @app.activity_trigger(input_name="job")
@@ -88,12 +92,14 @@ def echo(value: int) -> int:
 
 
 @app.activity_trigger(input_name="index")
-def sleepy(index: int) -> int:
-    """Reports how many activities were running at once while it ran."""
+def held(index: int) -> int:
+    """Runs while `$DURABLE_DIR/hold` exists; reports how many activities were running at once
+    while it ran."""
+    folder = _record(f"held {index}")
     with _lock:
         _running["now"] += 1
         _running["peak"] = max(_running["peak"], _running["now"])
-    time.sleep(0.15)
+    _wait_while_held(folder)
     with _lock:
         peak = _running["peak"]
         _running["now"] -= 1
