@@ -44,10 +44,6 @@ class HostProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self._process.exitcode
-
     def poll(self) -> int | None:
         return self._process.exitcode
 
