@@ -9,7 +9,9 @@ A host started this way is otherwise the process `python -m devhost start` makes
 environment, working folder, sys.path, argv, stdout/stderr and exit code (a negative signal
 number when a signal ended it, as `subprocess` reports it). It still forks its workers, and
 they still import the app afresh: only devhost and the libraries it builds on are preloaded,
-never the app. One visible difference: `ps` shows the forkserver's command line for it.
+never the app. Two differences show: `ps` shows the forkserver's command line for it, and
+it runs with the interpreter options (-X, -W) of the process that started the forkserver,
+which multiprocessing passes on.
 """
 
 from __future__ import annotations
