@@ -16,6 +16,7 @@ which multiprocessing passes on.
 
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 #: worker's side (azure.functions and the Durable SDK), which its forked workers inherit.
 PRELOAD = ("devhost.cli", "devhost.server", "devhost.engine", "devhost.worker")
 MAIN = Path(__file__).with_name("__main__.py")
+NAME = "devhost"
 
 
 def available() -> bool:
@@ -67,7 +69,7 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> HostPro
     context = _context()
     path = [str(cwd), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep)), *_base_path()]
     process = context.Process(
-        target=_run, args=(argv, env, str(cwd), str(log), path), name="devhost", daemon=False
+        target=_run, args=(argv, env, str(cwd), str(log), path), name=NAME, daemon=False
     )  # not a daemon: a host has worker processes of its own
     process.start()
     return HostProcess(process)
@@ -77,7 +79,18 @@ def start(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> HostPro
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
+    atexit.register(_kill_leftovers)
     return context
+
+
+def _kill_leftovers() -> None:
+    """At exit, multiprocessing waits for every child that is not a daemon: a host nobody
+    stopped would keep the test process from ever ending. Kill it instead (a host started with
+    `subprocess` would have been left running)."""
+    for child in multiprocessing.active_children():
+        if child.name == NAME:
+            child.kill()
+            child.join()
 
 
 @cache

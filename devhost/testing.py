@@ -17,6 +17,7 @@ left to run, so the outcome can be asserted straight after them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -121,15 +122,21 @@ class DevHost:
         raise RuntimeError(f"devhost did not start:\n{self.log.read_text()}")
 
     def stop(self, kill: bool = False) -> int | None:
-        """SIGTERM (or SIGKILL) the process; returns its exit code."""
+        """SIGTERM (or SIGKILL) the process; returns its exit code. A host that has not exited
+        30 s after SIGTERM is killed, and the stop fails with TimeoutExpired."""
         if self.process is None:
             return None
         if self.process.poll() is None:
             (self.process.kill if kill else self.process.terminate)()
-        code = self.process.wait(timeout=30)
-        self.http.close()
-        self.process = None
-        return code
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        finally:
+            self.http.close()
+            self.process = None
 
     # -- time --------------------------------------------------------------------------------
 
@@ -280,8 +287,9 @@ def devhost_factory(
         return host.start()
 
     yield start
-    for host in hosts:
-        host.stop()
+    with contextlib.ExitStack() as stopping:  # every host is stopped, even if one fails to
+        for host in hosts:
+            stopping.callback(host.stop)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,10 @@ folder whose app is the sampler, passes as written."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -49,3 +52,30 @@ def test_a_preloaded_host_is_the_process_a_fresh_start_makes(devhost_factory, tm
     assert seen[True]["greeting"] == "hello"
     assert codes == {False: 0, True: 0}  # SIGTERM: a graceful stop
     assert all("Functions:" in log and "process: [GET]" in log for log in logs.values())
+
+
+def test_a_host_nobody_stopped_is_killed_when_the_test_process_ends(tmp_path):
+    """multiprocessing waits at exit for every child that is not a daemon, so a forked host
+    left running would keep pytest from ever ending; devhost.preload kills it instead."""
+    script = tmp_path / "leaves_a_host_running.py"
+    script.write_text(
+        "import os\n"
+        "from pathlib import Path\n"
+        "from devhost.testing import DevHost, free_port\n"
+        "if __name__ == '__main__':\n"
+        "    host = DevHost(\n"
+        f"        app=Path({str(DURABLE)!r}), hub=Path({str(tmp_path / 'hub.sqlite')!r}),\n"
+        "        port=free_port(), args=[], preloaded=True,\n"
+        f"        env={{**os.environ, 'DURABLE_DIR': {str(tmp_path)!r}}},\n"
+        "    ).start()\n"
+        "    print(host.process.pid)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    run = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert run.returncode == 0, run.stderr
+    with pytest.raises(ProcessLookupError):  # gone, and reaped: not even a zombie is left
+        os.kill(int(run.stdout), 0)
