@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.devhost.support import DURABLE, WEBHOOKS, history, raise_event, start, unique
+from tests.devhost.support import (
+    DURABLE,
+    WEBHOOKS,
+    assert_error,
+    history,
+    raise_event,
+    start,
+    unique,
+)
 
 KILLED = -signal.SIGKILL
 
@@ -134,9 +142,9 @@ def test_activity_concurrency_follows_host_json(host, folder):
     still = host.http.get("/devhost/idle", params={"timeout": "0"})
     (folder / "hold").unlink()
 
-    assert still.status_code == 408, still.text
-    assert "activities running: held, held;" in still.json()["Message"]
+    busy = assert_error(still, 408)["Message"]
+    assert "activities running: held, held;" in busy
     # A message stays due until its result is recorded: the two running and the four held back.
-    assert "activity messages due: 6" in still.json()["Message"]
+    assert "activity messages due: 6" in busy
     assert host.wait_for(instance_id)["output"] == 2  # never more than two at once
     assert calls(folder).total() == 6

@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -71,7 +72,7 @@ def gated(tag: str) -> str:
     return f"done {tag}"
 
 
-def _wait_while_held(folder) -> None:
+def _wait_while_held(folder: Path) -> None:
     """Polls for the test's `hold` file, for at most a minute."""
     deadline = time.monotonic() + 60
     while (folder / "hold").exists() and time.monotonic() < deadline:
