@@ -27,9 +27,9 @@ import pathspec
 # checks they agree). Compiled wheels are chosen for it and for Linux x86-64, whichever Python
 # and system run this script.
 PYTHON_VERSION = "3.12"
-# manylinux wheels for glibc 2.17 up to 2.28, which the Functions Linux images exceed; a wheel
+# manylinux wheels for glibc 2.28 or older, which the Functions Linux images exceed; a wheel
 # built for a newer glibc than the image has would fail to import at cold start.
-PLATFORMS = ["manylinux2014_x86_64"] + [f"manylinux_2_{minor}_x86_64" for minor in range(17, 29)]
+PLATFORM = "x86_64-manylinux_2_28"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 # Never deployed, whatever .funcignore says: the build fails if one would reach the zip.
 NEVER_DEPLOYED = ("devhost", "tests", "bench", "infra", "docs", "scripts")
@@ -78,14 +78,15 @@ def check_app_files(files: list[str]) -> None:
 
 
 def install_dependencies(source: Path, target: Path) -> None:
-    """pip install requirements.txt, as wheels for the Functions runtime, into the folder the
-    Python worker adds to sys.path. No bytecode: the zip leaves __pycache__ out, and this
-    Python's would not be the runtime's anyway."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    command += ["--no-cache-dir", "--no-compile", "--only-binary=:all:", "--target", str(target)]
-    command += ["--implementation", "cp", "--python-version", PYTHON_VERSION]
-    command += [option for name in PLATFORMS for option in ("--platform", name)]
+    """Install requirements.txt, as wheels for the Functions runtime, into the folder the Python
+    worker adds to sys.path. uv resolves and installs them as pip would, in a tenth of pip's
+    time; it reads its own settings (UV_INDEX_URL for a private index), not pip's. No cache, so
+    what ships comes from the index; no bytecode, which the zip leaves out anyway."""
+    command = [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--no-cache"]
+    command += ["--only-binary", ":all:", "--target", str(target)]
+    command += ["--python-version", PYTHON_VERSION, "--python-platform", PLATFORM]
     subprocess.run([*command, "-r", str(source / "requirements.txt")], check=True)
+    (target / ".lock").unlink(missing_ok=True)  # uv's lock on the folder while it installs
 
 
 def write_zip(output: Path, entries: dict[str, Path]) -> None:

@@ -89,6 +89,8 @@ def test_no_local_environment_cache_or_artifact_is_deployed(package: Path) -> No
     assert not shipped & set(LOCAL_LEFTOVERS)
     assert not [name for name in shipped if "__pycache__" in name or name.endswith(".pyc")]
     assert not [name for name in shipped if name.startswith(SITE_PACKAGES + "stale/")]
+    # Nor the installer's own files, such as a lock it holds on the folder.
+    assert not [name for name in shipped if name.startswith(SITE_PACKAGES + ".")]
 
 
 def test_the_app_part_is_exactly_the_app_code_and_host_configuration(package: Path) -> None:

@@ -223,9 +223,10 @@ def test_the_package_is_built_by_the_tested_script(deploy: dict[str, Any]) -> No
     assert not uses(package, "actions/cache")
     script = named(package, "Build the package")["run"]
     assert 'python scripts/package.py --output "$RUNNER_TEMP/app.zip"' in script
-    # pathspec at the version make test uses, from requirements-dev.txt.
-    assert "\"$(grep '^pathspec' requirements-dev.txt)\"" in script
-    assert re.search(r"^pathspec~=", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
+    # pathspec and uv at the versions make test uses, from requirements-dev.txt.
+    for tool in ("pathspec", "uv"):
+        assert f"\"$(grep '^{tool}' requirements-dev.txt)\"" in script
+        assert re.search(rf"^{tool}~=", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
 
 
 def test_funcignore_keeps_dev_only_folders_out_of_the_package() -> None:
