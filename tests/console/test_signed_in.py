@@ -5,7 +5,6 @@ platform records who acted, and it signs out."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -38,7 +37,7 @@ def function_key(app: App) -> str:
 def claim_awaiting_decision(app: App, claim_id: str, policy: str) -> None:
     """An adjuster files a claim too large to approve automatically (through the API)."""
     headers = {"x-functions-key": function_key(app)}
-    with httpx.Client(base_url=app.host.base_url, headers=headers, timeout=30.0) as adjuster:
+    with app.host.client(headers=headers) as adjuster:
         form = {"name": "ada@contoso.com", "roles": "Claims.Adjuster"}
         assert adjuster.post("/.auth/login/aad", data=form).status_code == 302
         assert adjuster.post("/api/claims", json=claim(claim_id, policy)).status_code == 202

@@ -44,14 +44,10 @@ def host(devhost_factory) -> RunningHost:
     )
 
 
-def client(host: RunningHost) -> httpx.Client:
-    return httpx.Client(base_url=host.base_url, timeout=30.0)
-
-
 @contextmanager
 def sign_in(host: RunningHost, name: str, *roles: str, **form: str) -> Iterator[httpx.Client]:
     """A browser that filled in the local sign-in page."""
-    with client(host) as browser:
+    with host.client() as browser:
         data = {"name": name, "roles": "\n".join(roles), **form}
         answer = browser.post("/.auth/login/aad", data=data)
         assert answer.status_code == 302, answer.text
@@ -64,7 +60,7 @@ def identity(response: httpx.Response) -> dict[str, str]:
 
 
 def test_without_a_session_app_routes_answer_401_and_forged_headers_do_not_help(host):
-    with client(host) as anonymous:
+    with host.client() as anonymous:
         for headers in ({}, FORGED):
             refused = anonymous.get(ECHO, headers=headers)
             assert refused.status_code == 401
@@ -75,7 +71,7 @@ def test_without_a_session_app_routes_answer_401_and_forged_headers_do_not_help(
 
 
 def test_an_excluded_path_is_served_without_sign_in_but_never_with_a_forged_identity(host):
-    with client(host) as anonymous:
+    with host.client() as anonymous:
         response = anonymous.get("/api/query", headers=FORGED)
         assert response.status_code == 200, response.text
         # `/dir/*` excludes everything below it, not the folder's neighbours.
@@ -84,7 +80,7 @@ def test_an_excluded_path_is_served_without_sign_in_but_never_with_a_forged_iden
 
 
 def test_the_sign_in_page_is_a_form_that_returns_to_where_the_user_was(host):
-    with client(host) as browser:
+    with host.client() as browser:
         page = browser.get("/.auth/login/aad", params={"post_login_redirect_uri": "/api/x?a=1&b"})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert 'name="roles"' in page.text and 'name="application"' in page.text
@@ -143,11 +139,11 @@ def test_a_tampered_session_is_no_session_and_logout_ends_one(host):
         promoted = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         promoted[2] = ["Claims.Supervisor"]
         forged_body = base64.urlsafe_b64encode(json.dumps(promoted).encode()).decode().rstrip("=")
-        with client(host) as mallory:
+        with host.client() as mallory:
             mallory.cookies.set("AppServiceAuthSession", f"{forged_body}.{signature}")
             assert mallory.get(ECHO).status_code == 401
         # A non-browser client may send the session token in X-ZUMO-AUTH, as App Service allows.
-        with client(host) as script:
+        with host.client() as script:
             seen = identity(script.get(ECHO, headers={"X-ZUMO-AUTH": token}))
             assert seen["x-ms-client-principal-name"] == "ada"
         out = ada.get("/.auth/logout", params={"post_logout_redirect_uri": "/bye"})

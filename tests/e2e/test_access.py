@@ -178,7 +178,7 @@ def behind_easyauth(start_app) -> App:
 @contextmanager
 def browser(app: App, name: str = "", *roles: str) -> Iterator[httpx.Client]:
     """A browser on the app, signed in on devhost's sign-in page when `name` is given."""
-    with httpx.Client(base_url=app.host.base_url, timeout=30.0) as session:
+    with app.host.client() as session:
         if name:
             form = {"name": name, "roles": "\n".join(roles)}
             assert session.post("/.auth/login/aad", data=form).status_code == 302

@@ -90,7 +90,7 @@ def test_twenty_concurrent_decisions_one_counts_and_the_others_are_told_so(app: 
     start = threading.Barrier(CALLERS)
 
     def race(n: int) -> httpx.Response:
-        with httpx.Client(base_url=app.host.base_url, timeout=60.0) as http:
+        with app.host.client(timeout=60.0) as http:
             start.wait()
             return decide(http, path, f"supervisor-{n}", "approve" if n % 2 else "reject")
 

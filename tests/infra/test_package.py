@@ -17,7 +17,7 @@ import pytest
 from tests.infra.bicep_tree import INFRA, literal, params, parse_file
 from tests.infra.test_workflows import NEVER_DEPLOYED, ROOT
 
-pytestmark = pytest.mark.timeout(300)  # pip installs requirements.txt from the package index
+pytestmark = pytest.mark.timeout(300)  # uv installs requirements.txt from the package index
 
 SITE_PACKAGES = ".python_packages/lib/site-packages/"
 # Incompressible, so that shipping any of it would show in the package size.
