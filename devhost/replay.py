@@ -15,7 +15,7 @@ import itertools
 import json
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.durable_functions.models import DurableOrchestrationContext
 from azure.durable_functions.models.actions.CallActivityAction import CallActivityAction
@@ -283,7 +283,8 @@ def _new_work(
     if new_signals:
         free_ids = sorted(set(range(context._sequence_number)) - scheduled - task_ids)
         for task_id, action in zip(free_ids, new_signals, strict=False):
-            work.append(SignalEntity(task_id, action.instance_id, action.operation, action.input_))
+            entity, operation = _text(action.instance_id), _text(action.operation)
+            work.append(SignalEntity(task_id, entity, operation, action.input_))
     return sorted(work, key=lambda item: item.task_id)
 
 
@@ -307,20 +308,31 @@ def _work_for_task(task: Any, context: DurableOrchestrationContext) -> Work:
             return CreateTimer(task.id, context.current_utc_datetime + delay)
         action = retry.actions[0] if isinstance(retry.actions, list) else retry.actions
     if isinstance(action, (CallActivityAction, CallActivityWithRetryAction)):
-        return ScheduleActivity(task.id, action.function_name, action.input_)
+        return ScheduleActivity(task.id, _text(action.function_name), action.input_)
     if isinstance(action, CreateTimerAction):
         return CreateTimer(task.id, action.fire_at)
     if isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
         return StartSubOrchestration(
             task.id,
-            action.function_name,
-            action.instance_id,
+            _text(action.function_name),
+            _text(action.instance_id),
             reserialized(action._input),
-            action.version,
+            _text(action.version),
         )
     if isinstance(action, CallEntityAction):
-        return CallEntity(task.id, action.instance_id, action.operation, action.input_)
+        entity, operation = _text(action.instance_id), _text(action.operation)
+        return CallEntity(task.id, entity, operation, action.input_)
     raise UnsupportedAction(type(action).__name__)
+
+
+Text = TypeVar("Text", str, None)
+
+
+def _text(value: Text) -> Text:
+    """Text as the SDK's JSON carries it to the host: an app's str subclass (an activity named
+    by a StrEnum) becomes a plain str, so the host never imports the app's modules to read a
+    decision, as the Functions host never runs Python."""
+    return None if value is None else str.__str__(value)
 
 
 def _continue_as_new_input(context: DurableOrchestrationContext) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.devhost.support import SAMPLER, WEBHOOKS, kinds, run, start, unique
+from tests.devhost.support import DURABLE, SAMPLER, WEBHOOKS, kinds, run, start, unique
 
 
 def _worker_pid(host) -> int:
@@ -33,6 +33,18 @@ def test_an_activity_that_takes_its_worker_down_runs_again_in_a_new_worker(host,
     events = kinds(final["historyEvents"])
     assert events.count("TaskCompleted") == 1 and "TaskFailed" not in events, events
     assert run(host, "hello_sequence")["runtimeStatus"] == "Completed"
+
+
+def test_the_host_never_loads_app_code_even_to_read_an_activity_name(devhost_factory, tmp_path):
+    """On Azure the host is .NET and reads what an orchestrator schedules as JSON text. An
+    activity named by the app's StrEnum reaches devhost's host as plain text too: were it the
+    app's object, the host would import the app's module to read it, or fail to."""
+    host = devhost_factory(DURABLE, clock="manual", env={"DURABLE_DIR": str(tmp_path)})
+    instance = host.start_instance("named_step", 7)
+
+    assert host.wait(instance)["output"] == 7
+    importers = {int(pid) for pid in (tmp_path / "imported-by.log").read_text().split()}
+    assert importers and host.process.pid not in importers
 
 
 def test_a_worker_that_dies_while_loading_the_app_is_replaced_again(devhost_factory, tmp_path):

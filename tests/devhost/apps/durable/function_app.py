@@ -14,6 +14,7 @@ from pathlib import Path
 import azure.durable_functions as df
 import azure.functions as func
 from journal import record as _record  # a sibling module: the app folder is on sys.path
+from names import Step
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 _lock = threading.Lock()
@@ -47,6 +48,12 @@ def slow_pair(context: df.DurableOrchestrationContext):
 def burst(context: df.DurableOrchestrationContext):
     count = context.get_input()
     return (yield context.task_all([context.call_activity("echo", i) for i in range(count)]))
+
+
+@app.orchestration_trigger(context_name="context")
+def named_step(context: df.DurableOrchestrationContext):
+    """Calls an activity by the app's StrEnum name."""
+    return (yield context.call_activity(Step.ECHO, context.get_input()))
 
 
 @app.orchestration_trigger(context_name="context")
