@@ -37,7 +37,7 @@ from devhost.decisions import (
 )
 from devhost.loader import FunctionIndex, TimerFunction
 from devhost.status import event_name
-from devhost.store import Instance, Message, TaskHub
+from devhost.store import TERMINAL, Instance, Message, TaskHub
 from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
 from devhost.workers import Worker, WorkerFailed, WorkerLost, WorkerPool
 
@@ -96,6 +96,10 @@ class ServerError(HostError):
 
 class NotFound(HostError):
     status = 404
+
+    @classmethod
+    def instance(cls, instance_id: str) -> NotFound:
+        return cls(f"No instance with ID '{instance_id}' was found.")
 
 
 class Gone(HostError):
@@ -518,15 +522,22 @@ class Engine:
     def require(self, instance_id: str) -> Instance:
         instance = self.hub.instance(instance_id)
         if instance is None:
-            raise NotFound(f"No instance with ID '{instance_id}' was found.")
+            raise NotFound.instance(instance_id)
         return instance
 
-    def require_live(self, instance_id: str) -> Instance:
-        """The instance, if it exists and has not finished (404 / 410 otherwise)."""
-        instance = self.require(instance_id)
-        if instance.finished:
-            raise Gone(f"Instance '{instance_id}' is already {instance.status}.")
-        return instance
+    def require_status(self, instance_id: str) -> str:
+        """The instance's runtime status (404 when there is none)."""
+        status = self.hub.status(instance_id)
+        if status is None:
+            raise NotFound.instance(instance_id)
+        return status
+
+    def require_live(self, instance_id: str) -> str:
+        """The status of an instance that exists and has not finished (404 / 410 otherwise)."""
+        status = self.require_status(instance_id)
+        if status in TERMINAL:
+            raise Gone(f"Instance '{instance_id}' is already {status}.")
+        return status
 
     async def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
         def deliver() -> None:
@@ -557,13 +568,13 @@ class Engine:
     def _request_suspension(self, instance_id: str, reason: str | None, suspended: bool) -> None:
         """Queue a suspend or resume event, which takes effect when the instance processes
         it. DurableClient.SuspendAsync/ResumeAsync refuse an instance in the wrong state."""
-        instance = self.require_live(instance_id)
+        status = self.require_live(instance_id)
         allowed = ("Running", "Pending") if suspended else ("Suspended",)
-        if instance.status not in allowed:
+        if status not in allowed:
             verb = "suspend" if suspended else "resume"
             raise ServerError(
                 f"Cannot {verb} the orchestration instance {instance_id} because instance is in "
-                f"the {instance.status} state.",
+                f"the {status} state.",
                 SOMETHING_WENT_WRONG,
             )
         now, epoch = self._now()

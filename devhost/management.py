@@ -186,9 +186,7 @@ class ManagementApi:
         """HandleGetStatusRequestAsync: 202 with Location (the request's own URL) and
         Retry-After 5 while the instance runs; 200 once it has finished, or 500 for a failed
         one when `returnInternalServerErrorOnFailure=true`."""
-        instance = self.engine.hub.instance(instance_id)
-        if instance is None:
-            raise NotFound(f"No instance with ID '{instance_id}' was found.")
+        instance = self.engine.require(instance_id)
         show_history = q.flag(request, "showHistory", False)
         body = instance_status(
             instance,
@@ -230,7 +228,7 @@ class ManagementApi:
     async def purge_one(self, request: web.Request) -> web.Response:
         """HandleDeleteHistoryByIdRequestAsync: any instance, whatever its status."""
         instance_id = request.match_info["id"]
-        self.engine.require(instance_id)
+        self.engine.require_status(instance_id)
         return web.json_response({"instancesDeleted": await self.engine.purge([instance_id])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
@@ -260,7 +258,7 @@ class ManagementApi:
 
     def _operable(self, instance_id: str, *, gone: tuple[str, ...]) -> None:
         """404 for an unknown instance, 410 for one in a status the operation cannot change."""
-        status = self.engine.require(instance_id).status
+        status = self.engine.require_status(instance_id)
         if status in gone:
             raise Gone(f"Instance '{instance_id}' is {status}.")
 

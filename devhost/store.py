@@ -156,6 +156,13 @@ class TaskHub:
         ).fetchone()
         return Instance(*row) if row else None
 
+    def status(self, instance_id: str) -> str | None:
+        """The runtime status alone: what an operation checks, without the instance's input,
+        output and custom status (raising an event reads it for every event)."""
+        row = self.db.execute("SELECT status FROM instances WHERE id = ?", (instance_id,))
+        found = row.fetchone()
+        return found[0] if found else None
+
     def put_instance(self, instance: Instance) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO instances (id, name, status, input, output, custom_status,"
