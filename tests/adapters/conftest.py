@@ -35,6 +35,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     state = tmp_path / "simulator.sqlite"
     monkeypatch.setenv("SIMULATOR_STATE_PATH", str(state))
     secrets.clear_cache()
+    # Importing the app configures telemetry once per process; another test file that imported
+    # it earlier in this pytest worker (without Application Insights) must not decide here.
+    telemetry.shutdown()
     yield state
     secrets.clear_cache()
     telemetry.shutdown()
