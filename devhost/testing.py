@@ -87,10 +87,10 @@ class DevHost:
         """The key file devhost keeps beside the hub: master, functionKeys, systemKeys."""
         return json.loads(self.keys_file.read_text())
 
-    def client(self, **options: Any) -> httpx.Client:
+    def client(self, timeout: float = 30.0, **options: Any) -> httpx.Client:
         """A new client of this host, with its own cookies and connections; `options` go to
-        httpx.Client (headers, timeout...)."""
-        return httpx.Client(base_url=self.base_url, verify=_tls(), **{"timeout": 30.0, **options})
+        httpx.Client (headers...)."""
+        return httpx.Client(base_url=self.base_url, verify=_tls(), timeout=timeout, **options)
 
     def _admin_params(self) -> dict[str, str]:
         """With --require-keys the admin and devhost routes need the master key."""
