@@ -55,8 +55,12 @@ CREATE INDEX IF NOT EXISTS ledger_by_kind ON ledger (kind, reference);
 CREATE TABLE IF NOT EXISTS failures (rule TEXT PRIMARY KEY, spent INTEGER NOT NULL);
 """
 
-_ready: set[Path] = set()
-_ready_lock = threading.Lock()
+#: One open connection per state file and process, created with the schema and never used
+#: again. It keeps each call's own connection from being the file's last: in WAL mode the last
+#: close checkpoints the log into the database and deletes it, which made every call cost about
+#: three times as much. Keyed by process too, so a forked child makes its own.
+_keepers: dict[tuple[int, Path], sqlite3.Connection] = {}
+_keepers_lock = threading.Lock()
 
 
 class Journal:
@@ -238,22 +242,27 @@ def _transaction(
         connection.execute("COMMIT")
 
 
-def _connect(file: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(file, timeout=30.0, isolation_level=None)
+def _connect(file: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        file, timeout=30.0, isolation_level=None, check_same_thread=check_same_thread
+    )
     connection.execute("PRAGMA busy_timeout = 30000")
     connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes, not power loss
     return connection
 
 
 def _prepare(file: Path) -> None:
-    with _ready_lock:
-        if file in _ready and file.exists():
+    key = (os.getpid(), file)
+    with _keepers_lock:
+        if key in _keepers and file.exists():
             return
+        if key in _keepers:  # the file was deleted: keep the new one open instead
+            _keepers.pop(key).close()
         file.parent.mkdir(parents=True, exist_ok=True)
-        with closing(_connect(file)) as connection:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.executescript(SCHEMA)
-        _ready.add(file)
+        connection = _connect(file, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.executescript(SCHEMA)
+        _keepers[key] = connection
 
 
 def _now() -> str:
