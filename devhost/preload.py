@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import types
 from functools import cache
 from pathlib import Path
@@ -66,10 +67,41 @@ class HostProcess:
 
 def start(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> HostProcess:
     """Fork `python -m devhost <argv>` run in `cwd` with `env`, its output appended to `log`."""
+    return _fork(argv, env, cwd, log, log)
+
+
+def run(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Fork `python -m devhost <argv>` and wait for its end, as `subprocess.run` with
+    `capture_output=True, text=True` would run it: its exit code, stdout and stderr."""
+    with tempfile.TemporaryDirectory(prefix="devhost-command-") as folder:
+        stdout, stderr = Path(folder, "stdout"), Path(folder, "stderr")
+        process = _fork(argv, env, cwd, stdout, stderr)
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        command = [sys.executable, "-m", "devhost", *argv]
+        return subprocess.CompletedProcess(command, code, _text(stdout), _text(stderr))
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _fork(
+    argv: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr: Path
+) -> HostProcess:
     context = _context()
     path = [str(cwd), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep)), *_base_path()]
     process = context.Process(
-        target=_run, args=(argv, env, str(cwd), str(log), path), name=NAME, daemon=False
+        target=_run,
+        args=(argv, env, str(cwd), str(stdout), str(stderr), path),
+        name=NAME,
+        daemon=False,
     )  # not a daemon: a host has worker processes of its own
     process.start()
     return HostProcess(process)
@@ -106,8 +138,10 @@ def _base_path() -> tuple[str, ...]:
     return tuple(json.loads(shown.stdout))
 
 
-def _run(argv: list[str], env: dict[str, str], cwd: str, log: str, path: list[str]) -> None:
-    """In the forked host: become `python -m devhost <argv>`, then run it."""
+def _run(
+    argv: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str, path: list[str]
+) -> None:
+    """In the forked process: become `python -m devhost <argv>`, then run it."""
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
@@ -116,14 +150,14 @@ def _run(argv: list[str], env: dict[str, str], cwd: str, log: str, path: list[st
     # A spawned worker re-imports its parent's __main__; devhost's own imports nothing it needs.
     sys.modules["__main__"] = types.ModuleType("__main__")
     sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
-    sink = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    for stream in (sys.stdout, sys.stderr):
+    for stream, file in ((sys.stdout, stdout), (sys.stderr, stderr)):
+        sink = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         stream.flush()
         os.dup2(sink, stream.fileno())
+        os.close(sink)
         stream.reconfigure(
             line_buffering=stream is sys.stderr, write_through=bool(env.get("PYTHONUNBUFFERED"))
         )
-    os.close(sink)
     from devhost.cli import main
 
     sys.exit(main(argv))

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from devhost.history import EventType
+from devhost.testing import command
 from tests.devhost.support import (
     DURABLE,
     SAMPLER,
@@ -531,12 +530,7 @@ def app_with_host_json(folder: Path, **durable_task) -> Path:
 
 def start_refused(app: Path, folder: Path) -> str:
     """`devhost start` on an app the host refuses: exit 1 and the one line it printed."""
-    result = subprocess.run(
-        [sys.executable, "-m", "devhost", "start", "--app", str(app), "--hub", str(folder / "h")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = command("start", "--app", str(app), "--hub", str(folder / "h"), timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     return result.stderr.strip()

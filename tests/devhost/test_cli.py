@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+from devhost.testing import command
 from tests.conftest import ROOT, free_port
 from tests.devhost.support import APPS, DURABLE, SAMPLER, WEBHOOKS, raise_event, run, start, unique
 
 
 def devhost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devhost", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return command(*args, cwd=ROOT, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from devhost.testing import command
 from tests.conftest import ROOT
 from tests.devhost.support import SAMPLER, run
 
@@ -22,13 +22,7 @@ SEQUENCE = 'results.append((yield context.call_activity("say_hello", f"{name} in
 
 
 def devhost(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devhost", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return command(*args, cwd=ROOT)
 
 
 def sampler_with(folder: Path, old: str, new: str, *more: tuple[str, str]) -> Path:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from devhost.testing import command
 from devhost.versioning import compare_versions
 from tests.conftest import ROOT, RunningHost
 from tests.devhost.support import APPS, WEBHOOKS, unique
@@ -91,14 +90,9 @@ def test_new_instances_and_sub_orchestrations_get_the_default_version(devhost_fa
     assert host.wait_for(pinned)["output"]["parent"] == "1.5"
     assert host.wait_for(pinned)["output"]["defaultChild"] == "2.0"
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "devhost", "show", defaulted, "--hub", str(host.hub)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "version: 2.0" in shown
+    shown = command("show", defaulted, "--hub", str(host.hub), cwd=ROOT)
+    assert shown.returncode == 0, shown.stderr
+    assert "version: 2.0" in shown.stdout
 
 
 def test_without_a_default_version_instances_are_unversioned_and_none_runs_any(
@@ -165,13 +159,7 @@ def test_strict_with_fail_ends_other_versions_as_durable_task_core_does(devhost_
 
 def test_an_unknown_strategy_stops_the_host_with_the_setting_named(tmp_path):
     app = versioned_app(tmp_path / "app", versionMatchStrategy="Newest")
-    result = subprocess.run(
-        [sys.executable, "-m", "devhost", "start", "--app", str(app)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = command("start", "--app", str(app), cwd=ROOT, timeout=60)
     assert result.returncode == 1
     assert "durableTask.versionMatchStrategy is 'Newest'" in result.stderr
     assert "None, Strict, CurrentOrOlder" in result.stderr

@@ -9,14 +9,13 @@ instead. Each change below is made to a copy of the app, as a pull request would
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from devhost.testing import command
 from tests.conftest import ROOT, example_settings
 from tests.histories import HISTORIES, PATHS
 
@@ -26,12 +25,13 @@ RECORDED = len(list(HISTORIES.rglob("*.json")))  # the paths, and older versions
 
 
 def replay_check(app: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devhost", "replay-check", "--app", str(app), str(HISTORIES)],
+    return command(
+        "replay-check",
+        "--app",
+        str(app),
+        str(HISTORIES),
         cwd=ROOT,
-        env={**os.environ, "TASKHUB_NAME": example_settings()["TASKHUB_NAME"]},
-        capture_output=True,
-        text=True,
+        env={"TASKHUB_NAME": example_settings()["TASKHUB_NAME"]},
         timeout=300,
     )
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from devhost.testing import command
 
 HISTORIES = Path(__file__).resolve().parent
 
@@ -39,14 +39,10 @@ def record(hub: Path) -> list[str]:
     recorded = []
     for folder, instance_ids in PATHS.items():
         with tempfile.TemporaryDirectory() as scratch:
-            command = ["export", *instance_ids, "--hub", str(hub), "--out", scratch]
-            exported = subprocess.run(
-                [sys.executable, "-m", "devhost", *command],
+            exported = command(
+                "export", *instance_ids, "--hub", str(hub), "--out", scratch,
                 cwd=HISTORIES.parents[1],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            )  # fmt: skip
             if exported.returncode != 0:
                 if "no instance" in exported.stderr:
                     continue  # another story's hub
