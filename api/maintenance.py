@@ -30,7 +30,7 @@ from api.common import (
 )
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize, principal
-from api.verdict import ACTIVE, taken
+from api.verdict import ACTIVE, standing, taken
 from domain.access import Actor, is_requester, roles_for
 from domain.common import Workflow, to_json
 from domain.maintenance import (
@@ -112,8 +112,8 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if view.runtime_status not in ACTIVE or Event.PARTS_RECEIVED not in view.waiting_for:
         raise ProblemError(
             409,
-            f"Task {body.task_id} of {order_id} is {view.runtime_status} at stage "
-            f"{view.stage!r}, not waiting for parts.",
+            f"Task {body.task_id} of {order_id} is {standing(view.runtime_status, view.stage)}, "
+            "not waiting for parts.",
             status_url=url,
         )
     accepted = await raise_portal_event(

@@ -92,6 +92,7 @@ class Operation:
     roles: tuple[str, ...] = ()
     idempotent_action: bool = False
     event: str | None = None
+    starts: str | None = None  # the path parameter its 202 answer's businessId fills
 
 
 _operations: dict[tuple[str, str], Operation] = {}
@@ -111,12 +112,14 @@ def operation(
     roles: Iterable[str] = (),
     idempotent_action: bool = False,
     event: str | None = None,
+    starts: str | None = None,
 ) -> None:
     """Document a route (`path` relative to /api, with `{param}` placeholders); `query` is the
     model its query string validates into; `anonymous` for the few routes that take no key;
     `roles` are the app roles of which a caller needs one (the route then answers 403 too);
     `idempotent_action` for portal actions that honour `Idempotency-Key`; `event` names the
-    Durable event a portal action raises.
+    Durable event a portal action raises; `starts` names the path parameter (`claimId`) that
+    the `businessId` of a start's 202 answer fills, which links it to the instance's routes.
 
     Answers every route can give are added here: 401 without a valid key, 413/415 for a body
     that is too large or not JSON, 422 for a reused idempotency key."""
@@ -133,6 +136,7 @@ def operation(
         tuple(sorted(str(role) for role in roles)),
         idempotent_action,
         event,
+        starts,
     )
     _operations[(op.method, op.path)] = op
 
@@ -160,6 +164,7 @@ def workflow(
         tag=tag,
         body=start,
         responses={202: started, 400: problem, 409: problem},
+        starts=id_param,
     )
     operation(
         "GET",
@@ -280,7 +285,28 @@ def _plain(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
 
 
-def _operation_document(op: Operation) -> dict[str, Any]:
+def _operation_id(op: Operation) -> str:
+    return re.sub(r"\W+", "_", f"{op.method.lower()}{op.path}").strip("_")
+
+
+def _links(op: Operation, ops: list[Operation]) -> dict[str, Any]:
+    """OpenAPI links from a start's 202 answer to every route of the instance it started, the
+    business id taken from the answer: how a client (or a fuzzer) goes from starting a claim
+    to deciding it."""
+    if op.starts is None:
+        return {}
+    instance = f"{op.path}/{{{op.starts}}}"
+    return {
+        _operation_id(other): {
+            "operationId": _operation_id(other),
+            "parameters": {op.starts: "$response.body#/businessId"},
+        }
+        for other in ops
+        if other.path == instance or other.path.startswith(instance + "/")
+    }
+
+
+def _operation_document(op: Operation, ops: list[Operation]) -> dict[str, Any]:
     params = [_path_parameter(name) for name in re.findall(r"{(\w+)}", op.path)]
     params += _query_parameters(op.query)
     if op.idempotent_action:
@@ -288,7 +314,7 @@ def _operation_document(op: Operation) -> dict[str, Any]:
     document: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
-        "operationId": re.sub(r"\W+", "_", f"{op.method.lower()}{op.path}").strip("_"),
+        "operationId": _operation_id(op),
         "parameters": params,
         "responses": {},
     }
@@ -308,6 +334,8 @@ def _operation_document(op: Operation) -> dict[str, Any]:
             media = "application/problem+json" if status >= 400 else op.content_type
             answer["content"] = {media: {"schema": _ref(model)}}
             answer["content"] |= PLATFORM_ANSWERS.get(status, {})
+        if status == 202 and (links := _links(op, ops)):
+            answer["links"] = links
         document["responses"][str(status)] = answer
     return document
 
@@ -318,7 +346,7 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
         paths.setdefault(f"/{ROUTE_PREFIX}{op.path}", {})[op.method.lower()] = _operation_document(
-            op
+            op, ops
         )
     return {
         "openapi": "3.1.0",

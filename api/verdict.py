@@ -54,6 +54,13 @@ def waiting_for(status: df.DurableOrchestrationStatus | None) -> list[str]:
     return list(events or []) if runtime(status) in ACTIVE else []
 
 
+def standing(runtime_status: str | None, stage: str | None) -> str:
+    """Where an instance stands, for the people reading a refusal: `Running at stage
+    'assessing'`, or `Running before its first stage` just after it started."""
+    where = f"at stage {stage!r}" if stage else "before its first stage"
+    return f"{runtime_status} {where}"
+
+
 def refusal(
     instance_id: str, status: df.DurableOrchestrationStatus | None, event: str, url: str
 ) -> ProblemError:
@@ -63,7 +70,7 @@ def refusal(
     custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
     waiting = ", ".join(waiting_for(status)) or "nothing"
     detail = (
-        f"{instance_id} is {runtime(status)} at stage {custom.get('stage')!r} and waits for "
+        f"{instance_id} is {standing(runtime(status), custom.get('stage'))} and waits for "
         f"{waiting}, not {event}."
     )
     if earlier := taken(status, event):

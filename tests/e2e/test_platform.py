@@ -133,6 +133,20 @@ def test_the_openapi_document_covers_every_route_with_the_models_schemas(app: Ap
         "$ref": "#/components/schemas/ClaimRequest"
     }
     assert {"202", "400", "409"} <= set(start["responses"])
+    # A start's answer links to every route of the instance it started, by its businessId.
+    ids = {
+        op["operationId"]: path for path, ops in document["paths"].items() for op in ops.values()
+    }
+    for collection, id_param in (("claims", "claimId"), ("maintenance-orders", "orderId")):
+        links = document["paths"][f"/api/{collection}"]["post"]["responses"]["202"]["links"]
+        instance = f"/api/{collection}/{{{id_param}}}"
+        assert {ids[link["operationId"]] for link in links.values()} == {
+            path for path in document["paths"] if path.startswith(instance)
+        }
+        assert all(
+            link["parameters"] == {id_param: "$response.body#/businessId"}
+            for link in links.values()
+        )
     # Each portal action names the app roles it needs, and answers 401 and 403.
     decision = document["paths"]["/api/claims/{claimId}/decision"]["post"]
     assert decision["security"] == [{"functionKey": [], "entraId": ["Claims.Supervisor"]}]
