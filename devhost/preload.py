@@ -8,10 +8,11 @@ from the standard library's forkserver, which imported those modules once.
 A host started this way is otherwise the process `python -m devhost start` makes: its own pid,
 environment, working folder, sys.path, argv, stdout/stderr and exit code (a negative signal
 number when a signal ended it, as `subprocess` reports it). It still forks its workers, and
-they still import the app afresh: only devhost and the libraries it builds on are preloaded,
-never the app. Two differences show: `ps` shows the forkserver's command line for it, and
-it runs with the interpreter options (-X, -W) of the process that started the forkserver,
-which multiprocessing passes on.
+they still import the app afresh: only devhost and the libraries it builds on are preloaded
+(and the libraries named with `preload_libraries`), never the app. Two differences show: `ps`
+shows the forkserver's command line for it, and it runs with the interpreter options (-X, -W)
+of the process that started the forkserver, which multiprocessing passes on. `run` forks any
+other devhost command the same way and waits for its end.
 """
 
 from __future__ import annotations
@@ -24,14 +25,30 @@ import subprocess
 import sys
 import tempfile
 import types
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 #: What every host needs before it serves: the CLI, the web server and engine, and the
 #: worker's side (azure.functions and the Durable SDK), which its forked workers inherit.
 PRELOAD = ("devhost.cli", "devhost.server", "devhost.engine", "devhost.worker")
+#: Libraries of the app's that the forkserver imports as well (see `preload_libraries`).
+_libraries: list[str] = []
 MAIN = Path(__file__).with_name("__main__.py")
 NAME = "devhost"
+
+
+def preload_libraries(names: Iterable[str]) -> None:
+    """Have the forkserver import these libraries too (pydantic, pandas...): the first workers
+    of each host forked from it then start with them loaded, and import only the app itself.
+
+    A library imported here is imported once, in the environment and working folder of the
+    process that starts the forkserver, so list only libraries that read neither when they are
+    imported; never the app's own modules. Call it before the first host starts."""
+    added = [name for name in names if name not in _libraries]
+    if added and _context.cache_info().currsize:
+        raise RuntimeError(f"the forkserver has started; preload {added} before it does")
+    _libraries.extend(added)
 
 
 def available() -> bool:
@@ -110,7 +127,7 @@ def _fork(
 @cache
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(PRELOAD))
+    context.set_forkserver_preload([*PRELOAD, *_libraries])
     atexit.register(_kill_leftovers)
     return context
 

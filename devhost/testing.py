@@ -7,7 +7,8 @@ Enable it with `pytest_plugins = ["devhost.testing"]` in a conftest.py. It gives
   its task hub in a temporary folder;
 - `devhost_factory(app, *args, clock=..., env=..., hub=..., port=..., preloaded=...)` for more
   hosts; each is forked from a process that imported devhost and the SDK once (see
-  devhost/preload.py; the ini option `devhost_preload = false` starts fresh interpreters);
+  devhost/preload.py; the ini option `devhost_preload = false` starts fresh interpreters, and
+  `devhost_preload_libraries` names libraries of the app's to import there too);
 - `command(*args)`, which runs `python -m devhost <args>` to its end (forked the same way) and
   returns its exit code and output, for `replay-check`, `export` and the like;
 - `DevHost`, the client both return: start/raise_event/status/wait for instances, `advance`,
@@ -282,6 +283,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
+    parser.addini(
+        "devhost_preload_libraries",
+        "libraries of the app's the forkserver imports too, so that each host's workers start "
+        "with them loaded (only libraries that read no settings when imported)",
+        type="linelist",
+        default=[],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    preload.preload_libraries(config.getini("devhost_preload_libraries"))
 
 
 @pytest.fixture(scope="module")

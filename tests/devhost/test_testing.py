@@ -54,6 +54,35 @@ def test_a_preloaded_host_is_the_process_a_fresh_start_makes(devhost_factory, tm
     assert all("Functions:" in log and "process: [GET]" in log for log in logs.values())
 
 
+def test_libraries_named_in_the_ini_are_loaded_before_the_app_in_preloaded_hosts_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("DURABLE_PROBE_LIBRARY", "colorsys")  # nothing in devhost imports it
+    pytester.makeini(f"[pytest]\ndevhost_app = {DURABLE}\ndevhost_preload_libraries = colorsys\n")
+    pytester.makeconftest('pytest_plugins = ["devhost.testing"]')
+    pytester.makepyfile(
+        test_preloaded="""
+import pytest
+from devhost import preload
+
+def probed(host):
+    return host.http.get("/hooks/process").json()["probedBeforeTheApp"]
+
+def test_only_the_forked_host_had_it(devhost_factory, tmp_path):
+    env = {"DURABLE_DIR": str(tmp_path)}
+    assert probed(devhost_factory(env=env)) is True
+    assert probed(devhost_factory(env=env, preloaded=False)) is False
+    with pytest.raises(RuntimeError, match="the forkserver has started"):
+        preload.preload_libraries(["json"])
+"""
+    )
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1)
+
+
 def test_a_host_nobody_stopped_is_killed_when_the_test_process_ends(tmp_path):
     """multiprocessing waits at exit for every child that is not a daemon, so a forked host
     left running would keep pytest from ever ending; devhost.preload kills it instead."""

@@ -16,6 +16,10 @@ import azure.functions as func
 from journal import record as _record  # a sibling module: the app folder is on sys.path
 from names import Step
 
+# Whether a library was already loaded when the app was imported: a preloaded one is.
+_PROBED = os.environ.get("DURABLE_PROBE_LIBRARY")
+_PROBED_BEFORE_THE_APP = _PROBED in sys.modules if _PROBED else None
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 _lock = threading.Lock()
 _running = {"now": 0, "peak": 0}
@@ -122,12 +126,13 @@ def ping(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="process", methods=["GET"])
 def process(req: func.HttpRequest) -> func.HttpResponse:
     """What a worker inherits from the host that started it: working folder, argv, sys.path,
-    environment, bytecode flag."""
+    environment, bytecode flag, and whether $DURABLE_PROBE_LIBRARY was loaded before the app."""
     seen = {
         "cwd": os.getcwd(),
         "argv0": sys.argv[0],
         "path": sys.path,
         "greeting": os.environ.get("DURABLE_GREETING"),
         "bytecode": not sys.dont_write_bytecode,
+        "probedBeforeTheApp": _PROBED_BEFORE_THE_APP,
     }
     return func.HttpResponse(json.dumps(seen), mimetype="application/json")
