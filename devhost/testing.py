@@ -72,11 +72,11 @@ def command(
     preloaded: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m devhost <args>` to its end (`replay-check`, `export`, `show`, a `start`
-    that must fail) with `env` added to this process's environment: its exit code, stdout and
+    that must fail) with `env` over this process's environment: its exit code, stdout and
     stderr, as `subprocess.run(..., capture_output=True, text=True)` gives them. Forked from the
     preloaded forkserver, like the hosts, unless `preloaded=False`: each run then skips
     importing devhost and the SDK afresh, about a quarter of a second of CPU."""
-    environment = {**os.environ, **(env or {})}
+    environment = _environment(env)
     if preloaded and preload.available():
         return preload.run(list(args), environment, cwd, timeout)
     return subprocess.run(
@@ -87,6 +87,12 @@ def command(
         text=True,
         timeout=timeout,
     )
+
+
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
+    """This process's environment with devhost importable, and `env` over it."""
+    pythonpath = os.pathsep.join(filter(None, [str(DEVHOST_HOME), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": pythonpath, **(env or {})}
 
 
 @dataclass
@@ -319,15 +325,12 @@ def devhost_factory(
         port: int | None = None,
         preloaded: bool | None = None,
     ) -> DevHost:
-        pythonpath = os.pathsep.join(
-            filter(None, [str(DEVHOST_HOME), os.environ.get("PYTHONPATH")])
-        )
         host = DevHost(
             app=Path(app or pytestconfig.getini("devhost_app") or pytestconfig.rootpath),
             hub=hub or folder / f"hub{len(hosts)}.sqlite",
             port=port or free_port(),
             args=[*args, *(["--clock", clock] if clock else [])],
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})},
+            env=_environment({"PYTHONUNBUFFERED": "1", **(env or {})}),
             preloaded=pytestconfig.getini("devhost_preload") if preloaded is None else preloaded,
         )
         hosts.append(host)
