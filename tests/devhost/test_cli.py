@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 
 from devhost.testing import command
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.devhost.support import APPS, DURABLE, SAMPLER, WEBHOOKS, raise_event, run, start, unique
-
-
-def devhost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return command(*args, cwd=ROOT, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +27,7 @@ def instances(host) -> dict[str, str]:
 
 
 def test_an_app_that_fails_to_import_exits_1_with_one_clear_line(tmp_path):
-    result = devhost(
+    result = command(
         "start", "--app", str(APPS / "broken"), "--port", str(free_port()),
         "--hub", str(tmp_path / "hub.sqlite"),
     )  # fmt: skip
@@ -46,7 +41,7 @@ def test_an_app_that_fails_to_import_exits_1_with_one_clear_line(tmp_path):
 
 
 def test_a_folder_without_function_app_exits_1(tmp_path):
-    result = devhost("start", "--app", str(APPS / "empty"), "--hub", str(tmp_path / "h.sqlite"))
+    result = command("start", "--app", str(APPS / "empty"), "--hub", str(tmp_path / "h.sqlite"))
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
@@ -78,7 +73,7 @@ def test_settings_route_prefix_and_hub_name_come_from_the_app_folder(devhost_fac
 
 
 def test_instances_lists_a_table(host, instances):
-    result = devhost("instances", "--hub", str(host.hub))
+    result = command("instances", "--hub", str(host.hub))
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -94,8 +89,8 @@ def test_instances_lists_a_table(host, instances):
 
 
 def test_instances_filters(host, instances):
-    running = devhost("instances", "--hub", str(host.hub), "--status", "Running")
-    named = devhost("instances", "--hub", str(host.hub), "--name", "always_fails")
+    running = command("instances", "--hub", str(host.hub), "--status", "Running")
+    named = command("instances", "--hub", str(host.hub), "--name", "always_fails")
 
     assert instances["waiting"] in running.stdout
     assert instances["done"] not in running.stdout
@@ -104,7 +99,7 @@ def test_instances_filters(host, instances):
 
 
 def test_show_prints_status_and_a_history_timeline(host, instances):
-    result = devhost("show", "--hub", str(host.hub), instances["done"])
+    result = command("show", "--hub", str(host.hub), instances["done"])
 
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -121,7 +116,7 @@ def test_show_prints_status_and_a_history_timeline(host, instances):
 
 
 def test_show_an_unknown_instance_exits_1(host):
-    result = devhost("show", "--hub", str(host.hub), "nobody-here")
+    result = command("show", "--hub", str(host.hub), "nobody-here")
 
     assert result.returncode == 1
     assert "nobody-here" in result.stderr
@@ -129,7 +124,7 @@ def test_show_an_unknown_instance_exits_1(host):
 
 
 def test_commands_on_a_missing_hub_exit_1(tmp_path):
-    result = devhost("instances", "--hub", str(tmp_path / "missing.sqlite"))
+    result = command("instances", "--hub", str(tmp_path / "missing.sqlite"))
 
     assert result.returncode == 1
     assert "no task hub" in result.stderr
@@ -140,17 +135,17 @@ def test_default_hub_lives_in_the_app_folder_under_its_hub_name(tmp_path):
     app = tmp_path / "app"
     shutil.copytree(DURABLE, app)
 
-    result = devhost("instances", "--app", str(app))
+    result = command("instances", "--app", str(app))
 
     assert result.returncode == 1
     assert str(app / ".devhost" / "durablehub.sqlite") in result.stderr
 
 
 def test_purge_by_status_and_age(host, instances):
-    young = devhost("purge", "--hub", str(host.hub), "--older-than", "1")
+    young = command("purge", "--hub", str(host.hub), "--older-than", "1")
     assert (young.returncode, young.stdout.strip()) == (0, "purged 0 instance(s)")
 
-    result = devhost("purge", "--hub", str(host.hub), "--status", "Failed")
+    result = command("purge", "--hub", str(host.hub), "--status", "Failed")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "purged 1 instance(s)"

@@ -15,14 +15,9 @@ from pathlib import Path
 import pytest
 
 from devhost.testing import command
-from tests.conftest import ROOT
 from tests.devhost.support import SAMPLER, run
 
 SEQUENCE = 'results.append((yield context.call_activity("say_hello", f"{name} in {city}")))'
-
-
-def devhost(*args: str) -> subprocess.CompletedProcess[str]:
-    return command(*args, cwd=ROOT)
 
 
 def sampler_with(folder: Path, old: str, new: str, *more: tuple[str, str]) -> Path:
@@ -49,11 +44,11 @@ def recorded(host) -> list[str]:
 
 
 def check_hub(host, app: Path, *filters: str) -> subprocess.CompletedProcess[str]:
-    return devhost("replay-check", "--app", str(app), "--hub", str(host.hub), *filters)
+    return command("replay-check", "--app", str(app), "--hub", str(host.hub), *filters)
 
 
 def test_export_writes_each_history_as_a_json_file(host, recorded, tmp_path):
-    result = devhost("export", *recorded, "--hub", str(host.hub), "--out", str(tmp_path))
+    result = command("export", *recorded, "--hub", str(host.hub), "--out", str(tmp_path))
 
     assert result.returncode == 0, result.stderr
     written = sorted(tmp_path.glob("*.json"))
@@ -65,7 +60,7 @@ def test_export_writes_each_history_as_a_json_file(host, recorded, tmp_path):
 
 
 def test_export_of_an_unknown_instance_writes_nothing_and_exits_1(host, recorded, tmp_path):
-    result = devhost("export", recorded[0], "nope", "--hub", str(host.hub), "--out", str(tmp_path))
+    result = command("export", recorded[0], "nope", "--hub", str(host.hub), "--out", str(tmp_path))
 
     assert result.returncode == 1
     assert "no instance 'nope'" in result.stderr
@@ -151,13 +146,13 @@ def test_a_step_after_the_end_of_the_history_and_a_log_line_pass(host, recorded,
 
 def test_exported_folders_are_a_source_and_a_stray_file_is_refused(host, recorded, tmp_path):
     folder = tmp_path / "histories"
-    devhost("export", *recorded, "--hub", str(host.hub), "--out", str(folder))
+    command("export", *recorded, "--hub", str(host.hub), "--out", str(folder))
 
-    replayed = devhost("replay-check", "--app", str(SAMPLER), str(folder))
+    replayed = command("replay-check", "--app", str(SAMPLER), str(folder))
     (folder / "notes.json").write_text('{"hello": 1}')
-    refused = devhost("replay-check", "--app", str(SAMPLER), str(folder))
+    refused = command("replay-check", "--app", str(SAMPLER), str(folder))
     (folder / "notes.json").write_text('{"format": "devhost-history/1", "history": []}')
-    empty = devhost("replay-check", "--app", str(SAMPLER), str(folder))
+    empty = command("replay-check", "--app", str(SAMPLER), str(folder))
 
     assert replayed.returncode == 0 and "2 histories replayed" in replayed.stdout
     assert refused.returncode == 1

@@ -12,7 +12,6 @@ from devhost.clock import from_wire
 from devhost.loader import TimerFunction
 from devhost.schedule import Schedules
 from devhost.testing import command
-from tests.conftest import ROOT
 from tests.devhost.support import SAMPLER
 
 
@@ -50,7 +49,7 @@ def test_a_five_field_schedule_is_refused_at_start(tmp_path):
         "def every_five(timer: func.TimerRequest) -> None:\n"
         "    pass\n"
     )
-    done = command("start", "--app", str(app), "--port", "0", cwd=ROOT, timeout=60)
+    done = command("start", "--app", str(app), "--port", "0", timeout=60)
     assert done.returncode == 1
     assert "every_five" in done.stderr and "six-field NCRONTAB" in done.stderr
 

@@ -20,7 +20,7 @@ import pytest
 
 from devhost.testing import command
 from devhost.versioning import compare_versions
-from tests.conftest import ROOT, RunningHost
+from tests.conftest import RunningHost
 from tests.devhost.support import APPS, WEBHOOKS, unique
 
 VERSIONED = APPS / "versioned"
@@ -90,7 +90,7 @@ def test_new_instances_and_sub_orchestrations_get_the_default_version(devhost_fa
     assert host.wait_for(pinned)["output"]["parent"] == "1.5"
     assert host.wait_for(pinned)["output"]["defaultChild"] == "2.0"
 
-    shown = command("show", defaulted, "--hub", str(host.hub), cwd=ROOT)
+    shown = command("show", defaulted, "--hub", str(host.hub))
     assert shown.returncode == 0, shown.stderr
     assert "version: 2.0" in shown.stdout
 
@@ -159,7 +159,7 @@ def test_strict_with_fail_ends_other_versions_as_durable_task_core_does(devhost_
 
 def test_an_unknown_strategy_stops_the_host_with_the_setting_named(tmp_path):
     app = versioned_app(tmp_path / "app", versionMatchStrategy="Newest")
-    result = command("start", "--app", str(app), cwd=ROOT, timeout=60)
+    result = command("start", "--app", str(app), timeout=60)
     assert result.returncode == 1
     assert "durableTask.versionMatchStrategy is 'Newest'" in result.stderr
     assert "None, Strict, CurrentOrOlder" in result.stderr

@@ -30,7 +30,6 @@ def replay_check(app: Path) -> subprocess.CompletedProcess[str]:
         "--app",
         str(app),
         str(HISTORIES),
-        cwd=ROOT,
         env={"TASKHUB_NAME": example_settings()["TASKHUB_NAME"]},
         timeout=300,
     )

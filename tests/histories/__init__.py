@@ -39,10 +39,7 @@ def record(hub: Path) -> list[str]:
     recorded = []
     for folder, instance_ids in PATHS.items():
         with tempfile.TemporaryDirectory() as scratch:
-            exported = command(
-                "export", *instance_ids, "--hub", str(hub), "--out", scratch,
-                cwd=HISTORIES.parents[1],
-            )  # fmt: skip
+            exported = command("export", *instance_ids, "--hub", str(hub), "--out", scratch)
             if exported.returncode != 0:
                 if "no instance" in exported.stderr:
                     continue  # another story's hub
