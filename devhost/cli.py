@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devhost.clock import MODES, from_wire, make_clock
 from devhost.config import ConfigError, load_host_config, load_local_settings
-from devhost.store import TERMINAL, InstanceQuery, TaskHub
+from devhost.store import SYNC_MODES, TERMINAL, InstanceQuery, TaskHub
 
 STATUSES = ("Pending", "Running", "Suspended", "Completed", "Failed", "Terminated")
 
@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         default="real",
         help="real: wall time; manual: moved by POST /devhost/clock/advance; "
         "auto: jumps to the next timer whenever the host is idle",
+    )
+    start.add_argument(
+        "--sync",
+        choices=SYNC_MODES,
+        default="full",
+        help="full: every commit is on the disk before it is answered (survives a machine "
+        "crash); normal: no fsync per commit, survives the host's crash or SIGKILL only (for "
+        "task hubs that are thrown away, as tests' are)",
     )
     start.add_argument(
         "--require-keys",
@@ -154,7 +162,7 @@ def _start(args: argparse.Namespace) -> int:
     config = load_host_config(app_dir)
     workers = WorkerPool(app_dir, worker_count(), thread_count())  # they load the app meanwhile
     hub_path = args.hub or app_dir / ".devhost" / f"{config.hub_name}.sqlite"
-    hub = TaskHub(hub_path)
+    hub = TaskHub(hub_path, args.sync)
     keys = load_or_create(keys_path(hub_path))
     position = hub.clock_position()
     clock = make_clock(args.clock, from_wire(position) if position else None)
@@ -186,7 +194,7 @@ def _start(args: argparse.Namespace) -> int:
     )
 
     def announce() -> None:
-        print(_banner(host, args, hub_path, keys), flush=True)
+        print(_banner(host, args, hub, keys), flush=True)
 
     try:
         asyncio.run(host.serve(announce))
@@ -196,7 +204,7 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(host, args, hub_path, keys) -> str:
+def _banner(host, args, hub, keys) -> str:
     base = f"http://localhost:{args.port}"
     prefix = f"/{host.config.route_prefix}" if host.config.route_prefix else ""
     lines = ["", "Functions:", ""]
@@ -207,9 +215,10 @@ def _banner(host, args, hub_path, keys) -> str:
     for name, kind in host.index.describe():
         if kind != "http":
             lines += [f"        {name}: {kind}", ""]
+    commits = "fsynced" if hub.sync == "full" else f"not fsynced, sync {hub.sync}"
     lines.append(
-        f"Task hub '{host.config.hub_name}' in {hub_path} "
-        f"(clock: {args.clock}, keys {'required' if args.require_keys else 'not checked'})"
+        f"Task hub '{host.config.hub_name}' in {hub.path} (clock: {args.clock}, "
+        f"keys {'required' if args.require_keys else 'not checked'}, commits {commits})"
     )
     if keys.created:
         lines.append(

@@ -113,18 +113,32 @@ class InstanceQuery:
     after: str | None = None  # continuation: "created_at|id" of the last row returned
 
 
+SYNC_MODES = ("full", "normal")
+"""SQLite's `synchronous` in WAL mode. full: a commit is on the disk before it is answered, so it
+survives the machine's crash. normal: it is in the operating system's hands, so it survives the
+host's crash or SIGKILL but not the machine's, without an fsync per commit."""
+
+
 class TaskHub:
     """Synchronous access to the hub file; one instance per thread that uses it."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, sync: str = "full") -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(f"PRAGMA synchronous={sync.upper()}")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         self._add_missing_columns()
+
+    @property
+    def sync(self) -> str:
+        """The connection's `synchronous` as SQLite reports it back (full or normal)."""
+        level = self.db.execute("PRAGMA synchronous").fetchone()[0]
+        return ("off", "normal", "full", "extra")[level]
 
     def _add_missing_columns(self) -> None:
         """Hub files written before a column existed gain it, so old hubs keep working."""

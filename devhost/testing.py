@@ -302,6 +302,13 @@ def pytest_configure(config: pytest.Config) -> None:
     preload.preload_libraries(config.getini("devhost_preload_libraries"))
 
 
+def _sync(args: tuple[str, ...]) -> list[str]:
+    """Test hubs are thrown away, so their commits skip the fsync (`--sync normal`): a host's
+    crash or SIGKILL still loses nothing, only a crash of the machine could. `--sync full` among
+    the arguments keeps it."""
+    return [] if "--sync" in args else ["--sync", "normal"]
+
+
 @pytest.fixture(scope="module")
 def devhost_factory(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
@@ -311,7 +318,7 @@ def devhost_factory(
     `devhost_factory(app_dir, "--require-keys", clock="manual", env={...})` returns a started
     DevHost with its task hub in a fresh temporary folder (or at `hub=`), forked from the
     preloaded forkserver unless `preloaded=False` or the ini option `devhost_preload` says
-    otherwise.
+    otherwise. Its commits skip the fsync (`--sync normal`) unless the arguments name `--sync`.
     """
     hosts: list[DevHost] = []
     folder = tmp_path_factory.mktemp("devhost")
@@ -329,7 +336,7 @@ def devhost_factory(
             app=Path(app or pytestconfig.getini("devhost_app") or pytestconfig.rootpath),
             hub=hub or folder / f"hub{len(hosts)}.sqlite",
             port=port or free_port(),
-            args=[*args, *(["--clock", clock] if clock else [])],
+            args=[*args, *(["--clock", clock] if clock else []), *_sync(args)],
             env=_environment({"PYTHONUNBUFFERED": "1", **(env or {})}),
             preloaded=pytestconfig.getini("devhost_preload") if preloaded is None else preloaded,
         )

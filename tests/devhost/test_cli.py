@@ -59,16 +59,28 @@ def test_start_lists_functions_with_their_urls(host):
     assert "counter: entityTrigger" in log
 
 
+def test_hosts_the_test_fixture_starts_skip_the_fsync_and_the_banner_says_so(host):
+    """The fixture passes `--sync normal`: test hubs are thrown away. The banner reports what
+    SQLite itself says of the hub's connection."""
+    assert f"in {host.hub} (clock: real, keys not checked, commits not fsynced, sync normal)" in (
+        host.log.read_text()
+    )
+
+
 def test_settings_route_prefix_and_hub_name_come_from_the_app_folder(devhost_factory, tmp_path):
     # DURABLE_GREETING is set both here and in local.settings.json: the environment wins.
     other = devhost_factory(
-        DURABLE, env={"DURABLE_GREETING": "from the environment", "DURABLE_DIR": str(tmp_path)}
+        DURABLE,
+        "--sync",
+        "full",  # what `devhost start` does by default
+        env={"DURABLE_GREETING": "from the environment", "DURABLE_DIR": str(tmp_path)},
     )
 
     assert other.http.get("/hooks/ping").text == "from the environment"
     assert other.http.get("/api/ping").status_code == 404
     started = other.http.post(f"{WEBHOOKS}/orchestrators/burst", json="1").json()
     assert "taskHub=durablehub&" in started["statusQueryGetUri"]
+    assert "keys not checked, commits fsynced)" in other.log.read_text()
     other.stop()
 
 
