@@ -21,6 +21,7 @@ them. A rule with a subject is spent before a rule without one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,11 @@ CREATE INDEX IF NOT EXISTS ledger_by_kind ON ledger (kind, reference);
 CREATE TABLE IF NOT EXISTS failures (rule TEXT PRIMARY KEY, spent INTEGER NOT NULL);
 """
 
-#: One open connection per state file and process, created with the schema and never used
-#: again. It keeps each call's own connection from being the file's last: in WAL mode the last
-#: close checkpoints the log into the database and deletes it, which made every call cost about
-#: four times as much (1.1 ms of CPU against 0.27 ms). Keyed by process too, so a forked child
-#: makes its own.
-_keepers: dict[tuple[int, Path], sqlite3.Connection] = {}
-_keepers_lock = threading.Lock()
+#: Each thread's open connections, by process and state file. Opening one cost more than the
+#: call it served, and in WAL mode closing the file's last connection checkpoints the log into
+#: the database and deletes it: a connection per call cost about 1.1 ms of CPU, a kept one a
+#: fraction of that. Keyed by process, so a forked child opens its own.
+_threads = threading.local()
 
 
 class Journal:
@@ -92,10 +91,16 @@ class Journal:
 def state_path() -> Path:
     """SIMULATOR_STATE_PATH, else `.devhost/simulator.sqlite` under the working directory, else
     (read-only app directory, as in a deployed package) the temp directory."""
-    configured = settings.get(PATH_SETTING)
+    return _resolve(settings.get(PATH_SETTING), os.getcwd())
+
+
+@functools.cache
+def _resolve(configured: str | None, cwd: str) -> Path:
+    """state_path for one setting and working directory, worked out once: resolving a path
+    walks the file system."""
     if configured is not None:
-        return Path(configured).resolve()
-    default = Path(DEFAULT_PATH).resolve()
+        return (Path(cwd) / configured).resolve()
+    default = (Path(cwd) / DEFAULT_PATH).resolve()
     nearest = default.parent if default.parent.exists() else default.parent.parent
     if os.access(nearest, os.W_OK):
         return default
@@ -230,40 +235,45 @@ def _spend(partner: str, operation: str, subjects: Iterable[str], lost: bool) ->
 def _transaction(
     path: str | Path | None = None, write: bool = True
 ) -> Iterator[sqlite3.Connection]:
-    """One connection and one short transaction per call: safe across threads and processes."""
-    file = Path(path).resolve() if path is not None else state_path()
-    _prepare(file)
-    with closing(_connect(file)) as connection:
-        connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    """One short transaction on this thread's connection: safe across threads and processes."""
+    connection = _connection(Path(path).resolve() if path is not None else state_path())
+    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
-def _connect(file: Path, check_same_thread: bool = True) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        file, timeout=30.0, isolation_level=None, check_same_thread=check_same_thread
-    )
+def _connection(file: Path) -> sqlite3.Connection:
+    """This thread's connection to `file`, opened with the schema on first use. A file deleted
+    and made again (a reset from outside) is a new file: the old connection is dropped."""
+    held: dict[tuple[int, Path], tuple[tuple[int, int], sqlite3.Connection]]
+    held = _threads.__dict__.setdefault("connections", {})
+    key = (os.getpid(), file)
+    found = held.get(key)
+    if found and found[0] == _identity(file):
+        return found[1]
+    if found:
+        found[1].close()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(file, timeout=30.0, isolation_level=None)
     connection.execute("PRAGMA busy_timeout = 30000")
     connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes, not power loss
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.executescript(SCHEMA)
+    held[key] = (_identity(file), connection)
     return connection
 
 
-def _prepare(file: Path) -> None:
-    key = (os.getpid(), file)
-    with _keepers_lock:
-        if key in _keepers and file.exists():
-            return
-        if key in _keepers:  # the file was deleted: keep the new one open instead
-            _keepers.pop(key).close()
-        file.parent.mkdir(parents=True, exist_ok=True)
-        connection = _connect(file, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(SCHEMA)
-        _keepers[key] = connection
+def _identity(file: Path) -> tuple[int, int]:
+    """Which file is at `file` now: (device, inode), or (-1, -1) when there is none."""
+    try:
+        found = os.stat(file)
+    except FileNotFoundError:
+        return (-1, -1)
+    return (found.st_dev, found.st_ino)
 
 
 def _now() -> str:

@@ -226,3 +226,18 @@ def test_reset_forgets_everything(monkeypatch) -> None:
     pay()
     simulator.reset()
     assert simulator.ledger() == []
+
+
+def test_a_state_file_deleted_while_in_use_starts_afresh(clean_environment: Path) -> None:
+    """Deleting the file (a developer's way to reset a running app's partners) is seen by the
+    next call, which makes a new file rather than writing to the deleted one."""
+    state = Path(os.environ["SIMULATOR_STATE_PATH"])
+    first = pay()
+    for leftover in state.parent.glob(state.name + "*"):  # the database, its log and index
+        leftover.unlink()
+
+    again = pay()  # the same key: the deleted file's stored result is gone with it
+
+    assert again["payoutId"] == first["payoutId"]  # the reference derives from the key
+    assert state.exists()
+    assert len(simulator.ledger("payout", path=state)) == 1
