@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LONG_FILES = (
     "tests/devhost/test_durability.py",
     "tests/e2e/test_locks.py",
-    "tests/devhost/test_azure_parity.py",
     "tests/e2e/test_openapi_fuzz.py",
+    "tests/devhost/test_azure_parity.py",
     "tests/infra/test_package.py",
     "tests/e2e/test_smoke.py",
     "tests/devhost/test_replay_check.py",

@@ -117,13 +117,26 @@ class LocalServer:
         )
         self._thread.start()
 
+    def reset(self) -> LocalServer:
+        """Forget the requests and answer 200 `{}` again, as a new server would."""
+        self.requests.clear()
+        self.respond = lambda request: Reply()
+        return self
+
     def close(self) -> None:
         self._http.shutdown()
         self._http.server_close()
 
 
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
+@pytest.fixture(scope="module")
+def running_server() -> Iterator[LocalServer]:
+    """One server per module: stopping one waits for its poll (about 17 ms), and the tests that
+    use it are many."""
     local = LocalServer()
     yield local
     local.close()
+
+
+@pytest.fixture
+def server(running_server: LocalServer) -> LocalServer:
+    return running_server.reset()
