@@ -19,7 +19,6 @@ from selenium.common.exceptions import (
     StaleElementReferenceException,
 )
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -75,10 +74,11 @@ class Console:
 
     def rows(self) -> dict[str, WebElement]:
         """The queue's rows by instance id (none while no table shows)."""
-        return {
-            row.get_attribute("data-instance"): row
-            for row in self.driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
-        }
+        pairs = self.driver.execute_script(
+            "return [...document.querySelectorAll('#queue tbody tr')]"
+            ".map(row => [row.dataset.instance, row]);"
+        )  # one call, not one per row
+        return dict(pairs)
 
     def alert_open(self) -> bool:
         try:
@@ -106,8 +106,13 @@ class Console:
 
 
 def _first(driver: webdriver.Chrome, css: str) -> WebElement | None:
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0] if found and found[0].is_displayed() else None
+    """The first element matching `css` if it is shown. One short script per poll: Selenium's
+    is_displayed() sends its whole visibility library (tens of kilobytes) every time."""
+    return driver.execute_script(
+        "const found = document.querySelector(arguments[0]);"
+        "return found && found.checkVisibility({visibilityProperty: true}) ? found : null;",
+        css,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -35,9 +35,9 @@ def test_escalated_claims_stand_out_and_counts_say_how_many(console: Console):
     )
     console.open("#/?type=claim&stage=awaiting_decision")
     row = console.wait(lambda d: console.rows().get(instance), f"{instance} in the queue")
-    assert "escalated" in row.get_attribute("class").split()
+    assert "escalated" in row.get_dom_attribute("class").split()
     assert "Escalated" in row.text
-    flagged = [r for r in console.rows().values() if "escalated" in r.get_attribute("class")]
+    flagged = [r for r in console.rows().values() if "escalated" in r.get_dom_attribute("class")]
     counts = " ".join(console.text("#stage-counts").split())
     assert f"awaiting decision {len(console.rows())} {len(flagged)} escalated" in counts
     assert Select(console.find("#filter-stage")).first_selected_option.text == "awaiting decision"
