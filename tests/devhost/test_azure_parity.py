@@ -505,17 +505,47 @@ def test_suspend_holds_results_of_work_already_running_until_resume(durable, gat
     assert body["output"] == [f"done {instance_id}:{n}" for n in range(3)]
 
 
-def test_an_activity_past_the_function_timeout_fails_as_the_host_fails_it(host):
-    """host.json functionTimeout (the sampler's is 3 s): FunctionExecutor throws
-    FunctionTimeoutException("Timeout value of {TimeSpan} was exceeded by function:
-    Functions.{name}") and TaskActivityShim.RunAsync fails the task with it."""
-    body = run(host, "outlives_timeout")
+@pytest.fixture(scope="module")
+def past_the_timeout(host) -> dict[str, str]:
+    """The two instances whose work outlives host.json's functionTimeout (the sampler's is
+    3 s), started together so that their tests share those seconds of real time."""
+    key, other = unique("stalled"), unique("never-signalled")
+    return {
+        "activity": start(host, "outlives_timeout", unique("outlives_timeout")),
+        "entity": start(host, "entity_outlives_timeout", unique("entity_timeout"), [key, other]),
+        "unsignalled": other,
+    }
+
+
+def test_an_activity_past_the_function_timeout_fails_as_the_host_fails_it(host, past_the_timeout):
+    """host.json functionTimeout: FunctionExecutor throws FunctionTimeoutException("Timeout
+    value of {TimeSpan} was exceeded by function: Functions.{name}") and
+    TaskActivityShim.RunAsync fails the task with it."""
+    body = host.wait_for(past_the_timeout["activity"])
 
     assert body["runtimeStatus"] == "Completed"
     assert body["output"].startswith(
         "Activity function 'overruns' failed: Timeout value of 00:00:03 was exceeded by "
         "function: Functions.overruns \n "
     )
+
+
+def test_an_entity_batch_past_the_function_timeout_fails_every_operation_and_keeps_the_state(
+    host, past_the_timeout
+):
+    """TaskEntityShim.ExecuteOutOfProcBatch: when the invocation loses the race against the
+    timeout, every operation of the batch fails with the FunctionTimeoutException's message,
+    the entity keeps the state it had before the batch, and the batch's signals are dropped."""
+    body = host.wait_for(past_the_timeout["entity"])
+
+    assert body["runtimeStatus"] == "Completed", body
+    assert "Timeout value of 00:00:03 was exceeded by function: Functions.counter" in (
+        body["output"]["problem"] or ""
+    ), body["output"]
+    assert body["output"]["total"] == 2  # the stalled operation's change was not kept
+    host.idle()
+    unsignalled = past_the_timeout["unsignalled"]
+    assert host.http.get(f"{WEBHOOKS}/entities/counter/{unsignalled}").status_code == 404
 
 
 def app_with_host_json(folder: Path, **durable_task) -> Path:
@@ -684,24 +714,6 @@ def test_the_management_urls_a_client_is_handed_are_served(host):
     restarted = httpx.post(payload["restartPostUri"])
     assert restarted.status_code == 202
     assert host.wait_for(restarted.json()["id"])["output"] == "succeeded on attempt 3"
-
-
-def test_an_entity_batch_past_the_function_timeout_fails_every_operation_and_keeps_the_state(
-    host,
-):
-    """TaskEntityShim.ExecuteOutOfProcBatch: when the invocation loses the race against the
-    timeout, every operation of the batch fails with the FunctionTimeoutException's message,
-    the entity keeps the state it had before the batch, and the batch's signals are dropped."""
-    key, other = unique("stalled"), unique("never-signalled")
-    body = run(host, "entity_outlives_timeout", [key, other])
-
-    assert body["runtimeStatus"] == "Completed", body
-    assert "Timeout value of 00:00:03 was exceeded by function: Functions.counter" in (
-        body["output"]["problem"] or ""
-    ), body["output"]
-    assert body["output"]["total"] == 2  # the stalled operation's change was not kept
-    host.idle()
-    assert host.http.get(f"{WEBHOOKS}/entities/counter/{other}").status_code == 404
 
 
 def test_max_concurrent_orchestrator_functions_bounds_the_episodes_in_flight(
