@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from devhost.cli import _parser
 from devhost.testing import command
 from tests.conftest import free_port
 from tests.devhost.support import APPS, DURABLE, SAMPLER, WEBHOOKS, raise_event, run, start, unique
@@ -70,18 +71,24 @@ def test_hosts_the_test_fixture_starts_skip_the_fsync_and_the_banner_says_so(hos
 def test_settings_route_prefix_and_hub_name_come_from_the_app_folder(devhost_factory, tmp_path):
     # DURABLE_GREETING is set both here and in local.settings.json: the environment wins.
     other = devhost_factory(
-        DURABLE,
-        "--sync",
-        "full",  # what `devhost start` does by default
-        env={"DURABLE_GREETING": "from the environment", "DURABLE_DIR": str(tmp_path)},
+        DURABLE, env={"DURABLE_GREETING": "from the environment", "DURABLE_DIR": str(tmp_path)}
     )
 
     assert other.http.get("/hooks/ping").text == "from the environment"
     assert other.http.get("/api/ping").status_code == 404
     started = other.http.post(f"{WEBHOOKS}/orchestrators/burst", json="1").json()
     assert "taskHub=durablehub&" in started["statusQueryGetUri"]
-    assert "keys not checked, commits fsynced)" in other.log.read_text()
     other.stop()
+
+
+def test_start_fsyncs_every_commit_unless_told_otherwise(devhost_factory, tmp_path):
+    """`devhost start` keeps a hub through a crash of the machine unless `--sync normal` says
+    the hub may be thrown away."""
+    assert _parser().parse_args(["start"]).sync == "full"
+
+    durable = devhost_factory(DURABLE, "--sync", "full", env={"DURABLE_DIR": str(tmp_path)})
+
+    assert "(clock: real, keys not checked, commits fsynced)" in durable.log.read_text()
 
 
 def test_instances_lists_a_table(host, instances):
