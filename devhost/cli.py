@@ -12,6 +12,7 @@ from pathlib import Path
 
 from devhost.clock import MODES, from_wire, make_clock
 from devhost.config import ConfigError, load_host_config, load_local_settings
+from devhost.failures import timespan
 from devhost.store import SYNC_MODES, TERMINAL, InstanceQuery, TaskHub
 
 STATUSES = ("Pending", "Running", "Suspended", "Completed", "Failed", "Terminated")
@@ -219,6 +220,12 @@ def _banner(host, args, hub, keys) -> str:
     lines.append(
         f"Task hub '{host.config.hub_name}' in {hub.path} (clock: {args.clock}, "
         f"keys {'required' if args.require_keys else 'not checked'}, commits {commits})"
+    )
+    limit = host.config.function_timeout
+    lines.append(
+        f"Functions time out after {timespan(limit)} (host.json functionTimeout)"
+        if limit is not None
+        else "Functions run without a time limit (host.json functionTimeout -1)"
     )
     if keys.created:
         lines.append(

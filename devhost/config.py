@@ -16,7 +16,14 @@ WHOLE_SETTING = re.compile(r"%([^%]+)%")
 # characters (AzureStorageOptions.ValidateHubName).
 HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
 DEFAULT_HUB = "TestHubName"  # DurableTaskOptions.DefaultHubName
-TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
+TIMESPAN = re.compile(r"(-)?(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
+# ScriptJobHostOptionsSetup outside Windows Consumption (Linux, Flex Consumption, dedicated):
+# 30 minutes when host.json sets none, at least a second when it does, "-1" for no limit.
+DEFAULT_FUNCTION_TIMEOUT = 30 * 60.0
+MIN_FUNCTION_TIMEOUT = 1.0
+FUNCTION_TIMEOUT_RANGE = (
+    "FunctionTimeout must be greater than 00:00:01 and less than 10675199.02:48:05.4775807."
+)
 CONCURRENCY_LIMITS = (
     "maxConcurrentActivityFunctions",
     "maxConcurrentOrchestratorFunctions",
@@ -45,7 +52,7 @@ class HostConfig:
     limits: Limits
     versioning: Versioning = UNVERSIONED
     replace_running: bool = False  # overridableExistingInstanceStates AnyState
-    function_timeout: float | None = None  # seconds; None: no limit
+    function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT  # seconds; None: no limit
     # storeInputsInOrchestrationHistory: activity and sub-orchestration inputs in history rows
     inputs_in_history: bool = False
 
@@ -139,11 +146,17 @@ def _overridable_states(durable: dict[str, Any]) -> str:
 
 
 def _timeout(value: Any) -> float | None:
-    """functionTimeout as a TimeSpan ("hh:mm:ss", "d.hh:mm:ss"); "-1" or absent: no limit."""
-    if value is None or str(value).strip() == "-1":
+    """functionTimeout as a TimeSpan ("hh:mm:ss", "d.hh:mm:ss"), read as the Functions host reads
+    it outside Windows Consumption: absent, 30 minutes; "-1", no limit; under a second, refused."""
+    if value is None:
+        return DEFAULT_FUNCTION_TIMEOUT
+    if str(value).strip() == "-1":
         return None
     found = TIMESPAN.fullmatch(str(value).strip())
     if not found:
         raise ValueError(f"functionTimeout '{value}' is not a time span like 00:10:00.")
-    days, hours, minutes, seconds = found.groups()
-    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    negative, days, hours, minutes, seconds = found.groups()
+    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if negative or total < MIN_FUNCTION_TIMEOUT:
+        raise ValueError(FUNCTION_TIMEOUT_RANGE)
+    return total

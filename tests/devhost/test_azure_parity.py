@@ -548,12 +548,15 @@ def test_an_entity_batch_past_the_function_timeout_fails_every_operation_and_kee
     assert host.http.get(f"{WEBHOOKS}/entities/counter/{unsignalled}").status_code == 404
 
 
-def app_with_host_json(folder: Path, **durable_task) -> Path:
-    """A copy of the sampler app whose host.json durableTask section is `durable_task`."""
+def app_with_host_json(folder: Path, function_timeout: str | None = None, **durable_task) -> Path:
+    """A copy of the sampler app whose host.json durableTask section is `durable_task` (and
+    functionTimeout `function_timeout`, if given)."""
     app = folder / "app"
     shutil.copytree(SAMPLER, app)
     settings = json.loads((SAMPLER / "host.json").read_text())
     settings["extensions"]["durableTask"] = durable_task
+    if function_timeout is not None:
+        settings["functionTimeout"] = function_timeout
     (app / "host.json").write_text(json.dumps(settings))
     return app
 
@@ -581,6 +584,33 @@ def test_a_task_hub_name_azure_storage_refuses_stops_the_host(tmp_path, hub, sho
         f"Task hub name '{shown}' should contain only alphanumeric characters, start with a "
         "letter, and have length between 3 and 45."
     ) in message
+
+
+@pytest.mark.parametrize("limit", ["00:00:00.5", "-00:05:00"])
+def test_a_function_timeout_under_a_second_stops_the_host(tmp_path, limit):
+    """ScriptJobHostOptionsSetup.ValidateTimeoutValue: below MinFunctionTimeout (one second) the
+    host does not start."""
+    app = app_with_host_json(tmp_path, limit, hubName="timeouts")
+
+    message = start_refused(app, tmp_path)
+
+    assert (
+        "FunctionTimeout must be greater than 00:00:01 and less than 10675199.02:48:05.4775807."
+    ) in message
+
+
+def test_functions_time_out_after_30_minutes_unless_host_json_says_otherwise(
+    host, durable, devhost_factory, tmp_path
+):
+    """ScriptJobHostOptionsSetup.ConfigureFunctionTimeout outside Windows Consumption (Linux,
+    Flex Consumption): DefaultFunctionTimeout, 30 minutes, when host.json sets none; its own
+    value when it does; no limit for "-1". The banner says which applies."""
+    assert "Functions time out after 00:30:00" in durable.log.read_text()  # none in host.json
+    assert "Functions time out after 00:00:03" in host.log.read_text()  # the sampler's
+
+    unlimited = devhost_factory(app_with_host_json(tmp_path, "-1", hubName="unlimited"))
+
+    assert "Functions run without a time limit" in unlimited.log.read_text()
 
 
 def test_concurrency_limits_must_be_positive(tmp_path):
