@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+# Hypothesis loads its plugins when first imported: the only one installed is trio's (a
+# dependency of the dev tools), about 60 ms of imports per process that nothing here uses.
+# Schemathesis's subprocess inherits the setting.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
 pytest.register_assert_rewrite("devhost.testing")
 
 from devhost.testing import DevHost, free_port  # noqa: E402
