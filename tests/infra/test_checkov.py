@@ -4,7 +4,6 @@ apply is skipped in the template itself, next to the resource, with its reason."
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.infra.bicep_tree import INFRA
+from tests.infra.conftest import CHECKOV_ENVIRONMENT
 
 # The first test here may build the checkov virtualenv (seconds with uv, more on a slow index).
 pytestmark = pytest.mark.timeout(900)
@@ -21,10 +21,11 @@ pytestmark = pytest.mark.timeout(900)
 
 
 def run_checkov(checkov: list[Path], directory: Path) -> dict:
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no policy metadata download
     command = [*checkov, "--directory", directory, "--framework", "bicep", "--output", "json"]
     command += ["--compact", "--skip-download"]
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, env=CHECKOV_ENVIRONMENT, timeout=300
+    )
     # Exit code 1 means "some check failed"; anything else is checkov itself failing.
     assert completed.returncode in (0, 1), completed.stderr[-2000:]
     # A check that crashes on an expression it cannot read counts as neither passed nor failed.
