@@ -64,6 +64,17 @@ _idle: dict[tuple[int, Path], list[tuple[tuple[int, int], sqlite3.Connection]]] 
 _idle_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A child forked while another thread held the lock would wait for it forever. The
+    parent's connections stay as they are, unused: closing them here could checkpoint the
+    parent's log under it."""
+    global _idle_lock
+    _idle_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Journal:
     """The open transaction an effect runs in: it records ledger rows and reads earlier ones."""
 

@@ -223,9 +223,9 @@ def _banner(host, args, hub, keys) -> str:
     )
     limit = host.config.function_timeout
     lines.append(
-        f"Functions time out after {timespan(limit)} (host.json functionTimeout)"
+        f"Activities and entity batches time out after {timespan(limit)} (functionTimeout)"
         if limit is not None
-        else "Functions run without a time limit (host.json functionTimeout -1)"
+        else "Activities and entity batches run without a time limit (functionTimeout -1)"
     )
     if keys.created:
         lines.append(

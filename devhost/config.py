@@ -157,6 +157,8 @@ def _timeout(value: Any) -> float | None:
         raise ValueError(f"functionTimeout '{value}' is not a time span like 00:10:00.")
     negative, days, hours, minutes, seconds = found.groups()
     total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if negative and total == 86400:  # minus one day, "-1.00:00:00": the host's "no limit"
+        return None
     if negative or total < MIN_FUNCTION_TIMEOUT:
         raise ValueError(FUNCTION_TIMEOUT_RANGE)
     return total

@@ -302,11 +302,10 @@ def pytest_configure(config: pytest.Config) -> None:
     preload.preload_libraries(config.getini("devhost_preload_libraries"))
 
 
-def _sync(args: tuple[str, ...]) -> list[str]:
-    """Test hubs are thrown away, so their commits skip the fsync (`--sync normal`): a host's
-    crash or SIGKILL still loses nothing, only a crash of the machine could. `--sync full` among
-    the arguments keeps it."""
-    return [] if "--sync" in args else ["--sync", "normal"]
+#: Test hubs are thrown away, so their commits skip the fsync: a host's crash or SIGKILL still
+#: loses nothing, only a crash of the machine could. It comes before the caller's arguments, so
+#: a `--sync` among them wins.
+TEST_HUB_SYNC = ("--sync", "normal")
 
 
 @pytest.fixture(scope="module")
@@ -336,7 +335,7 @@ def devhost_factory(
             app=Path(app or pytestconfig.getini("devhost_app") or pytestconfig.rootpath),
             hub=hub or folder / f"hub{len(hosts)}.sqlite",
             port=port or free_port(),
-            args=[*args, *(["--clock", clock] if clock else []), *_sync(args)],
+            args=[*TEST_HUB_SYNC, *args, *(["--clock", clock] if clock else [])],
             env=_environment({"PYTHONUNBUFFERED": "1", **(env or {})}),
             preloaded=pytestconfig.getini("devhost_preload") if preloaded is None else preloaded,
         )

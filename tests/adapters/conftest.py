@@ -140,3 +140,12 @@ def running_server() -> Iterator[LocalServer]:
 @pytest.fixture
 def server(running_server: LocalServer) -> LocalServer:
     return running_server.reset()
+
+
+@pytest.fixture
+def own_server() -> Iterator[LocalServer]:
+    """A server for this test alone, for a test that leaves a request unanswered: its handler,
+    still running after the test, must not record into the next test's server."""
+    local = LocalServer()
+    yield local
+    local.close()

@@ -138,9 +138,9 @@ def test_status_maps_to_partner_error(
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_read_timeout_is_retryable(case: Case, server: LocalServer) -> None:
-    server.respond = lambda request: Reply(delay=0.5, body=case.reply)
-    client = case.client(server.url, timeout=(1.0, 0.02))
+def test_read_timeout_is_retryable(case: Case, own_server: LocalServer) -> None:
+    own_server.respond = lambda request: Reply(delay=0.5, body=case.reply)
+    client = case.client(own_server.url, timeout=(1.0, 0.02))
     with pytest.raises(PartnerError, match="timed out") as caught:  # not the late answer
         case.call(client)
     assert caught.value.retryable is True

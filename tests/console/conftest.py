@@ -106,11 +106,15 @@ class Console:
 
 
 def _first(driver: webdriver.Chrome, css: str) -> WebElement | None:
-    """The first element matching `css` if it is shown. One short script per poll: Selenium's
+    """The first element matching `css` if it is shown: rendered, not hidden or transparent,
+    and of some size, as Selenium's is_displayed() has it. One short script per poll, where
     is_displayed() sends its whole visibility library (tens of kilobytes) every time."""
     return driver.execute_script(
         "const found = document.querySelector(arguments[0]);"
-        "return found && found.checkVisibility({visibilityProperty: true}) ? found : null;",
+        "if (!found) return null;"
+        "const box = found.getBoundingClientRect();"
+        "const shown = found.checkVisibility({visibilityProperty: true, opacityProperty: true});"
+        "return shown && box.width > 0 && box.height > 0 ? found : null;",
         css,
     )
 

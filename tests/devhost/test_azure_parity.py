@@ -604,13 +604,14 @@ def test_functions_time_out_after_30_minutes_unless_host_json_says_otherwise(
 ):
     """ScriptJobHostOptionsSetup.ConfigureFunctionTimeout outside Windows Consumption (Linux,
     Flex Consumption): DefaultFunctionTimeout, 30 minutes, when host.json sets none; its own
-    value when it does; no limit for "-1". The banner says which applies."""
-    assert "Functions time out after 00:30:00" in durable.log.read_text()  # none in host.json
-    assert "Functions time out after 00:00:03" in host.log.read_text()  # the sampler's
+    value when it does; no limit for minus one day ("-1", "-1.00:00:00"). The banner says
+    which applies."""
+    assert "batches time out after 00:30:00" in durable.log.read_text()  # none in host.json
+    assert "batches time out after 00:00:03" in host.log.read_text()  # the sampler's
 
-    unlimited = devhost_factory(app_with_host_json(tmp_path, "-1", hubName="unlimited"))
+    unlimited = devhost_factory(app_with_host_json(tmp_path, "-1.00:00:00", hubName="unlimited"))
 
-    assert "Functions run without a time limit" in unlimited.log.read_text()
+    assert "batches run without a time limit" in unlimited.log.read_text()
 
 
 def test_concurrency_limits_must_be_positive(tmp_path):

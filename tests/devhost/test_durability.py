@@ -34,7 +34,9 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def host(devhost_factory, folder):
     """A fresh hub per test; the same hub file across the restarts within it."""
-    running = devhost_factory(DURABLE, env={"DURABLE_DIR": str(folder)}, hub=folder / "hub.sqlite")
+    running = devhost_factory(  # fsynced, as `devhost start` is (test_chaos kills `--sync normal`)
+        DURABLE, "--sync", "full", env={"DURABLE_DIR": str(folder)}, hub=folder / "hub.sqlite"
+    )
     yield running
     running.stop()
 
