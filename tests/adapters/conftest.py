@@ -127,14 +127,19 @@ class LocalServer:
         self._http.shutdown()
         self._http.server_close()
 
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 @pytest.fixture(scope="module")
 def running_server() -> Iterator[LocalServer]:
     """One server per module: stopping one waits for its poll (about 17 ms), and the tests that
     use it are many."""
-    local = LocalServer()
-    yield local
-    local.close()
+    with LocalServer() as local:
+        yield local
 
 
 @pytest.fixture
@@ -146,6 +151,5 @@ def server(running_server: LocalServer) -> LocalServer:
 def own_server() -> Iterator[LocalServer]:
     """A server for this test alone, for a test that leaves a request unanswered: its handler,
     still running after the test, must not record into the next test's server."""
-    local = LocalServer()
-    yield local
-    local.close()
+    with LocalServer() as local:
+        yield local

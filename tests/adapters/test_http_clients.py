@@ -151,9 +151,8 @@ def test_default_timeouts_are_three_and_ten_seconds() -> None:
 
 
 def test_refused_connection_is_retryable() -> None:
-    stopped = LocalServer()
-    url = stopped.url
-    stopped.close()
+    with LocalServer() as stopped:
+        url = stopped.url
     with pytest.raises(PartnerError) as caught:
         payments.HttpPayments(url).pay("CLM-1", 1.0, "EUR", PAYEE, "k")
     assert caught.value.retryable is True
