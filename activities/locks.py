@@ -39,12 +39,14 @@ async def lock_owner_running(owner: str, client: df.DurableOrchestrationClient) 
 @bp.activity_trigger(input_name="notice")
 @bp.durable_client_input(client_name="client")
 async def lock_notify_holder(notice: dict[str, Any], client: df.DurableOrchestrationClient) -> bool:
-    """Tell `owner` it now holds `resource`; False when it no longer runs (hand the lock on)."""
+    """Tell `owner` it now holds `resource`, under the event name its wait listens for;
+    False when it no longer runs (hand the lock on)."""
     owner = notice["owner"]
     if not await _runs(client, owner):
         return False
     try:
-        await client.raise_event(owner, LOCK_GRANTED, {"resource": notice["resource"]})
+        event = notice.get("event") or LOCK_GRANTED  # notices from before wake names
+        await client.raise_event(owner, event, {"resource": notice["resource"]})
     except Exception:  # the SDK raises a plain Exception for 404/410: it ended meanwhile
         if await _runs(client, owner):
             raise

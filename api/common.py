@@ -36,7 +36,7 @@ from api.body import read_json
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize
 from api.problems import ProblemError, problem_response, title
-from api.verdict import new_action_id, refusal, taken, verdict, waiting_for
+from api.verdict import raise_as, refusal, verdict, waiting_for
 from domain.access import Actor
 from domain.common import Workflow, edge_context, instance_id, is_business_id, to_json
 from domain.timeline import decode
@@ -218,7 +218,8 @@ async def deliver_event(
     401 nobody signed in; 403 the caller lacks the roles `event` needs (domain.access); 404
     unknown instance; 400 bad body (or nobody named where the actor field is accepted); 409
     when the instance's custom status does not list `event` in `waitingFor` (naming who took
-    it before, and when); the status and
+    it before, and when); a replay when this request's key was answered or its action taken
+    before (api/idempotency.py); the status and
     reason `admit(custom status, body)` gives when the instance's bounds refuse the action;
     whatever `await vet(status, actor)` raises (a rule about who may act on this instance);
     then the instance's verdict (api/verdict.py): 202 taken, 409 another was taken instead.
@@ -234,8 +235,8 @@ async def deliver_event(
         await vet(status, actor)
     view = status_view(workflow, status)
     url = status_url(req, workflow, business_id)
-    action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor.name)
-    if (earlier := action.replay()) is not None:
+    action = await IdempotentAction.begin(req, client, view.id, to_json(body), actor)
+    if (earlier := action.replay(status, event, url)) is not None:
         return earlier
     if event not in waiting_for(status):
         raise refusal(view.id, status, event, url)
@@ -244,47 +245,39 @@ async def deliver_event(
     if bound:
         code, why = bound
         raise ProblemError(code, f"{view.id} cannot take this {event}: {why}.", status_url=url)
-    accepted = await raise_portal_event(
-        client, view.id, event, body, actor, url, action.key, taken_before=len(taken(status, event))
-    )
+    accepted = await raise_portal_event(client, status, event, body, actor, url, action)
     return await action.remember(client, json_response(accepted, 202))
 
 
 async def raise_portal_event(
     client: df.DurableOrchestrationClient,
-    instance_id: str,
+    status: df.DurableOrchestrationStatus,
     event: str,
     body: BaseModel,
     actor: Actor,
     url: str,
-    idempotency_key: str | None = None,
+    action: IdempotentAction,
     *,
-    taken_before: int,
     shown_as: str | None = None,
 ) -> Accepted:
-    """Raise `event` with the body, who acted, the caller's idempotency key (so an
-    orchestrator can drop a retried event) and a fresh action id, then wait for the instance's
-    verdict on it (an instance that finished meanwhile answers as any late one: 409, naming
-    who took this event). `shown_as` is the instance the answer names (an order, for an event
-    raised on one of its tasks)."""
-    action_id = new_action_id()
-    payload = {
-        **to_json(body),
-        "actor": to_json(actor),
-        "idempotencyKey": idempotency_key,
-        "actionId": action_id,
-    }
+    """Raise `event` under the name the instance gives it now, with the body, who acted and
+    the action's id, then wait for the instance's verdict on it (an instance that finished
+    meanwhile answers as any late one: 409, naming who took this event). `shown_as` is the
+    instance the answer names (an order, for an event raised on one of its tasks)."""
+    instance_id = status.instance_id
+    name = raise_as(status, event) or event
+    payload = {**to_json(body), "actor": to_json(actor), "actionId": action.action_id}
     try:
-        await client.raise_event(instance_id, event, payload)
+        await client.raise_event(instance_id, name, payload)
     except Exception as error:  # 410: finished between the caller's check and the event
         if "gone" not in str(error).lower():
             raise
-    applied = await verdict(client, instance_id, event, action_id, taken_before, url)
+    applied = await verdict(client, instance_id, event, name, action.action_id, url)
     return Accepted(
         id=shown_as or instance_id,
         event=event,
         status_url=url,
         applied=applied,
-        action_id=action_id,
+        action_id=action.action_id,
         by=actor,
     )

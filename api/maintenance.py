@@ -30,7 +30,7 @@ from api.common import (
 )
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize, principal
-from api.verdict import ACTIVE, standing, taken
+from api.verdict import ACTIVE, standing
 from domain.access import Actor, is_requester, roles_for
 from domain.common import Workflow, to_json
 from domain.maintenance import (
@@ -106,8 +106,8 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             409, f"Task {body.task_id} of {order_id} has not started yet.", status_url=url
         )
     view = status_view(MAINTENANCE, task)
-    action = await IdempotentAction.begin(req, client, order.instance_id, to_json(body), actor.name)
-    if (earlier := action.replay()) is not None:
+    action = await IdempotentAction.begin(req, client, order.instance_id, to_json(body), actor)
+    if (earlier := action.replay(task, Event.PARTS_RECEIVED, url, order.instance_id)) is not None:
         return earlier
     if view.runtime_status not in ACTIVE or Event.PARTS_RECEIVED not in view.waiting_for:
         raise ProblemError(
@@ -117,15 +117,7 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
             status_url=url,
         )
     accepted = await raise_portal_event(
-        client,
-        task_id,
-        Event.PARTS_RECEIVED,
-        body,
-        actor,
-        url,
-        action.key,
-        taken_before=len(taken(task, Event.PARTS_RECEIVED)),
-        shown_as=order.instance_id,
+        client, task, Event.PARTS_RECEIVED, body, actor, url, action, shown_as=order.instance_id
     )
     return await action.remember(client, json_response(accepted, 202))
 

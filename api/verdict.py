@@ -1,15 +1,17 @@
 """Honest answers to portal actions: the instance decides which action it takes, the API says so.
 
 Twenty supervisors may decide one claim at once; only one decision can count. Each action is
-raised with a fresh `actionId`; when the instance takes an action it lists it in its custom
-status (`actions`: event, who, when, actionId; see orchestrators/common.record_action) and
-waits for nothing until its next stage. The API waits for that verdict before answering:
+raised with its `actionId` under the name the instance's custom status gives for the event now
+(`raiseAs`; each name is taken at most once, see orchestrators/inbox.py). When the instance
+takes an action it lists it in its custom status (`actions`: event, who, when, actionId; see
+orchestrators/common.record_action) and stops listing the event as awaited until its next
+stage. The API waits for that verdict before answering:
 
     202 `applied: true`    the instance took this action;
-    409                    it took another one for this event and no longer waits for it, or it
-                           finished (even before the event reached it) without taking this one:
-                           the same answer a caller refused up front gets (`refusal`), naming
-                           who took this event and when;
+    409                    it finished, or no longer accepts the event under the name this one
+                           was raised under, without taking it: the same answer a caller
+                           refused up front gets (`refusal`), naming who took this event and
+                           when;
     202 `applied: false`   it had not said within VERDICT_WAIT: received, not yet taken; the
                            status view says what happened.
 """
@@ -17,7 +19,6 @@ waits for nothing until its next stage. The API waits for that verdict before an
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import azure.durable_functions as df
@@ -27,10 +28,6 @@ from api.problems import ProblemError
 VERDICT_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1
 ACTIVE = {"Pending", "Running", "Suspended"}
-
-
-def new_action_id() -> str:
-    return uuid.uuid4().hex
 
 
 def taken(status: df.DurableOrchestrationStatus | None, event: str) -> list[dict[str, Any]]:
@@ -54,6 +51,15 @@ def waiting_for(status: df.DurableOrchestrationStatus | None) -> list[str]:
     return list(events or []) if runtime(status) in ACTIVE else []
 
 
+def raise_as(status: df.DurableOrchestrationStatus | None, event: str) -> str | None:
+    """The name under which `event` counts now, or None when the instance does not accept it
+    (instances from before `raiseAs` accept the event under its own name)."""
+    if event not in waiting_for(status):
+        return None
+    names = status.custom_status.get("raiseAs") if status else None
+    return (names or {}).get(event, event)
+
+
 def standing(runtime_status: str | None, stage: str | None) -> str:
     """Where an instance stands, for the people reading a refusal: `Running at stage
     'assessing'`, or `Running before its first stage` just after it started."""
@@ -68,13 +74,19 @@ def refusal(
     this event from someone else, who and when. Every late caller gets this same answer,
     whether it was refused before its event was raised or after."""
     custom = status.custom_status if status and isinstance(status.custom_status, dict) else {}
+    where = standing(runtime(status), custom.get("stage"))
+    earlier = taken(status, event)
+    who = (earlier[-1].get("by") or {}).get("name", "someone") if earlier else None
+    if who and event in waiting_for(status):
+        detail = (
+            f"{instance_id} took the {event} of {who}, sent at the same moment, at "
+            f"{earlier[-1].get('at')}; this one was not applied. It is {where} and waits for "
+            f"another {event}: send this one again if it is still needed."
+        )
+        return ProblemError(409, detail, status_url=url)
     waiting = ", ".join(waiting_for(status)) or "nothing"
-    detail = (
-        f"{instance_id} is {standing(runtime(status), custom.get('stage'))} and waits for "
-        f"{waiting}, not {event}."
-    )
-    if earlier := taken(status, event):
-        who = (earlier[-1].get("by") or {}).get("name", "someone")
+    detail = f"{instance_id} is {where} and waits for {waiting}, not {event}."
+    if who:
         detail += (
             f" It took the {event} of {who} at {earlier[-1].get('at')}; this one was not applied."
         )
@@ -85,22 +97,20 @@ async def verdict(
     client: df.DurableOrchestrationClient,
     instance_id: str,
     event: str,
+    name: str,
     action_id: str,
-    taken_before: int,
     url: str,
 ) -> bool:
     """True once the instance lists `action_id` as taken; 409 when it is sure not to take it
-    (it finished, or took this event from someone else and no longer waits for it); False
-    when it has not said within VERDICT_WAIT_SECONDS."""
+    (it finished, or no longer accepts `event` under `name`, the name it was raised under);
+    False when it has not said within VERDICT_WAIT_SECONDS."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + VERDICT_WAIT_SECONDS
     while True:
         status = await client.get_status(instance_id)
-        done = taken(status, event)
-        if any(action.get("actionId") == action_id for action in done):
+        if any(action.get("actionId") == action_id for action in taken(status, event)):
             return True
-        finished = runtime(status) not in ACTIVE
-        if finished or (len(done) > taken_before and event not in waiting_for(status)):
+        if runtime(status) not in ACTIVE or raise_as(status, event) != name:
             raise refusal(instance_id, status, event, url)
         if loop.time() >= deadline:
             return False

@@ -1,10 +1,12 @@
 """Idempotency keys for portal actions (IETF draft "The Idempotency-Key HTTP Header Field").
 
 A portal that lost the answer to an accepted action sends it again with the same
-`Idempotency-Key`: it gets the first answer back and nothing happens twice. The same key with
-a different request (body, route or signed-in user) is a client bug: 422. Records are kept
-per instance for KEEP_FOR, which covers any portal's retry schedule (seconds to minutes) and
-a portal that comes back from an overnight outage and replays its queue.
+`Idempotency-Key`: it gets the first answer back and nothing happens twice. Keys belong to the
+caller who sent them (by principal object id): the same key from someone else is their own
+request. The same key from the same caller with a different request (body or route) is a
+client bug: 422. Records are kept per instance for KEEP_FOR, which covers any portal's retry
+schedule (seconds to minutes) and a portal that comes back from an overnight outage and
+replays its queue.
 
 Pure rules: the entity in entities/idempotency.py stores the state, api/idempotency.py asks.
 """
@@ -52,9 +54,21 @@ def parse_key(header: str) -> str | None:
     return value.strip('"') if re.fullmatch(KEY_PATTERN, value) else None
 
 
-def fingerprint(route: str, actor: str | None, body: Any) -> str:
+def caller_identity(object_id: str | None, name: str) -> str:
+    """Who a key belongs to: the signed-in principal's object id, never a display name (two
+    people may share one); a name only where nobody signs in (local use, `actor` field)."""
+    return f"oid:{object_id}" if object_id else f"name:{name}"
+
+
+def key_slot(identity: str, key: str) -> str:
+    """Where a caller's key is kept: keys are the caller's own, so two callers who happen to
+    pick the same key never see each other's answers (and no raw key is stored)."""
+    return hashlib.sha256(f"{identity}\n{key}".encode()).hexdigest()
+
+
+def fingerprint(route: str, identity: str, body: Any) -> str:
     """What makes two requests "the same": route, who acts and the body (key order aside)."""
-    canonical = json.dumps([route, actor, body], sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps([route, identity, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -34,7 +34,8 @@ LOCK_ENTITY = "lock"
 """The entity name: lock `policy:P-1` is the entity `lock@policy:P-1`."""
 
 LOCK_GRANTED = "LockGranted"
-"""The event that tells a waiter it now holds a lock: `{"resource": ...}`."""
+"""The event that tells a waiter it now holds a lock: `{"resource": ...}`. Each waiter names
+the round it listens under (`wake`, e.g. `LockGranted_2`: orchestrators/inbox.py)."""
 
 
 class LockActivity(StrEnum):
@@ -56,7 +57,8 @@ class Holder(ApiModel):
 
 
 class Waiter(ApiModel):
-    """An owner waiting for the lock, with the lease it asked for.
+    """An owner waiting for the lock, with the lease it asked for and the event name that
+    wakes it (waiters stored before wake names listen under the plain LOCK_GRANTED).
 
     States stored before leases were checked gave each waiter an expiry; it is ignored now.
     """
@@ -65,6 +67,7 @@ class Waiter(ApiModel):
 
     owner: OwnerId
     lease_seconds: float = Field(gt=0)
+    wake: str = LOCK_GRANTED
 
 
 class LockState(ApiModel):
@@ -80,6 +83,7 @@ class LockRequest(ApiModel):
     owner: OwnerId = Field(min_length=1)
     now: Timestamp
     lease_seconds: float = Field(gt=0)
+    wake: str = Field(default=LOCK_GRANTED, min_length=1)
 
 
 class OwnerRequest(ApiModel):
@@ -102,12 +106,14 @@ class AcquireResult(ApiModel):
 
 
 class LockChange(ApiModel):
-    """What `release`, `withdraw` or `confirm` did; `handed_to` is a holder it made."""
+    """What `release`, `withdraw` or `confirm` did; `handed_to` is a holder it made, to be
+    woken with the event `wake`."""
 
     changed: bool
     reason: str
     holder: OwnerId | None = None
     handed_to: OwnerId | None = None
+    wake: str | None = None
 
 
 def _lease(owner: OwnerId, lease_seconds: float, now: datetime) -> Holder:
@@ -116,19 +122,19 @@ def _lease(owner: OwnerId, lease_seconds: float, now: datetime) -> Holder:
     )
 
 
-def _pass_on(queue: list[Waiter], now: datetime) -> LockState:
+def _pass_on(queue: list[Waiter], now: datetime) -> tuple[LockState, Waiter | None]:
     """The lock after its holder left: the first waiter holds it, with a fresh lease."""
     if not queue:
-        return LockState()
+        return LockState(), None
     first, *rest = queue
-    return LockState(holder=_lease(first.owner, first.lease_seconds, now), queue=rest)
+    return LockState(holder=_lease(first.owner, first.lease_seconds, now), queue=rest), first
 
 
 def acquire(state: LockState, request: LockRequest) -> tuple[LockState, AcquireResult]:
     """Grant a free lock, renew the holder's lease (idempotent), or queue the caller FIFO."""
     now, holder = request.now, state.holder
     if holder is None and state.queue:  # never stored so; repaired rather than trusted
-        state = _pass_on(state.queue, now)
+        state, _ = _pass_on(state.queue, now)
         holder = state.holder
     if holder is None or holder.owner == request.owner:
         granted = _lease(request.owner, request.lease_seconds, now)
@@ -139,7 +145,7 @@ def acquire(state: LockState, request: LockRequest) -> tuple[LockState, AcquireR
         return LockState(holder=granted, queue=state.queue), AcquireResult(
             granted=True, holder=request.owner, position=0, lease_expires_at=granted.expires_at
         )
-    waiter = Waiter(owner=request.owner, lease_seconds=request.lease_seconds)
+    waiter = Waiter(owner=request.owner, lease_seconds=request.lease_seconds, wake=request.wake)
     owners = [entry.owner for entry in state.queue]
     if request.owner in owners:
         position = owners.index(request.owner) + 1
@@ -161,10 +167,17 @@ def release(state: LockState, request: OwnerRequest) -> tuple[LockState, LockCha
     """Release by the holder hands the lock to the first waiter; anyone else changes nothing."""
     holder = state.holder
     if holder is not None and holder.owner == request.owner:
-        state = _pass_on(state.queue, request.now)
-        handed_to = state.holder.owner if state.holder else None
+        state, first = _pass_on(state.queue, request.now)
+        handed_to = first.owner if first else None
         reason = f"released; {handed_to} holds it now" if handed_to else "released; it is free"
-        return state, LockChange(changed=True, reason=reason, holder=handed_to, handed_to=handed_to)
+        change = LockChange(
+            changed=True,
+            reason=reason,
+            holder=handed_to,
+            handed_to=handed_to,
+            wake=first.wake if first else None,
+        )
+        return state, change
     current = holder.owner if holder else None
     reason = (
         f"{request.owner} does not hold the lock ({current} does); nothing changed"

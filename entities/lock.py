@@ -1,8 +1,9 @@
 """The lock entity: `lock@<resource>`, e.g. `lock@policy:POL-1`, `lock@aircraft:N123AB`.
 
 Operations (inputs are plain dicts, camelCase; see domain/locks.py for the rules):
-    acquire  {owner, now, leaseSeconds} -> {granted, holder, position, leaseExpiresAt, leaseExpired}
-    release  {owner, now} -> {changed, reason, holder, handedTo}
+    acquire  {owner, now, leaseSeconds, wake} -> {granted, holder, position, leaseExpiresAt,
+             leaseExpired}; `wake` names the event that tells this waiter it holds the lock
+    release  {owner, now} -> {changed, reason, holder, handedTo, wake}
     withdraw {owner, now} -> the same; `owner` leaves the queue, or the lock if it held it
     confirm  {owner, now} -> the same; the holder was seen running, its lease starts again
 

@@ -180,7 +180,6 @@ def _chase_documents(
     """
     reviews: list[dict[str, Any]] = []
     reminders = submissions = 0
-    taken: set[str] = set()  # idempotency keys of the submissions read
     documents = len(claim["documents"])
     required = policy.get("requiredDocuments") or []
     while missing := missing_documents(required, extractions):
@@ -206,11 +205,6 @@ def _chase_documents(
                 context, claim, "claim_documents_reminder", f"reminder-{reminders}", missing=missing
             )
             continue
-        key = received[1].get("idempotencyKey")
-        if key in taken:
-            continue  # a portal's retry that raced the first answer being recorded
-        if key:
-            taken.add(key)
         record_action(context, "DocumentsSubmitted", received[1])
         submissions += 1
         submitted = received[1]["documents"][: MAX_DOCUMENTS_PER_CLAIM - documents]

@@ -14,21 +14,18 @@ All are deterministic. The generators are used with `yield from` inside an orche
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
-from azure.durable_functions.models.Task import TaskBase
 
 from domain.common import iso, stage_status
 from domain.timeline import RECORD_STAGE_ACTIVITY
+from orchestrators.inbox import Inbox, Steps
 
 _logger = logging.getLogger("workflows.orchestrators")
-
-Steps = Generator[Any, Any, Any]
 
 
 def log(context: df.DurableOrchestrationContext, message: str, *args: Any) -> None:
@@ -43,24 +40,6 @@ def retry(attempts: int = 4, first_interval: timedelta = timedelta(seconds=5)) -
         first_retry_interval_in_milliseconds=int(first_interval.total_seconds() * 1000),
         max_number_of_attempts=attempts,
     )
-
-
-def decode_event(value: Any) -> dict[str, Any]:
-    """An external event's payload as a dict, whatever encoding it arrived in.
-
-    `client.raise_event` JSON-encodes its payload once more than the wire needs (SDK issue
-    #295), so an orchestrator may receive a JSON string where a dict was sent.
-    """
-    for _ in range(3):
-        if not isinstance(value, str | bytes):
-            break
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {"value": value}
-    if value is None:
-        return {}
-    return value if isinstance(value, dict) else {"value": value}
 
 
 def set_stage(
@@ -80,7 +59,9 @@ def set_stage(
     previous = context.custom_status
     same_stage = isinstance(previous, dict) and previous.get("stage") == stage
     since = previous.get("since") if same_stage else iso(context.current_utc_datetime)
+    waiting_for = list(waiting_for)
     status = stage_status(stage, waiting_for, since=since, **extra)
+    status["raiseAs"] = Inbox.of(context).names(waiting_for)
     if actions := taken_actions(context):
         status["actions"] = actions  # who acted stays visible through every later stage
     context.set_custom_status(status)
@@ -98,10 +79,12 @@ def record_action(context: df.DurableOrchestrationContext, event: str, payload: 
 
     The entry (event, who, when, the action id api/ sent) stays listed in every later stage
     and in the output, so status views show who acted; api/ waits for it to tell the caller
-    that the action counted (api/verdict.py). Until its next stage the instance waits for
-    nothing, so a second caller is told at once that this action is taken.
+    that the action counted (api/verdict.py). Until its next stage the instance no longer
+    lists this event as awaited, so a second caller is told at once that it was taken.
     """
+    Inbox.of(context).mark_taken(payload)
     previous = context.custom_status if isinstance(context.custom_status, dict) else {}
+    still = [name for name in previous.get("waitingFor") or [] if name != event]
     entry = {
         "event": event,
         "by": payload.get("actor"),
@@ -109,7 +92,12 @@ def record_action(context: df.DurableOrchestrationContext, event: str, payload: 
         "actionId": payload.get("actionId"),
     }
     context.set_custom_status(
-        {**previous, "waitingFor": [], "actions": [*taken_actions(context), entry]}
+        {
+            **previous,
+            "waitingFor": still,
+            "raiseAs": Inbox.of(context).names(still),
+            "actions": [*taken_actions(context), entry],
+        }
     )
 
 
@@ -122,37 +110,13 @@ def taken_actions(context: df.DurableOrchestrationContext) -> list[dict[str, Any
 def wait_for_event(
     context: df.DurableOrchestrationContext, names: Sequence[str], deadline: datetime | None
 ) -> Steps:
-    """Wait for the first of the events `names` or for `deadline` (a durable timer; None
-    waits without one, adding nothing to history until an event comes).
+    """Wait for the first of the portal events `names` or for `deadline` (a durable timer;
+    None waits without one, adding nothing to history until an event comes).
 
-    Returns `(event name, payload dict)`, or None when the deadline came first. The timer is
-    cancelled when an event wins, so a finished instance does not wait on it.
-
-    A waiter the timer beat stays open and is reused by the next wait for the same event: the
-    SDK hands an arriving event to the newest open waiter of its name, so a fresh waiter per
-    round would let an event that arrives between rounds (say, while a reminder is being
-    sent) complete a waiter nobody listens to any more, and be lost.
+    Returns `(event name, payload dict)`, or None when the deadline came first. Each event
+    counts once, under a name of its own: see orchestrators/inbox.py.
     """
-    open_waits = _open_waits(context)
-    events = [open_waits.get(name) or context.wait_for_external_event(name) for name in names]
-    open_waits.update(zip(names, events, strict=True))
-    timer = context.create_timer(deadline) if deadline is not None else None
-    winner = yield context.task_any([*events, timer] if timer else events)
-    if winner is timer:
-        return None
-    if timer:
-        timer.cancel()
-    name = names[events.index(winner)]
-    del open_waits[name]
-    return name, decode_event(winner.result)
-
-
-def _open_waits(context: df.DurableOrchestrationContext) -> dict[str, TaskBase]:
-    """The event waiters still open in this replay, by event name (kept on the context,
-    which lives exactly as long as one replay of the orchestrator)."""
-    if not hasattr(context, "_open_event_waits"):
-        context._open_event_waits = {}
-    return context._open_event_waits
+    return (yield from Inbox.of(context).receive(names, deadline))
 
 
 def version_at_least(context: df.DurableOrchestrationContext, minimum: str) -> bool:

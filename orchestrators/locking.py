@@ -34,6 +34,7 @@ import azure.durable_functions as df
 from domain.common import iso
 from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LockActivity
 from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
+from orchestrators.inbox import Inbox
 
 OWNER_CALL_RETRY = retry(attempts=3, first_interval=timedelta(seconds=1))
 
@@ -94,15 +95,17 @@ def acquire_lock(
     delay = policy.first_poll
     while True:
         now = context.current_utc_datetime
-        answer = yield context.call_entity(
-            lock_id(resource),
-            "acquire",
-            {
-                "owner": context.instance_id,
-                "now": iso(now),
-                "leaseSeconds": policy.lease.total_seconds(),
-            },
-        )
+        request = {
+            "owner": context.instance_id,
+            "now": iso(now),
+            "leaseSeconds": policy.lease.total_seconds(),
+        }
+        if (wake := Inbox.of(context).name(LOCK_GRANTED)) != LOCK_GRANTED:
+            # The name its wait listens under now: a wake-up sent under a spent name would be
+            # handed again to every later wait (orchestrators/inbox.py). The first round's
+            # plain name is the entity's default, so histories from before stay as they were.
+            request["wake"] = wake
+        answer = yield context.call_entity(lock_id(resource), "acquire", request)
         if answer["granted"]:
             log(context, "holds lock %s", resource)
             return LockResult(resource, True, now - started, context.instance_id)
@@ -190,7 +193,9 @@ def _hand_on(context: df.DurableOrchestrationContext, resource: str, change: dic
     while owner is not None and owner != context.instance_id:
         try:
             woken = yield context.call_activity_with_retry(
-                LockActivity.NOTIFY_HOLDER, OWNER_CALL_RETRY, {"owner": owner, "resource": resource}
+                LockActivity.NOTIFY_HOLDER,
+                OWNER_CALL_RETRY,
+                {"owner": owner, "resource": resource, "event": change.get("wake")},
             )
         except Exception as error:  # its own poll will find the lock
             log(context, "lock %s: could not wake %s: %s", resource, owner, error)

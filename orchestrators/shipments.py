@@ -4,8 +4,8 @@
                   │               │
                   └► unbooked     └► missed_pickup       any stage ──Cancel──► cancelled
 
-A `Cancel` event is honoured wherever the shipment waits: one `Cancel` task is created up front
-and raced against every wait (quotes, pickup, delivery). Durable buffers an event raised before
+A `Cancel` event is honoured wherever the shipment waits: its one waiter (orchestrators/inbox.py)
+is raced against every wait (quotes, pickup, delivery). Durable buffers an event raised before
 anyone waits for it, and effects in flight (reserve, book) are let finish and then checked, so
 whatever the carrier holds when the cancel lands is compensated: a reservation is cancelled, a
 booking is cancelled. Deterministic code only: settings arrive through the `shipments_config`
@@ -37,13 +37,13 @@ from domain.shipments import (
 )
 from orchestrators.common import (
     Steps,
-    decode_event,
     log,
     record_action,
     retry,
     set_stage,
     taken_actions,
 )
+from orchestrators.inbox import Inbox
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -79,7 +79,7 @@ class ShipmentRun:
         self.context = context
         self.id = context.instance_id
         self.request = ShipmentRequest.model_validate(context.get_input())
-        self.cancel = context.wait_for_external_event(Event.CANCEL)
+        self.inbox = Inbox.of(context)
         self.reservation: dict[str, Any] | None = None  # held, not yet booked
         self.booking: dict[str, Any] | None = None  # {carrier, bookingId, price, ...}
         self.timestamps: dict[str, str] = {"requestedAt": self.now_iso()}
@@ -207,7 +207,7 @@ class ShipmentRun:
         """
         waiting = [Event.PICKUP_CONFIRMED, Event.CANCEL]
         yield from set_stage(self.context, Stage.AWAITING_PICKUP, waiting)
-        pickup = self.context.wait_for_external_event(Event.PICKUP_CONFIRMED)
+        pickup = self.inbox.waiter(Event.PICKUP_CONFIRMED)
         deadline = pickup_deadline(self.request.pickup_window, grace_minutes)
         escalate_at = pickup_escalation_at(self.context.current_utc_datetime, deadline)
         while True:
@@ -225,7 +225,7 @@ class ShipmentRun:
             yield from self.notify("shipment_missed_pickup")
             return False
         self.timestamps["pickedUpAt"] = self.now_iso()
-        confirmation = decode_event(pickup.result)
+        confirmation = self.inbox.take(Event.PICKUP_CONFIRMED)
         self.actors["pickupConfirmedBy"] = confirmation.get("actor")
         record_action(self.context, Event.PICKUP_CONFIRMED, confirmation)
         return True
@@ -234,7 +234,7 @@ class ShipmentRun:
         """Wait for Delivered; escalate once when the quoted transit time has passed."""
         waiting = [Event.DELIVERED, Event.CANCEL]
         yield from set_stage(self.context, Stage.IN_TRANSIT, waiting)
-        delivered = self.context.wait_for_external_event(Event.DELIVERED)
+        delivered = self.inbox.waiter(Event.DELIVERED)
         due = transit_deadline(self.context.current_utc_datetime, self.booking["transitDays"])
         timer = self.context.create_timer(due)
         if (yield from self.race([delivered, timer])) is timer:
@@ -243,7 +243,7 @@ class ShipmentRun:
             yield from self.race([delivered])
         else:
             timer.cancel()
-        payload = decode_event(delivered.result)
+        payload = self.inbox.take(Event.DELIVERED)
         self.timestamps["deliveredAt"] = self.now_iso()
         self.actors["deliveryConfirmedBy"] = payload.get("actor")
         self.actors["receivedBy"] = payload.get("receivedBy")
@@ -273,17 +273,18 @@ class ShipmentRun:
     def race(self, tasks: Sequence[TaskBase]) -> Steps:
         """The first of `tasks` to finish; raises Cancelled when the Cancel event comes first.
 
-        Checking `self.cancel` before yielding matters: a task_any containing an already
+        Checking the Cancel waiter before yielding matters: a task_any containing an already
         finished Cancel would still schedule the other tasks' actions.
         """
-        if not self.cancel.is_completed:
-            winner = yield self.context.task_any([*tasks, self.cancel])
-            if winner is not self.cancel:
+        cancel = self.inbox.waiter(Event.CANCEL)
+        if not cancel.is_completed:
+            winner = yield self.context.task_any([*tasks, cancel])
+            if winner is not cancel:
                 return winner
         for task in tasks:
             if isinstance(task, TimerTask | LongTimerTask) and not task.is_completed:
                 task.cancel()
-        raise Cancelled(decode_event(self.cancel.result))
+        raise Cancelled(self.inbox.take(Event.CANCEL))
 
     def outcome_of(self, task: TaskBase) -> Steps:
         """The result of `task` (raising its error), unless Cancel comes first."""
@@ -294,8 +295,8 @@ class ShipmentRun:
 
     def raise_if_cancelled(self) -> None:
         """Honour a Cancel that arrived while an effect was in flight."""
-        if self.cancel.is_completed:
-            raise Cancelled(decode_event(self.cancel.result))
+        if self.inbox.waiter(Event.CANCEL).is_completed:
+            raise Cancelled(self.inbox.take(Event.CANCEL))
 
     def effect(self, activity: str, carrier: str, **payload: Any) -> Steps:
         """Run a carrier effect with retries; its result, or None when it still failed.

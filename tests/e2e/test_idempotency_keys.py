@@ -1,11 +1,13 @@
 """Portal actions with `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header):
 a retry answers as the first call did and raises nothing twice; the same key with another
-request is 422; a malformed key is 400. Keys are kept for 24 hours."""
+request from the same caller is 422; a key is its caller's own, so someone else's request
+under it is theirs; a malformed key is 400. Keys are kept for 24 hours."""
 
 from __future__ import annotations
 
 import uuid
 
+from domain.idempotency import caller_identity, key_slot
 from tests.e2e.conftest import App, assert_problem
 from tests.e2e.portal import output_of
 
@@ -25,10 +27,12 @@ def raised(app: App, instance_id: str, name: str) -> int:
     return sum(1 for e in events if e["EventType"] == "EventRaised" and e.get("Name") == name)
 
 
-def remembered(app: App, instance_id: str, key: str) -> bool:
-    """The key's first answer is stored (the idempotency entity's state, via the HTTP API)."""
+def remembered(app: App, instance_id: str, actor: str, key: str) -> bool:
+    """The first answer to `actor`'s key is stored (the idempotency entity's state, via the
+    HTTP API), under the caller's own slot rather than the raw key."""
     response = app.http.get(f"/runtime/webhooks/durabletask/entities/idempotency/{instance_id}")
-    return response.status_code == 200 and key in (response.json().get("keys") or {})
+    slots = (response.json().get("keys") or {}) if response.status_code == 200 else {}
+    return key not in slots and key_slot(caller_identity(None, actor), key) in slots
 
 
 def awaiting_approval(app: App, order_id: str, tail: str) -> str:
@@ -55,7 +59,7 @@ def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
     assert first.status_code == 202, first.text
     output_of(app, path)  # the order has moved on: a new approval would be a 409 now
 
-    assert remembered(app, "maintenance-MO-IDEM", key)
+    assert remembered(app, "maintenance-MO-IDEM", "inspector", key)
     again = app.http.post(f"{path}/approval", json=approval, headers={KEY: key})
     assert (again.status_code, again.json()) == (202, first.json())
     assert again.headers["idempotent-replayed"] == "true"
@@ -65,7 +69,9 @@ def test_a_retried_delivery_answers_as_the_first_and_raises_once(app: App):
     problem = assert_problem(app.http.post(f"{path}/approval", json=other, headers={KEY: key}), 422)
     assert KEY in problem["detail"]
     someone_else = {"approved": True, "actor": "another inspector"}
-    assert_problem(app.http.post(f"{path}/approval", json=someone_else, headers={KEY: key}), 422)
+    theirs = app.http.post(f"{path}/approval", json=someone_else, headers={KEY: key})
+    assert "idempotent-replayed" not in theirs.headers
+    assert_problem(theirs, 409)  # their own request, refused on its merits: decided already
     fresh = app.http.post(f"{path}/approval", json=approval, headers={KEY: str(uuid.uuid4())})
     assert_problem(fresh, 409)
 

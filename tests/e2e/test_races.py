@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,8 +28,9 @@ import pytest
 from azure.durable_functions.models.utils import http_utils
 
 from api.common import raise_portal_event
+from api.idempotency import IdempotentAction
 from api.problems import ProblemError
-from api.verdict import new_action_id, verdict
+from api.verdict import verdict
 from domain.access import Actor
 from domain.claims import DecisionRequest
 from tests.e2e.conftest import App, assert_problem, local
@@ -167,11 +169,30 @@ def assert_refusal_names(refused: ProblemError, decision: dict[str, Any]) -> Non
     assert decision["by"]["name"] in problem.detail and decision["at"] in problem.detail, problem
 
 
+def without_key(instance_id: str) -> IdempotentAction:
+    """A portal action sent without an Idempotency-Key: a fresh action id of its own."""
+    entity = df.EntityId("idempotency", instance_id)
+    return IdempotentAction(None, None, "", uuid.uuid4().hex, entity, None)
+
+
+def status_now(app: App, instance_id: str) -> df.DurableOrchestrationStatus:
+    """The instance's status as the SDK's client reads it."""
+
+    async def read() -> df.DurableOrchestrationStatus:
+        try:
+            return await sdk_client(app).get_status(instance_id)
+        finally:
+            await http_utils._close_session()
+
+    return asyncio.run(read())
+
+
 def test_a_decision_raised_as_the_claim_finishes_is_told_who_decided_and_when(app: App):
     """The caller was let in while the claim waited, and its event reaches it finished: the
     extension answers 410 Gone (HttpApiHandler.HandleRaiseEventRequestAsync), on which the SDK's
     raise_event raises. The caller is told what any late one is."""
     path = awaiting_decision(app, "CLM-GONE")
+    seen = status_now(app, "claim-CLM-GONE")  # what the late caller read: still waiting
     assert decide(app.http, path, "supervisor-1", "reject").status_code == 202
     decision = the_decision(app.wait_done(path))
     body = DecisionRequest(decision="approve")
@@ -180,7 +201,7 @@ def test_a_decision_raised_as_the_claim_finishes_is_told_who_decided_and_when(ap
     refused = refusal_of(
         app,
         lambda client: raise_portal_event(
-            client, "claim-CLM-GONE", "ClaimDecision", body, late, path, taken_before=0
+            client, seen, "ClaimDecision", body, late, path, without_key("claim-CLM-GONE")
         ),
     )
 
@@ -199,7 +220,7 @@ def test_a_decision_raised_as_another_is_taken_is_told_who_decided_and_when(app:
     refused = refusal_of(
         app,
         lambda client: verdict(
-            client, instance, "ClaimDecision", new_action_id(), taken_before=0, url=path
+            client, instance, "ClaimDecision", "ClaimDecision", uuid.uuid4().hex, url=path
         ),
     )
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.common import ProblemError, field_errors, validate
 from domain.claims import ClaimRequest
 from domain.common import Workflow, instance_id, is_business_id, parse_instance_id, stage_status
-from orchestrators.common import decode_event
+from orchestrators.inbox import decode_event
 
 business_ids = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
 
