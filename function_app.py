@@ -18,11 +18,13 @@ from api import locks as locks_api
 from api import maintenance as maintenance_api
 from api import openapi as openapi_api
 from api import shipments as shipments_api
+from api import terminate as terminate_api
 from api import workflows as workflows_api
 from entities import idempotency as idempotency_entity
 from entities import lock as lock_entity
 from jobs import retention
 from orchestrators import claims as claims_orchestrator
+from orchestrators import locking as locking_orchestrator
 from orchestrators import maintenance as maintenance_orchestrator
 from orchestrators import shipments as shipments_orchestrator
 
@@ -33,6 +35,8 @@ BLUEPRINTS = (
     telemetry_activities.bp,
     locks_api.bp,
     workflows_api.bp,
+    terminate_api.bp,
+    locking_orchestrator.bp,
     openapi_api.bp,
     console_api.bp,
     history_api.bp,

@@ -25,7 +25,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from api.problems import ProblemError
-from domain.access import Actor, missing_roles, roles_for
+from domain.access import Actor, Role, missing_roles, roles_for
 from domain.views import FieldError
 
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
@@ -87,14 +87,17 @@ def principal(req: func.HttpRequest) -> Actor | None:
         raise _bad_header(f"holds an unusable identity ({detail})") from None
 
 
-def authorize(req: func.HttpRequest, action: str) -> Actor | None:
-    """The caller if it may take `action`: 401 when nobody signed in, 403 without the role.
+def authorize(
+    req: func.HttpRequest, action: str, roles: frozenset[Role] | None = None
+) -> Actor | None:
+    """The caller if it may take `action` (a portal event, or another action needing `roles`):
+    401 when nobody signed in, 403 without the role.
 
     None only where the actor field is accepted and nobody signed in: `acting` then takes
     who acts from the body. Nothing about the instance is looked at before this passes.
     """
     caller = principal(req)
-    needed = sorted(roles_for(action))
+    needed = sorted(roles_for(action) if roles is None else roles)
     if caller is None:
         if actor_field_accepted():
             return None
@@ -104,7 +107,7 @@ def authorize(req: func.HttpRequest, action: str) -> Actor | None:
             f"{', '.join(needed)}.",
             required_roles=needed,
         )
-    if missing_roles(caller, action):
+    if missing_roles(caller, action, roles):
         held = ", ".join(caller.roles) or "no roles"
         raise ProblemError(
             403,

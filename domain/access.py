@@ -56,6 +56,13 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
 }
 """Portal action (its Durable event name) -> the roles of which the caller needs one."""
 
+TERMINATE_ROLES: dict[str, frozenset[Role]] = {
+    "claim": frozenset({Role.CLAIMS_SUPERVISOR}),
+    "shipment": frozenset({Role.DISPATCHER}),
+    "maintenance": frozenset({Role.MAINTENANCE_CONTROLLER}),
+}
+"""Workflow (its instance-id prefix) -> the roles that may terminate one of its instances."""
+
 
 class Actor(ApiModel):
     """Who did something, as recorded in the event, the status and the output.
@@ -107,9 +114,12 @@ def effective_roles(actor: Actor) -> frozenset[Role]:
     return frozenset(held)
 
 
-def missing_roles(actor: Actor, action: str) -> frozenset[Role]:
-    """Empty when `actor` may take `action`; otherwise the roles of which it needs one."""
-    needed = roles_for(action)
+def missing_roles(
+    actor: Actor, action: str, needed: frozenset[Role] | None = None
+) -> frozenset[Role]:
+    """Empty when `actor` may take `action`; otherwise the roles of which it needs one
+    (`needed`, or the portal action's own roles)."""
+    needed = roles_for(action) if needed is None else needed
     return frozenset() if effective_roles(actor) & needed else needed
 
 

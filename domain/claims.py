@@ -26,6 +26,7 @@ from domain.access import Actor, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
+    Money,
     PortalAction,
     edge_now,
     require_unique,
@@ -127,7 +128,10 @@ class ClaimRequest(ApiModel):
     loss_date: date = Field(
         description=f"The day of the loss: not in the future, within {MAX_LOSS_AGE_YEARS} years."
     )
-    amount: float = Field(strict=True, gt=0, le=100_000_000, description="Amount claimed.")
+    amount: Money = Field(
+        description="Amount claimed, in `currency`: at least 0.01, at most 100,000,000, "
+        "whole cents (at most two decimals)."
+    )
     currency: Currency
     description: Text
     documents: Documents = Field(default_factory=list)

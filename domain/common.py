@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -68,6 +69,37 @@ def _integral(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_integral), Strict()]
 """A whole number as JSON has it: `3` or `3.0` (JSON Schema's integer), never `"3"` or `true`."""
+
+
+def _whole_cents(value: float) -> float:
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
+        raise ValueError("must be a whole number of cents: at most two decimals")
+    return value
+
+
+Money = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=0.01,
+        le=100_000_000,
+        allow_inf_nan=False,
+        description="An amount of money: at least 0.01, at most 100,000,000, whole cents "
+        "(at most two decimals).",
+    ),
+    AfterValidator(_whole_cents),
+]
+"""An amount of money as a JSON number: at least one cent, at most 100,000,000, in whole cents.
+
+Money has a smallest unit, the cent: `1e-320` or `0.001` is no amount anyone can pay, and
+taken as one it became a claim approved for 0.00 (payouts round to cents). The cents are
+checked on the number as written (`Decimal(repr(value))`: 19.99 and 0.1 pass, 0.015 fails),
+not with JSON Schema's `multipleOf: 0.01`, which float arithmetic makes unreliable in
+validators (0.07 / 0.01 is not a whole number in binary floating point). Up to the maximum a
+float still tells every cent apart; larger amounts are typos. JSON numbers only, never
+`"12.50"` or `true`.
+"""
 
 _EDGE_NOW = "requestTime"
 

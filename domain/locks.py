@@ -23,19 +23,56 @@ only loads the state, applies these functions and stores the result.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
-from domain.common import ApiModel, Timestamp
+from domain.common import BUSINESS_ID_RE, ApiModel, Timestamp
 
 LOCK_ENTITY = "lock"
 """The entity name: lock `policy:P-1` is the entity `lock@policy:P-1`."""
 
+_TAIL_NUMBER = r"[A-Z0-9-]{2,10}"  # TailNumber (domain/maintenance.py), stored upper-cased
+_CARRIER_CODE = r"[A-Z0-9_-]{1,32}"  # CarrierCode (domain/shipments.py)
+_DAY = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"  # a date's isoformat()
+
+LOCK_RESOURCE_RE = re.compile(
+    rf"policy:{BUSINESS_ID_RE.pattern}"
+    rf"|aircraft:{_TAIL_NUMBER}"
+    rf"|carrier:{_CARRIER_CODE}:{_DAY}"
+)
+"""Every lock resource the workflows take, and nothing else (match it whole):
+
+- `policy:<policy number>` (a business id), one claim per policy at a time;
+- `aircraft:<tail number>` (domain/maintenance.py `aircraft_lock`), one order per aircraft;
+- `carrier:<carrier code>:<YYYY-MM-DD>` (domain/shipments.py `carrier_lock`), one booking of a
+  carrier's day at a time.
+
+None of them holds `?`, `#`, `/`, `%` or `.`: a resource that matches is safe in the durable
+client's entity URLs as it is.
+"""
+
+LOCK_RESOURCE_EXAMPLE = "policy:POL-1"
+
+
+def is_lock_resource(value: str) -> bool:
+    """True when `value` is a lock resource some workflow can take (see LOCK_RESOURCE_RE)."""
+    return LOCK_RESOURCE_RE.fullmatch(value) is not None
+
 LOCK_GRANTED = "LockGranted"
 """The event that tells a waiter it now holds a lock: `{"resource": ...}`. Each waiter names
 the round it listens under (`wake`, e.g. `LockGranted_2`: orchestrators/inbox.py)."""
+
+
+LOCKS_RELEASE = "locks_release"
+"""The orchestration that frees the locks of a terminated owner: input `{owner, resources}`."""
+
+
+def release_instance_id(owner: str) -> str:
+    """The id of the `locks_release` run for `owner` (one per owner: a second is refused)."""
+    return f"{owner}:release-locks"
 
 
 class LockActivity(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from domain.access import Actor, TakenAction
-from domain.common import ApiModel, Timestamp, Workflow
+from domain.common import ApiModel, PortalAction, Timestamp, Workflow, text
 from domain.timeline import Timeline
 
 
@@ -137,3 +137,21 @@ class InstanceHistory(ApiModel):
     input: Any = None
     output: Any = None
     timeline: Timeline
+
+
+class TerminateRequest(PortalAction):
+    """Why an instance is stopped for good (kept as the termination reason, with who did it)."""
+
+    reason: text(500)
+
+
+class Terminated(ApiModel):
+    """Answer to a termination: the instance has stopped, and which locks it left."""
+
+    id: str
+    status_url: str
+    reason: str
+    by: Actor
+    released_locks: list[str] = Field(
+        description="Locks the instance held or waited for; each passes to its next waiter at once."
+    )

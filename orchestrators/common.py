@@ -64,6 +64,8 @@ def set_stage(
     status["raiseAs"] = Inbox.of(context).names(waiting_for)
     if actions := taken_actions(context):
         status["actions"] = actions  # who acted stays visible through every later stage
+    if isinstance(previous, dict) and previous.get("locks"):
+        status["locks"] = previous["locks"]  # held across stages (orchestrators/locking.py)
     context.set_custom_status(status)
     if same_stage:
         return

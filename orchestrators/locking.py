@@ -20,7 +20,10 @@ Answers recorded by instances that started before leases were checked lack `leas
 
 `holding_lock` runs a generator and releases the lock when it returns or raises. A plain
 `try/finally` would also run when the SDK discards a suspended generator between replays, and
-yielding there is an error ("generator ignored GeneratorExit").
+yielding there is an error ("generator ignored GeneratorExit"). While it runs, the custom
+status lists the resource under `locks`, so whoever terminates the instance knows what to free:
+the `locks_release` orchestration takes a terminated owner off its locks and wakes the next
+holders at once (api/terminate.py starts it), where a lock would otherwise wait for its lease.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from domain.common import iso
-from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LockActivity
+from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LOCKS_RELEASE, LockActivity
 from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
 from orchestrators.inbox import Inbox
+
+bp = df.Blueprint()
 
 OWNER_CALL_RETRY = retry(attempts=3, first_interval=timedelta(seconds=1))
 
@@ -135,6 +140,7 @@ def release_lock(context: df.DurableOrchestrationContext, resource: str) -> Step
     log(context, "lock %s: %s", resource, change["reason"])
     if not change.get("changed", change.get("released")):
         raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
+    _show_held(context, resource, held=False)
     yield from _hand_on(context, resource, change)
     return change
 
@@ -145,6 +151,7 @@ def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: 
     Failures are re-raised after the release. GeneratorExit is left alone on purpose: it means
     the SDK dropped a suspended replay, not that the work ended.
     """
+    _show_held(context, resource, held=True)
     try:
         result = yield from steps
     except Exception:
@@ -152,6 +159,25 @@ def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: 
         raise
     yield from release_lock(context, resource)
     return result
+
+
+def _show_held(context: df.DurableOrchestrationContext, resource: str, held: bool) -> None:
+    """List `resource` under `locks` in the custom status while the instance holds it."""
+    status = dict(context.custom_status) if isinstance(context.custom_status, dict) else {}
+    locks = [name for name in status.get("locks") or [] if name != resource]
+    status["locks"] = [*locks, resource] if held else locks
+    context.set_custom_status(status)
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=LOCKS_RELEASE)
+def locks_release(context: df.DurableOrchestrationContext):
+    """Take an owner that no longer runs off its locks (input `{owner, resources}`), waking
+    whoever holds each next; returns what each lock did."""
+    request = context.get_input()
+    changes = {}
+    for resource in request["resources"]:
+        changes[resource] = yield from _leave(context, resource, request["owner"])
+    return changes
 
 
 def _check_holder(
@@ -181,6 +207,7 @@ def _leave(context: df.DurableOrchestrationContext, resource: str, owner: str) -
     """Take `owner` off the lock (queue or holding), and wake whoever holds it because of that."""
     change = yield from _call(context, resource, "withdraw", owner)
     yield from _hand_on(context, resource, change)
+    return change
 
 
 def _hand_on(context: df.DurableOrchestrationContext, resource: str, change: dict) -> Steps:
