@@ -199,9 +199,15 @@ shipment_request = st.tuples(
 )
 
 
+shipment_burst = st.tuples(
+    st.lists(shipment_request, min_size=1, max_size=5),
+    st.sampled_from([0, 0, 15 * 60, 6 * 3600]),  # the pickup's escalation or its deadline racing
+)
+
+
 @seed(SEED)
 @EXAMPLE
-@given(bursts=st.lists(st.lists(shipment_request, min_size=1, max_size=5), min_size=1, max_size=3))
+@given(bursts=st.lists(shipment_burst, min_size=1, max_size=3))
 def test_shipments_take_each_action_once_whatever_arrives_together(concurrent: App, bursts):
     app = concurrent
     shipment_id = f"SHP-CC{next(IDS)}"
@@ -209,13 +215,14 @@ def test_shipments_take_each_action_once_whatever_arrives_together(concurrent: A
     view = booked(app, shipment_id)
     portal = Portal(app)
     path = f"/api/shipments/{shipment_id}"
-    for n, requests in enumerate(bursts):
+    for n, (requests, advance) in enumerate(bursts):
         bodies = {"pickup": {}, "delivery": {"receivedBy": "dock"}, "cancel": {"reason": "x"}}
         portal.burst(
             [
                 (f"{path}/{action}", {**bodies[action], "actor": who}, key and f"{who}-{key}-{n}")
                 for action, who, key in requests
-            ]
+            ],
+            advance,
         )
 
     view = app.view(path)
@@ -223,8 +230,13 @@ def test_shipments_take_each_action_once_whatever_arrives_together(concurrent: A
     events = Counter(action["event"] for action in log)
     assert all(times == 1 for times in events.values()), log  # each happens once at most
     assert len(effects(app, f"shipment-{shipment_id}", "booking")) <= 1
+    outcome = (view.get("output") or {}).get("outcome")
     if events["Cancel"]:
-        assert view["output"]["outcome"] == "cancelled"
+        assert outcome == "cancelled", view
+    if outcome == "missed_pickup":
+        assert not events["PickupConfirmed"], log
+    if events["Delivered"]:
+        assert events["PickupConfirmed"], log  # delivered only after a pickup
     terminate_and_check_locks(app, f"shipment-{shipment_id}", [])
 
 
@@ -237,11 +249,15 @@ maintenance_request = st.tuples(
 )
 
 
+maintenance_burst = st.tuples(
+    st.lists(maintenance_request, min_size=1, max_size=5),
+    st.sampled_from([0, 0, 86400]),  # a parts or approval reminder's timer racing the burst
+)
+
+
 @seed(SEED)
 @EXAMPLE
-@given(
-    bursts=st.lists(st.lists(maintenance_request, min_size=1, max_size=5), min_size=1, max_size=3)
-)
+@given(bursts=st.lists(maintenance_burst, min_size=1, max_size=3))
 def test_maintenance_takes_parts_and_approval_once_whatever_arrives_together(
     concurrent: App, bursts
 ):
@@ -258,13 +274,14 @@ def test_maintenance_takes_parts_and_approval_once_whatever_arrives_together(
     app.advance(seconds=60)
     app.wait(path, lambda v: "PartsReceived" in v["waitingFor"], "parts")
     portal = Portal(app)
-    for k, requests in enumerate(bursts):
+    for k, (requests, advance) in enumerate(bursts):
         bodies = {"parts-received": {"taskId": "T1"}, "approval": {"approved": True}}
         portal.burst(
             [
                 (f"{path}/{action}", {**bodies[action], "actor": who}, key and f"{who}-{key}-{k}")
                 for action, who, key in requests
-            ]
+            ],
+            advance,
         )
 
     view = app.view(path)
