@@ -15,13 +15,21 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import openapi
-from api.common import ProblemError, find_status, handle_errors, json_response, parse_body
+from api.common import (
+    ProblemError,
+    find_status,
+    handle_errors,
+    json_response,
+    parse_body,
+    started_input,
+)
 from api.common import status_url as business_status_url
 from api.identity import acting, authorize
 from api.verdict import ACTIVE, runtime, standing
 from domain.access import TERMINATE_ROLES
-from domain.common import parse_instance_id
+from domain.common import Workflow, parse_instance_id
 from domain.locks import LOCKS_RELEASE, release_instance_id
+from domain.maintenance import task_instance_id
 from domain.views import Problem, Terminated, TerminateRequest
 
 bp = df.Blueprint()
@@ -54,6 +62,8 @@ async def terminate_instance(req: func.HttpRequest, client: df.DurableOrchestrat
         raise ProblemError(409, f"{instance_id} is {where}; it has ended.", status_url=url)
     reason = f"{body.reason} (terminated by {actor.name})"
     await client.terminate(instance_id, reason)
+    for child in await _running_children(client, workflow, instance_id):
+        await client.terminate(child, reason)
     status = await _terminated(client, instance_id)
     locks = _locks_of(status)
     if locks:
@@ -80,6 +90,22 @@ async def _terminated(
             raise RuntimeError(f"{instance_id} was not terminated within {TERMINATE_WAIT_SECONDS}s")
         await asyncio.sleep(POLL_SECONDS)
     return status
+
+
+async def _running_children(
+    client: df.DurableOrchestrationClient, workflow: Workflow, instance_id: str
+) -> list[str]:
+    """A maintenance order's task sub-orchestrations still running: terminating the order
+    does not stop them, and they would wait for parts nobody can send any more."""
+    if workflow is not Workflow.MAINTENANCE:
+        return []
+    order = await client.get_status(instance_id, show_input=True)
+    tasks = (started_input(order) or {}).get("tasks") if order else None
+    children = [task_instance_id(instance_id, task["taskId"]) for task in tasks or []]
+    statuses = await asyncio.gather(*(client.get_status(child) for child in children))
+    return [
+        child for child, status in zip(children, statuses, strict=True) if runtime(status) in ACTIVE
+    ]
 
 
 def _locks_of(status: df.DurableOrchestrationStatus) -> list[str]:

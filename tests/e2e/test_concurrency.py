@@ -285,7 +285,8 @@ def test_maintenance_takes_parts_and_approval_once_whatever_arrives_together(
         )
 
     view = app.view(path)
-    task = app.http.get(f"{WEBHOOKS}/instances/{task_instance_id(f'maintenance-{order_id}', 'T1')}")
+    task_id = task_instance_id(f"maintenance-{order_id}", "T1")
+    task = app.http.get(f"{WEBHOOKS}/instances/{task_id}")
     task_status = task.json()
     task_actions = (task_status["customStatus"] or {}).get("actions") or []
     assert task_status["runtimeStatus"] != "Failed", task_status
@@ -293,6 +294,8 @@ def test_maintenance_takes_parts_and_approval_once_whatever_arrives_together(
     events = Counter(a["event"] for a in order_log)
     assert events["PartsReceived"] <= 1 and events["ReturnToServiceApproval"] <= 1, order_log
     terminate_and_check_locks(app, f"maintenance-{order_id}", [f"aircraft:{tail}"])
+    task_status = app.http.get(f"{WEBHOOKS}/instances/{task_id}").json()["runtimeStatus"]
+    assert task_status in ("Completed", "Terminated")  # terminating an order stops its tasks
 
 
 # -- locks of instances that end without releasing them ---------------------------------------
