@@ -124,6 +124,6 @@ openapi.operation(
     "Stop an instance for good; its locks pass to their next waiters at once",
     tag="workflows",
     body=TerminateRequest,
-    responses={202: Terminated, 404: Problem, 409: Problem},
+    responses={202: Terminated, 400: Problem, 404: Problem, 409: Problem},
     roles=sorted({str(role) for roles in TERMINATE_ROLES.values() for role in roles}),
 )

@@ -61,6 +61,7 @@ def is_lock_resource(value: str) -> bool:
     """True when `value` is a lock resource some workflow can take (see LOCK_RESOURCE_RE)."""
     return LOCK_RESOURCE_RE.fullmatch(value) is not None
 
+
 LOCK_GRANTED = "LockGranted"
 """The event that tells a waiter it now holds a lock: `{"resource": ...}`. Each waiter names
 the round it listens under (`wake`, e.g. `LockGranted_2`: orchestrators/inbox.py)."""

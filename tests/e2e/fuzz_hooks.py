@@ -2,7 +2,8 @@
 
 The OpenAPI document states them in descriptions (a loss date within ten years, a pickup
 window starting between a day ago and five years ahead and ending after it starts, each id
-at most once in its list); a schema-valid generator knows none of that, so positive cases are
+at most once in its list, money in whole cents: JSON Schema's float `multipleOf` is
+unreliable); a schema-valid generator knows none of that, so positive cases are
 repaired here before they are sent. Negative cases are left alone: they must be refused.
 """
 
@@ -35,6 +36,9 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
 def within_business_rules(body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """`body` with relative dates moved into range, windows ordered and ids made unique."""
     body = {key: deduplicated(key, value) for key, value in body.items()}
+    amount = body.get("amount")
+    if isinstance(amount, int | float) and not isinstance(amount, bool):
+        body["amount"] = max(round(amount, 2), 0.01)  # money in whole cents (domain Money)
     if "lossDate" in body:
         body["lossDate"] = (now - timedelta(days=30)).date().isoformat()
     window = body.get("pickupWindow")
