@@ -16,6 +16,7 @@ from api import console as console_api
 from api import history as history_api
 from api import locks as locks_api
 from api import maintenance as maintenance_api
+from api import me as me_api
 from api import openapi as openapi_api
 from api import shipments as shipments_api
 from api import terminate as terminate_api
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     terminate_api.bp,
     locking_orchestrator.bp,
     openapi_api.bp,
+    me_api.bp,
     console_api.bp,
     history_api.bp,
     claims_api.bp,
@@ -52,6 +54,9 @@ BLUEPRINTS = (
     retention.bp,
 )
 
-app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+# Routes are anonymous at the host: people and partner systems sign in with Entra ID (App Service
+# Authentication) and never hold a function key; in Azure the app itself refuses whoever the
+# platform did not sign in (api/identity.require_sign_in).
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in BLUEPRINTS:
     app.register_functions(blueprint)

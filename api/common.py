@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.body import read_json
 from api.idempotency import IdempotentAction
-from api.identity import acting, authorize
+from api.identity import acting, authorize, require_sign_in
 from api.problems import ProblemError, problem_response, title
 from api.verdict import raise_as, refusal, verdict, waiting_for
 from domain.access import Actor
@@ -66,12 +66,21 @@ def json_response(
     )
 
 
-def handle_errors(handler: Handler) -> Handler:
-    """Wrap an HTTP handler so failures become problem responses and never tracebacks."""
+def handle_errors(handler: Handler | None = None, *, signed_in: bool = True) -> Any:
+    """Wrap an HTTP handler so failures become problem responses and never tracebacks.
+
+    Every route is refused in Azure to callers the platform did not sign in
+    (api/identity.require_sign_in), unless `signed_in=False`: the console's page and scripts,
+    which hold no data and send a browser to sign in themselves.
+    """
+    if handler is None:
+        return functools.partial(handle_errors, signed_in=signed_in)
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
         try:
+            if signed_in:
+                require_sign_in(args[0] if args else kwargs["req"])
             return await handler(*args, **kwargs)
         except ProblemError as error:
             return problem_response(error.problem)

@@ -1,11 +1,11 @@
 """`GET /api/console`: the operations console, served by the app from the files in console/.
 
 The console is plain HTML, CSS and JavaScript modules (no build step, nothing from a CDN) that
-talk only to this app's JSON API, so it works offline and in locked-down tenants. The page is
-protected like every other route (a function key, or Easy Auth in Azure). Its scripts and style
-sheet are served anonymously: a browser cannot attach a key to the `<script>` and `<link>` loads
-of a page without the key being written into the page, and these files are the same code for
-everyone, holding no data and no secret; every call that returns data needs the key.
+talk only to this app's JSON API, so it works offline and in locked-down tenants. The page, its
+scripts and its style sheet are served without sign-in (the Bicep lists them in App Service
+Authentication's excludedPaths): they are the same code for everyone, holding no data and no
+secret, and the page sends a browser to sign in when the API asks who it is (`GET /api/me`).
+Every call that returns data needs the signed-in caller.
 
 Every answer carries a Content-Security-Policy that allows scripts, styles and requests from
 this origin only, and no inline script: whatever an instance contains cannot run in the page.
@@ -52,14 +52,14 @@ def console_file(name: str) -> func.HttpResponse:
 
 
 @bp.route(route="console", methods=["GET"])
-@handle_errors
+@handle_errors(signed_in=False)
 async def console_page(req: func.HttpRequest) -> func.HttpResponse:
     """The console's single page (its views are chosen by the URL's #fragment)."""
     return console_file("index.html")
 
 
-@bp.route(route="console/assets/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@handle_errors
+@bp.route(route="console/assets/{name}", methods=["GET"])
+@handle_errors(signed_in=False)
 async def console_asset(req: func.HttpRequest) -> func.HttpResponse:
     """A script or style sheet of the page."""
     return console_file(req.route_params.get("name", ""))

@@ -11,6 +11,13 @@ with `--easyauth`.
 
 Where ACCEPT_ACTOR_FIELD is `true` (local use only; the Bicep sets `false`), a request
 without a principal may name who acts in its body's `actor` field instead of signing in.
+
+The routes are anonymous at the host: people and partner systems sign in with Entra ID and
+never hold a function key. So that a disabled or misconfigured sign-in never opens the API,
+`require_sign_in` (every route runs it, api/common.handle_errors) refuses in Azure any request
+without the platform's principal, or without a role of this app, and every request at all when
+App Service Authentication is off (`WEBSITE_AUTH_ENABLED`, which the platform sets, is not
+`True`): with it off, a client could send its own principal header.
 """
 
 from __future__ import annotations
@@ -25,11 +32,15 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from api.problems import ProblemError
-from domain.access import Actor, Role, missing_roles, roles_for
+from domain.access import Actor, Role, effective_roles, missing_roles, roles_for
 from domain.views import FieldError
 
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 ACTOR_FIELD_SETTING = "ACCEPT_ACTOR_FIELD"
+SITE_SETTING = "WEBSITE_SITE_NAME"
+"""Set by App Service on every app it runs (every plan), never locally: the app is in Azure."""
+AUTH_ENABLED_SETTING = "WEBSITE_AUTH_ENABLED"
+"""Set to `True` by App Service while App Service Authentication is enabled on the app."""
 
 NAME_CLAIMS = (
     "preferred_username",
@@ -47,6 +58,35 @@ ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims
 def actor_field_accepted() -> bool:
     """Whether unauthenticated local use may name who acts in the body (ACCEPT_ACTOR_FIELD)."""
     return os.environ.get(ACTOR_FIELD_SETTING, "").strip().lower() == "true"
+
+
+def in_azure() -> bool:
+    """Whether App Service runs this app (it names the site in every app's environment)."""
+    return bool(os.environ.get(SITE_SETTING, "").strip())
+
+
+def require_sign_in(req: func.HttpRequest) -> Actor | None:
+    """In Azure: the signed-in caller, or a refusal (503 sign-in is off, 401 nobody signed in,
+    403 no role of this app). Locally: the caller if someone signed in, else None."""
+    if not in_azure():
+        return principal(req)
+    if os.environ.get(AUTH_ENABLED_SETTING, "").strip().lower() != "true":
+        raise ProblemError(
+            503,
+            "App Service Authentication is off on this app, and the app takes no request "
+            "without it: enable it (docs/deploy.md, Sign-in and roles).",
+        )
+    caller = principal(req)
+    if caller is None:
+        raise ProblemError(401, "Sign in with your organisation's account to use this app.")
+    if not effective_roles(caller):
+        raise ProblemError(
+            403,
+            f"{caller.name} holds no role of this app; ask support to assign one "
+            "(docs/operations.md, Who may do what).",
+            required_roles=sorted(Role),
+        )
+    return caller
 
 
 def principal(req: func.HttpRequest) -> Actor | None:

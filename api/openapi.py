@@ -40,9 +40,11 @@ _DESCRIPTIONS = {
     400: "Invalid input; `errors` lists every invalid field",
     404: "Not found",
     409: "Conflict with the current state",
-    401: "No valid function key, or (for portal actions) not signed in; `requiredRoles` "
-    "lists the roles needed",
+    401: "Not signed in: App Service Authentication's plain-text refusal, or the app's "
+    "problem (in Azure, or for portal actions without an actor); `requiredRoles` lists the "
+    "roles needed",
     403: "Signed in without one of the roles needed; `requiredRoles` lists them",
+    503: "App Service Authentication is off: the app takes no request without it",
     413: "The body is larger than the route accepts",
     415: "The body is not `application/json`",
     422: "The Idempotency-Key was used for a different request",
@@ -56,8 +58,7 @@ HOST_ERROR = {
 }
 HOST_ERROR_REF = {"$ref": "#/components/schemas/HostError"}
 PLATFORM_ANSWERS: dict[int, dict[str, Any]] = {
-    401: {  # the host refusing a key (JSON), App Service Authentication refusing a caller
-        "application/json": {"schema": HOST_ERROR_REF},
+    401: {  # App Service Authentication refusing a caller
         "text/plain": {"schema": {"$ref": "#/components/schemas/PlatformMessage"}},
     },
     404: {"application/json": {"schema": HOST_ERROR_REF}},  # no route matches the path
@@ -115,14 +116,15 @@ def operation(
     starts: str | None = None,
 ) -> None:
     """Document a route (`path` relative to /api, with `{param}` placeholders); `query` is the
-    model its query string validates into; `anonymous` for the few routes that take no key;
+    model its query string validates into; `anonymous` for the few routes served without sign-in;
     `roles` are the app roles of which a caller needs one (the route then answers 403 too);
     `idempotent_action` for portal actions that honour `Idempotency-Key`; `event` names the
     Durable event a portal action raises; `starts` names the path parameter (`claimId`) that
     the `businessId` of a start's 202 answer fills, which links it to the instance's routes.
 
-    Answers every route can give are added here: 401 without a valid key, 413/415 for a body
-    that is too large or not JSON, 422 for a reused idempotency key."""
+    Answers every route can give are added here: 401, 403 and 503 of sign-in
+    (api/identity.require_sign_in), 413/415 for a body that is too large or not JSON, 422 for
+    a reused idempotency key."""
     op = Operation(
         method.upper(),
         path,
@@ -235,7 +237,9 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 def _common_responses(
     has_body: bool, anonymous: bool, idempotent_action: bool
 ) -> dict[int, type[BaseModel] | None]:
-    answers: dict[int, type[BaseModel] | None] = {} if anonymous else {401: None}
+    answers: dict[int, type[BaseModel] | None] = (
+        {} if anonymous else {401: Problem, 403: Problem, 503: Problem}
+    )
     if has_body:
         answers |= {413: Problem, 415: Problem}
     if idempotent_action:
@@ -322,7 +326,7 @@ def _operation_document(op: Operation, ops: list[Operation]) -> dict[str, Any]:
         document["security"] = []
     if op.roles:
         document["description"] = f"Needs one of the app roles: {', '.join(op.roles)}."
-        document["security"] = [{"functionKey": [], SIGN_IN: list(op.roles)}]
+        document["security"] = [{SIGN_IN: list(op.roles)}]
     if op.body is not None:
         document["requestBody"] = {
             "required": True,
@@ -354,9 +358,10 @@ def build_document() -> dict[str, Any]:
             "title": "Durable workflows: claims, shipments, maintenance orders",
             "version": "1.0.0",
             "description": "Start workflows, read their business status, send portal actions. "
-            "Every route takes a function key (`code` query parameter or `x-functions-key`). "
-            "In Azure, App Service Authentication with Microsoft Entra ID signs callers in; "
-            "each portal action needs one of the app roles it lists:\n\n"
+            "In Azure, App Service Authentication with Microsoft Entra ID signs every caller in "
+            "(a browser session or a bearer token; no function key), the app takes only callers "
+            "holding one of its roles, and each portal action needs one of the roles it lists:"
+            "\n\n"
             + "\n".join(f"- `{role.value}`: {text}" for role, text in ROLE_DESCRIPTIONS.items()),
         },
         "components": {
@@ -366,7 +371,6 @@ def build_document() -> dict[str, Any]:
                 "PlatformMessage": {"type": "string", "description": "A platform's plain text"},
             },
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 SIGN_IN: {
                     "type": "http",
                     "scheme": "bearer",
@@ -376,7 +380,7 @@ def build_document() -> dict[str, Any]:
                 },
             },
         },
-        "security": [{"functionKey": []}],
+        "security": [{SIGN_IN: []}],
         "paths": paths,
     }
 

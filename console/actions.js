@@ -1,5 +1,6 @@
-// The forms people act with: only those the instance waits for now, each posting to the app's
-// existing route. Signed-in people are recorded by the platform, so no actor is sent for them;
+// The forms people act with: only those the instance waits for now and the caller's roles allow
+// (`GET /api/me`), each posting to the app's existing route; an action withheld says which role
+// it needs. Signed-in people are recorded by the platform, so no actor is sent for them;
 // otherwise the form asks who acts. Errors show the problem+json detail and the fields named.
 
 import { ApiError, act } from "./api.js";
@@ -82,14 +83,14 @@ function problemText(error) {
   return [error.message, ...fields].join("\n");
 }
 
-function actionForm(event, spec, collection, businessId, user, onDone) {
+function actionForm(event, spec, collection, businessId, signedIn, onDone) {
   const result = el("p", { class: "result", role: "status" });
   const form = el(
     "form",
     { class: `action${spec.danger ? " danger" : ""}`, "data-event": event, id: `action-${event}` },
     el("h3", {}, spec.title),
     spec.fields(),
-    user ? null : field("Your name (recorded as who acted)", text("actor", { required: true, maxlength: 200 })),
+    signedIn ? null : field("Your name (recorded as who acted)", text("actor", { required: true, maxlength: 200 })),
     el("button", { type: "submit" }, spec.title),
     result,
   );
@@ -97,7 +98,7 @@ function actionForm(event, spec, collection, businessId, user, onDone) {
     submit.preventDefault();
     const data = new FormData(form);
     const body = spec.body(data);
-    if (!user && data.get("actor")) body.actor = data.get("actor");
+    if (!signedIn && data.get("actor")) body.actor = data.get("actor");
     const button = form.querySelector("button");
     button.disabled = true;
     result.className = "result";
@@ -115,8 +116,22 @@ function actionForm(event, spec, collection, businessId, user, onDone) {
   return form;
 }
 
-/** The forms for what the instance waits for now (nothing when it is not active). */
-export function actionForms({ waitingFor, collection, businessId, user, tasks, onDone }) {
+/** Why the caller is not offered `spec`: the roles of which it needs one. */
+function withheld(event, spec, right) {
+  const needs = right && right.needs.length ? right.needs.join(" or ") : "a role of this app";
+  return el("p", { class: "withheld", "data-event": event, id: `withheld-${event}` }, `${spec.title}: needs the role ${needs}.`);
+}
+
+/** The forms for what the instance waits for now and `me` may do (nothing when it is not
+ * active); a note naming the role for each action the caller may not take. */
+export function actionForms({ waitingFor, collection, businessId, me, tasks, onDone }) {
   const specs = forms(tasks);
-  return waitingFor.filter((event) => specs[event]).map((event) => actionForm(event, specs[event], collection, businessId, user, onDone));
+  const signedIn = Boolean(me && me.signedIn);
+  return waitingFor
+    .filter((event) => specs[event])
+    .map((event) => {
+      const right = me && me.actions ? me.actions[event] : null;
+      if (right && !right.allowed) return withheld(event, specs[event], right);
+      return actionForm(event, specs[event], collection, businessId, signedIn, onDone);
+    });
 }

@@ -1,7 +1,5 @@
-// The app's JSON API, as the console calls it: the key the page was opened with, problem+json
-// errors turned into messages people can act on, an Idempotency-Key on every action.
-
-const key = new URLSearchParams(window.location.search).get("code");
+// The app's JSON API, as the console calls it: the signed-in session's cookie (never a key),
+// problem+json errors turned into messages people can act on, an Idempotency-Key on every action.
 
 export class ApiError extends Error {
   constructor(status, problem, fromApp) {
@@ -16,7 +14,6 @@ export class ApiError extends Error {
 
 async function call(method, path, body, extraHeaders) {
   const headers = { Accept: "application/json", ...extraHeaders };
-  if (key) headers["x-functions-key"] = key;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(`/api${path}`, {
     method,
@@ -52,27 +49,20 @@ export function act(path, body) {
 }
 
 /**
- * Who is signed in through App Service Authentication: `{ name }` when someone is,
- * `{ name: null, platform: true }` when the platform is in front but nobody is signed in
- * (`/.auth/me` answers 401 or an empty list), `{ name: null, platform: false }` locally.
+ * Who the app sees calling (`GET /api/me`): `{ me }` with the caller's name, roles and the
+ * actions they may take, or `{ me: null, platform: true }` when the platform wants a sign-in
+ * first (App Service Authentication, or the app in Azure, answers 401).
  */
-export async function signedIn() {
+export async function whoAmI() {
   try {
-    const response = await fetch("/.auth/me", { credentials: "same-origin" });
-    if (response.status === 401) return { name: null, platform: true };
-    if (!response.ok) return { name: null, platform: false };
-    const entries = await response.json();
-    const entry = Array.isArray(entries) ? entries[0] : null;
-    if (!entry) return { name: null, platform: Array.isArray(entries) };
-    const claims = entry.user_claims || [];
-    const claim = (type) => (claims.find((c) => c.typ === type) || {}).val;
-    return { name: entry.user_id || claim("name") || claim("preferred_username") || null, platform: true };
-  } catch {
-    return { name: null, platform: false };
+    return { me: await get("/me"), platform: false };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return { me: null, platform: true };
+    throw error;
   }
 }
 
-/** Where the console lives, with the query it was opened with (its `code` key) and view. */
+/** Where the console lives, with the view it shows. */
 function consoleAddress() {
   return `/api/console${window.location.search}${window.location.hash}`;
 }

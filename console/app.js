@@ -2,7 +2,7 @@
 // Authentication is in front), finding an instance by business id, and the views chosen by
 // the address's #fragment (#/ the queue, #/instance/<id> one instance).
 
-import { ApiError, get, signInAddress, signOutAddress, signedIn } from "./api.js";
+import { ApiError, get, signInAddress, signOutAddress, whoAmI } from "./api.js";
 import { el, show } from "./dom.js";
 import { renderInstance } from "./instance.js";
 import { renderQueue } from "./queue.js";
@@ -23,12 +23,12 @@ async function route() {
   const params = new URLSearchParams(query || "");
   try {
     if (path.startsWith("/instance/")) {
-      await renderInstance(view, decodeURIComponent(path.slice("/instance/".length)), user);
+      await renderInstance(view, decodeURIComponent(path.slice("/instance/".length)), me);
     } else {
       await renderQueue(view, params);
     }
   } catch (error) {
-    if (error instanceof ApiError && error.signInRequired && platform) {
+    if (error instanceof ApiError && error.status === 401 && (platform || error.signInRequired)) {
       showSignIn();
       return;
     }
@@ -85,16 +85,19 @@ async function find(event) {
   }
 }
 
-let user = null;
+let me = null;
 let platform = false;
 
 async function boot() {
-  ({ name: user, platform } = await signedIn());
-  if (user) showAccount(`Signed in as ${user}`, "Sign out", signOutAddress());
-  else showAccount(platform ? "Not signed in" : "local (not signed in)");
+  ({ me, platform } = await whoAmI());
+  if (me && me.signedIn) {
+    const roles = me.roles.length ? me.roles.join(", ") : "no roles";
+    showAccount(`Signed in as ${me.name} (${roles})`, "Sign out", signOutAddress());
+  } else showAccount(platform ? "Not signed in" : "local (not signed in)");
   document.getElementById("find").addEventListener("submit", (event) => find(event).catch((e) => tell(e.message)));
   window.addEventListener("hashchange", route);
-  await route();
+  if (!me && platform) showSignIn();
+  else await route();
 }
 
 boot();

@@ -122,19 +122,19 @@ function taskLinks(data) {
 }
 
 /** Re-read the instance until it moves on from what the person just acted on. */
-function follow(view, instanceId, user, before) {
+function follow(view, instanceId, me, before) {
   let tries = 0;
   const check = async () => {
     tries += 1;
     const now = await get(`/workflows/${encodeURIComponent(instanceId)}/history`);
     const moved = now.stage !== before.stage || now.runtimeStatus !== before.runtimeStatus || now.waitingFor.join() !== before.waitingFor.join();
-    if (moved) await renderInstance(view, instanceId, user);
+    if (moved) await renderInstance(view, instanceId, me);
     else if (tries < REFRESH_TRIES) window.setTimeout(check, REFRESH_MS);
   };
   window.setTimeout(check, REFRESH_MS / 4);
 }
 
-export async function renderInstance(view, instanceId, user) {
+export async function renderInstance(view, instanceId, me) {
   const data = await get(`/workflows/${encodeURIComponent(instanceId)}/history`);
   const meta = WORKFLOWS[data.workflow];
   const active = ACTIVE.includes(data.runtimeStatus);
@@ -144,9 +144,9 @@ export async function renderInstance(view, instanceId, user) {
         waitingFor: data.taskId ? [] : data.waitingFor,
         collection: meta.collection,
         businessId: data.businessId,
-        user,
+        me,
         tasks,
-        onDone: () => follow(view, instanceId, user, data),
+        onDone: () => follow(view, instanceId, me, data),
       })
     : [];
   const locks = await Promise.all(lockResources(data).map((r) => lockView(r, instanceId)));

@@ -155,3 +155,27 @@ class Terminated(ApiModel):
     released_locks: list[str] = Field(
         description="Locks the instance held or waited for; each passes to its next waiter at once."
     )
+
+
+class ActionRight(ApiModel):
+    """Whether the caller may take one portal action, and the roles of which it needs one."""
+
+    allowed: bool
+    needs: list[str]
+
+
+class Me(ApiModel):
+    """Who the app sees calling: the signed-in principal, or nobody (local use)."""
+
+    signed_in: bool
+    name: str | None = None
+    object_id: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    kind: str | None = None
+    actor_field: bool = Field(
+        description="Whether a portal action may name who acts in its `actor` field (local "
+        "use, nobody signed in)."
+    )
+    actions: dict[str, ActionRight] = Field(
+        description="Each portal action (its Durable event name): may this caller take it."
+    )

@@ -43,14 +43,12 @@ ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", ROOT / ".artifacts" / "cons
 class Console:
     """The console as a person uses it: open a view, read what it shows, fill forms, look."""
 
-    def __init__(self, driver: webdriver.Chrome, app: App, key: str | None = None) -> None:
+    def __init__(self, driver: webdriver.Chrome, app: App) -> None:
         self.driver = driver
         self.app = app
-        self.key = key
 
     def url(self, fragment: str = "#/") -> str:
-        query = f"?code={self.key}" if self.key else ""
-        return f"{self.app.host.base_url}/api/console{query}{fragment}"
+        return f"{self.app.host.base_url}/api/console{fragment}"
 
     def open(self, fragment: str = "#/") -> None:
         """Load the console afresh at `fragment` (a fragment change alone would keep the DOM)."""

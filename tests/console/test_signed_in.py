@@ -1,7 +1,8 @@
 """The console behind App Service Authentication as in Azure (devhost --easyauth with the paths
-the Bicep serves without sign-in, --require-keys, the actor field off): opened with its function
-key, it sends an unsigned-in visitor to sign in, shows who is signed in, asks nobody's name, the
-platform records who acted, and it signs out."""
+the Bicep serves without sign-in, --require-keys, the actor field off): opened with no key, it
+sends an unsigned-in visitor to sign in, shows who is signed in and with which roles, offers
+only the actions those roles allow (saying which role a withheld one needs), asks nobody's
+name, the platform records who acted, and it signs out."""
 
 from __future__ import annotations
 
@@ -30,14 +31,9 @@ def signed(start_app) -> App:
     return start_app("--easyauth", *anonymous, "--require-keys", ACCEPT_ACTOR_FIELD="false")
 
 
-def function_key(app: App) -> str:
-    return app.host.keys()["functionKeys"]["default"]
-
-
 def claim_awaiting_decision(app: App, claim_id: str, policy: str) -> None:
     """An adjuster files a claim too large to approve automatically (through the API)."""
-    headers = {"x-functions-key": function_key(app)}
-    with app.host.client(headers=headers) as adjuster:
+    with app.host.client() as adjuster:
         form = {"name": "ada@contoso.com", "roles": "Claims.Adjuster"}
         assert adjuster.post("/.auth/login/aad", data=form).status_code == 302
         assert adjuster.post("/api/claims", json=claim(claim_id, policy)).status_code == 202
@@ -65,11 +61,12 @@ def fill_sign_in(console: Console, name: str, roles: list[str]) -> None:
 
 def test_a_signed_in_supervisor_decides_without_naming_anyone(browser, signed: App):
     claim_awaiting_decision(signed, "CLM-S1", "POL-S1")
-    console = Console(browser, signed, key=function_key(signed))
+    console = Console(browser, signed)
     console.driver.get(f"{signed.host.base_url}/.auth/login/aad")
     fill_sign_in(console, SUPERVISOR, ["Claims.Supervisor"])
     console.open("#/instance/claim-CLM-S1")
-    console.wait(lambda d: console.text("#who") == f"Signed in as {SUPERVISOR}", "who is in")
+    who = f"Signed in as {SUPERVISOR} (Claims.Supervisor)"
+    console.wait(lambda d: console.text("#who") == who, "who is in")
     approve(console)
     output = console.text("#output")
     assert SUPERVISOR in output and '"source": "principal"' in output
@@ -81,11 +78,10 @@ def test_a_visitor_is_sent_to_sign_in_comes_back_acts_as_themself_and_signs_out(
 ):
     """In Azure the console page is served without sign-in but the API answers App Service's
     plain 401 (authsettingsV2: Return401, excludedPaths), so the page itself must offer the
-    platform's sign-in (/.auth/login/aad) and return to the view it was opened at, key included
-    (the page and the API also need the function key, which the page takes from ?code=).
+    platform's sign-in (/.auth/login/aad) and return to the view it was opened at.
     """
     claim_awaiting_decision(signed, "CLM-S2", "POL-S2")
-    console = Console(browser, signed, key=function_key(signed))
+    console = Console(browser, signed)
     console.open("#/instance/claim-CLM-S2")
     console.driver.delete_all_cookies()  # nobody is signed in, whoever used the browser before
     console.open("#/instance/claim-CLM-S2")
@@ -97,7 +93,8 @@ def test_a_visitor_is_sent_to_sign_in_comes_back_acts_as_themself_and_signs_out(
     console.wait(
         lambda d: d.current_url == console.url("#/instance/claim-CLM-S2"), "back on the claim"
     )
-    console.wait(lambda d: console.text("#who") == "Signed in as lin@contoso.com", "who is in")
+    who = "Signed in as lin@contoso.com (Claims.Supervisor)"
+    console.wait(lambda d: console.text("#who") == who, "who is in")
     approve(console)
     output = console.text("#output")
     assert "lin@contoso.com" in output and '"source": "principal"' in output
@@ -109,3 +106,17 @@ def test_a_visitor_is_sent_to_sign_in_comes_back_acts_as_themself_and_signs_out(
     assert console.find("#sign-in").text == "Sign in"
     assert console.driver.current_url == console.url("#/instance/claim-CLM-S2")
     assert console.csp_violations() == []
+
+
+def test_an_adjuster_is_not_offered_the_decision_and_is_told_which_role_it_needs(
+    browser, signed: App
+):
+    claim_awaiting_decision(signed, "CLM-S3", "POL-S3")
+    console = Console(browser, signed)
+    console.driver.get(f"{signed.host.base_url}/.auth/login/aad")
+    fill_sign_in(console, "ada@contoso.com", ["Claims.Adjuster"])
+    console.open("#/instance/claim-CLM-S3")
+    note = console.text("#withheld-ClaimDecision")
+    assert note == "Decide the claim: needs the role Claims.Supervisor."
+    assert console.driver.find_elements(By.ID, "action-ClaimDecision") == []
+    assert console.text("#who") == "Signed in as ada@contoso.com (Claims.Adjuster)"

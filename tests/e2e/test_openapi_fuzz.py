@@ -4,9 +4,9 @@ Schemathesis (a dev dependency, run offline against devhost) reads `GET /api/ope
 generates valid and invalid requests for every operation (coverage, fuzzing and stateful
 phases, a bounded number of examples, a fixed seed) and runs all its checks: no 5xx, only
 documented status codes, content types and schemas, invalid input refused, valid input
-accepted, no answer without a function key or sign-in. The host runs as in Azure: keys
-required and App Service Authentication (`--easyauth`), the caller signed in with every app
-role. The few rules JSON Schema cannot express are applied to generated valid data by
+accepted, no answer without sign-in. The host runs as in Azure: keys required (the app's
+routes take none: people sign in) and App Service Authentication (`--easyauth`), the caller
+signed in with every app role. The few rules JSON Schema cannot express are applied to generated valid data by
 tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the answers about an instance's
 state that a valid action may get.
 """
@@ -38,7 +38,6 @@ HYPOTHESIS_STORAGE = ROOT / ".hypothesis"
 @pytest.mark.timeout(300)
 def test_schemathesis_finds_nothing_against_the_served_document(start_app, tmp_path):
     host = start_app("--require-keys", "--easyauth", ACCEPT_ACTOR_FIELD="false").host
-    key = host.keys()["functionKeys"]["default"]
     signed_in = host.http.post(
         "/.auth/login/aad",
         data={"name": "fuzzer@example.com", "roles": "\n".join(role.value for role in Role)},
@@ -48,8 +47,8 @@ def test_schemathesis_finds_nothing_against_the_served_document(start_app, tmp_p
     command = [
         sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()",
         "--config-file", str(HERE / "schemathesis.toml"), "run",
-        f"{host.base_url}/api/openapi.yaml?code={key}", "--url", host.base_url,
-        "--header", f"x-functions-key:{key}", "--header", f"Authorization:Bearer {token}",
+        f"{host.base_url}/api/openapi.yaml", "--url", host.base_url,
+        "--header", f"Authorization:Bearer {token}",
         "--checks", "all", "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
         "--workers", "1", "--generation-database", ":memory:",
     ]  # fmt: skip
