@@ -30,6 +30,7 @@ class Role(StrEnum):
     CARRIER = "Shipments.Carrier"
     MAINTENANCE_CONTROLLER = "Maintenance.Controller"
     CERTIFYING_INSPECTOR = "Maintenance.CertifyingInspector"
+    READER = "Workflows.Reader"
 
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {
@@ -39,6 +40,7 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.CARRIER: "A carrier's system: confirms pickups and deliveries (applications only)",
     Role.MAINTENANCE_CONTROLLER: "Records parts received for maintenance tasks",
     Role.CERTIFYING_INSPECTOR: "Approves an aircraft's return to service",
+    Role.READER: "Reads where instances stand, their history and locks (support, checks)",
 }
 """What each role may do, as the app registration describes it."""
 
