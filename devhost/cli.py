@@ -1,4 +1,4 @@
-"""`python -m devhost start | instances | show ID | purge | export ID… | replay-check`."""
+"""`python -m devhost start | instances | show ID | purge | export ID… | replay-check | token`."""
 
 from __future__ import annotations
 
@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --easyauth, a path that needs no sign-in (Azure's excludedPaths)",
     )
     start.add_argument(
+        "--easyauth-token-store",
+        action="store_true",
+        help="with --easyauth, turn on the token store (Azure's login.tokenStore.enabled), "
+        "without which GET /.auth/me answers 404 as in Azure",
+    )
+    start.add_argument(
         "--watch",
         action="store_true",
         help="load the app in new workers when its Python files change (host.json and "
@@ -131,6 +137,34 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--status", action="append", choices=STATUSES)
     check.add_argument("--prefix", help="instance id prefix (task hub only)")
     check.set_defaults(command=_replay_check)
+
+    token = commands.add_parser(
+        "token",
+        help="print a bearer token a running devhost --easyauth accepts (the local stand-in "
+        "for `az account get-access-token --resource api://<client id>`)",
+    )
+    token.add_argument("--as", dest="name", required=True, metavar="NAME", help="who signs in")
+    token.add_argument(
+        "--roles", default="", metavar="R1,R2", help="app roles, comma-separated (default none)"
+    )
+    token.add_argument(
+        "--app",
+        dest="application",
+        action="store_true",
+        help="sign in as an application (client credentials) rather than a person",
+    )
+    token.add_argument("--object-id", help="the principal's object id (default: from the name)")
+    token.add_argument(
+        "--url", default="http://localhost:7071", help="the running devhost (default %(default)s)"
+    )
+    token.add_argument(
+        "--key",
+        help="the master key, when the host runs with --require-keys (default: read from the "
+        "key file beside the hub, found as --hub or in the app folder that is the current "
+        "directory)",
+    )
+    token.add_argument("--hub", type=Path, help="task hub file, to find its key file")
+    token.set_defaults(command=_token)
     return parser
 
 
@@ -150,7 +184,7 @@ def _open_existing(args: argparse.Namespace) -> TaskHub:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from devhost.easyauth import EasyAuth
+    from devhost.easyauth import APP_SETTINGS, EasyAuth
     from devhost.engine import Engine
     from devhost.keys import keys_path, load_or_create
     from devhost.server import Host, HostOptions
@@ -161,7 +195,9 @@ def _start(args: argparse.Namespace) -> int:
         raise ConfigError(f"no function_app.py in {app_dir}")
     load_local_settings(app_dir)
     config = load_host_config(app_dir)
-    workers = WorkerPool(app_dir, worker_count(), thread_count())  # they load the app meanwhile
+    # The workers load the app meanwhile; with --easyauth they see what App Service sets.
+    environment = APP_SETTINGS if args.easyauth else {}
+    workers = WorkerPool(app_dir, worker_count(), thread_count(), environment)
     hub_path = args.hub or app_dir / ".devhost" / f"{config.hub_name}.sqlite"
     hub = TaskHub(hub_path, args.sync)
     keys = load_or_create(keys_path(hub_path))
@@ -187,7 +223,7 @@ def _start(args: argparse.Namespace) -> int:
             port=args.port,
             require_keys=args.require_keys,
             bind=args.bind,
-            easyauth=EasyAuth(config.route_prefix, args.easyauth_anonymous)
+            easyauth=EasyAuth(args.easyauth_anonymous, token_store=args.easyauth_token_store)
             if args.easyauth
             else None,
             watch=args.watch,
@@ -233,7 +269,11 @@ def _banner(host, args, hub, keys) -> str:
             f"function={keys.function} durabletask_extension={keys.system}"
         )
     if args.easyauth:
-        lines.append(f"App Service Authentication emulated: sign in at {base}/.auth/login/aad")
+        store = "on" if args.easyauth_token_store else "off, /.auth/me answers 404"
+        lines.append(
+            f"App Service Authentication emulated: sign in at {base}/.auth/login/aad, or send "
+            f"`Authorization: Bearer $(python -m devhost token --as NAME)` (token store {store})"
+        )
     if args.watch:
         lines.append(f"Watching {args.app.resolve()} for changes to Python files")
     lines.append(f"Host started on {base}")
@@ -365,3 +405,54 @@ def _replay_check(args: argparse.Namespace) -> int:
         f"{len(diverged)} diverged"
     )
     return 1 if diverged else 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    """Ask the running host's `/devhost/token` for a bearer token; print it alone."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    body = {
+        "name": args.name,
+        "roles": [role.strip() for role in args.roles.split(",") if role.strip()],
+        "application": args.application,
+    }
+    if args.object_id:
+        body["objectId"] = args.object_id
+    key = args.key or _master_key(args.hub)
+    url = args.url.rstrip("/") + "/devhost/token"
+    request = urllib.request.Request(
+        url + (f"?{urllib.parse.urlencode({'code': key})}" if key else ""),
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            print(json.loads(answer.read())["accessToken"])
+            return 0
+    except urllib.error.HTTPError as refused:
+        status, text = refused.code, refused.read().decode(errors="replace")[:300]
+    except (urllib.error.URLError, OSError) as problem:
+        raise ConfigError(f"cannot reach devhost at {args.url}: {problem}") from None
+    if status == 404:
+        raise ConfigError(f"{url} answered 404: is devhost running there with --easyauth?")
+    if status in (401, 403):
+        raise ConfigError(
+            f"{url} answered {status}: the host runs with --require-keys; pass --key with its "
+            "master key, or --hub to find the key file"
+        )
+    raise ConfigError(f"{url} answered {status}: {text}")
+
+
+def _master_key(hub: Path | None) -> str | None:
+    """The master key from the key file beside `hub` (default: the task hub of the app folder
+    that is the current directory), or None when there is none."""
+    from devhost.keys import keys_path
+
+    try:
+        path = keys_path(hub or _hub_path(argparse.Namespace(app=Path("."), hub=None)))
+        return json.loads(path.read_text())["master"]
+    except (ConfigError, OSError, ValueError, KeyError):
+        return None

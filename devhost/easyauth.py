@@ -1,24 +1,43 @@
 """App Service Authentication ("Easy Auth") with Microsoft Entra ID, as devhost emulates it.
 
-`python -m devhost start --easyauth` puts what the platform does in front of the app:
+`python -m devhost start --easyauth` puts what the platform does in front of the app and of the
+Functions host (the function-key check of `--require-keys` runs after it, as the host's does
+behind the platform's module):
 
 - Every `X-MS-CLIENT-PRINCIPAL*` and `X-MS-TOKEN-*` header a client sends is dropped; only the
   platform sets them, so an app may trust them.
-- `GET /.auth/login/aad` is a local sign-in page (like the Static Web Apps CLI's emulator):
-  a developer types a name, picks roles, and may sign in as an application (a carrier's
-  system using client credentials). Posting it sets the `AppServiceAuthSession` cookie and
-  redirects to `post_login_redirect_uri` (a path on this host). `GET /.auth/me` answers the
-  signed-in principal's claims (401 when nobody is signed in); `/.auth/logout` ends the session.
-- A request with a valid session gets the headers Azure sets: `X-MS-CLIENT-PRINCIPAL` (base64
-  JSON with `auth_typ`, `claims[{typ, val}]`, `name_typ`, `role_typ`; roles as `roles`
+- Authentication is required, answering as Azure does with `unauthenticatedClientAction`
+  Return401 (`401`, `WWW-Authenticate: Bearer realm="<host>"`, the text "You do not have
+  permission to view this directory or page."), on every path the platform does not exclude:
+  the app's routes, the Durable HTTP API (`/runtime/webhooks/durabletask/*`) and any other path.
+  Not gated: `/.auth/*` (the module's own endpoints), `/admin/*` (the platform lets the
+  Functions host's admin API through; the host wants the master key there), the paths listed
+  with `--easyauth-anonymous` (Azure's `globalValidation.excludedPaths`: a path, or `/dir/*` for
+  everything below it), and devhost's own `/devhost/*` control endpoints, which have no Azure
+  counterpart and stay reachable for tests (with `--require-keys` they want the master key).
+- A request is signed in by the `AppServiceAuthSession` cookie, by the session token in
+  `X-ZUMO-AUTH`, or by a bearer token in `Authorization: Bearer <token>`, as in Azure, where the
+  bearer token is an Entra ID access token (`az account get-access-token --resource
+  api://<client id>`). A signed-in request gets the headers Azure sets: `X-MS-CLIENT-PRINCIPAL`
+  (base64 JSON with `auth_typ`, `claims[{typ, val}]`, `name_typ`, `role_typ`; roles as `roles`
   claims, as Entra ID sends them), `X-MS-CLIENT-PRINCIPAL-NAME`, `-ID` and `-IDP`.
-- Authentication is required, answering 401 as Azure does with `unauthenticatedClientAction`
-  Return401, for the app's HTTP routes (under the route prefix) except the paths listed with
-  `--easyauth-anonymous` (Azure's `globalValidation.excludedPaths`: a path, or `/dir/*` for
-  everything below it).
+- `GET /.auth/login/aad` is a local sign-in page (like the Static Web Apps CLI's emulator): a
+  developer types a name, picks roles, and may sign in as an application (a carrier's system
+  using client credentials). Posting it sets the cookie and redirects to
+  `post_login_redirect_uri` (a path on this host); `/.auth/logout` ends the session.
+- `POST /devhost/token` stands in for `az account get-access-token`: given
+  `{"name": ..., "roles": [...], "application": false, "objectId": optional}` it answers
+  `{"accessToken": ..., "tokenType": "Bearer"}`, a token for that principal which the edge
+  takes in `Authorization: Bearer ...` exactly as it takes the sign-in page's cookie. From a
+  shell: `python -m devhost token --as NAME --roles R1,R2 [--app]` prints one.
+- `GET /.auth/me` answers the signed-in principal's claims (401 when nobody is signed in) only
+  with `--easyauth-token-store`, Azure's `login.tokenStore.enabled`; without it (the default,
+  as in this project's Bicep) it answers 404, as App Service does with the token store off.
+- The app's worker processes get `WEBSITE_AUTH_ENABLED=True` in their environment, which App
+  Service injects while Authentication is enabled (`APP_SETTINGS`).
 
-Sessions are signed with a key made at start: a cookie cannot be forged, and restarting devhost
-signs everyone out. devhost's own endpoints (admin, clock, Durable HTTP API) are not gated.
+Sessions and tokens are HMAC-signed with a key made at start: neither can be forged, and
+restarting devhost signs everyone out. Nothing about the person is verified.
 """
 
 from __future__ import annotations
@@ -47,13 +66,23 @@ NAME_TYPE = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 ROLE_TYPE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 OBJECT_ID_TYPE = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 UNAUTHORIZED = "You do not have permission to view this directory or page."
+TOKEN_STORE_OFF = (
+    "devhost: /.auth/me answers only with the token store on (--easyauth-token-store, "
+    "Azure's login.tokenStore.enabled); the app sees who signed in from X-MS-CLIENT-PRINCIPAL."
+)
 MAX_NAME = 256
 MAX_ROLES = 50
+UNGATED_PREFIXES = ("/.auth/", "/admin/", "/devhost/")
+"""Paths the module never gates: its own endpoints, the Functions host's admin API (which
+Azure's platform lets through to the host's master-key check) and devhost's own endpoints."""
+TOKEN_PATH = "/devhost/token"
+APP_SETTINGS = {"WEBSITE_AUTH_ENABLED": "True"}
+"""What App Service puts in the app's environment while Authentication is enabled."""
 
 
 @dataclass(frozen=True)
 class Session:
-    """Who signed in on the local page."""
+    """Who signed in on the local page, or holds a token from `/devhost/token`."""
 
     name: str
     object_id: str
@@ -91,9 +120,9 @@ class Session:
 class EasyAuth:
     """The emulation: a middleware and the `/.auth/*` routes for devhost's public app."""
 
-    def __init__(self, route_prefix: str, anonymous_paths: Iterable[str] = ()) -> None:
-        self.prefix = f"/{route_prefix}/" if route_prefix else "/"
+    def __init__(self, anonymous_paths: Iterable[str] = (), token_store: bool = False) -> None:
         self.anonymous = {path.rstrip("/") or "/" for path in anonymous_paths}
+        self.token_store = token_store
         self.key = secrets.token_bytes(32)
 
     def routes(self) -> list[web.RouteDef]:
@@ -104,6 +133,7 @@ class EasyAuth:
             web.get("/.auth/me", self.me),
             web.get("/.auth/logout", self.logout),
             web.get("/.auth/logout/complete", self.done),
+            web.post(TOKEN_PATH, self.issue_token),
         ]
 
     @web.middleware
@@ -118,16 +148,13 @@ class EasyAuth:
         if session is not None:
             headers.update(session.headers())
         elif self.requires_sign_in(request.path):
-            return web.Response(
-                status=401,
-                text=UNAUTHORIZED,
-                headers={"WWW-Authenticate": f'Bearer realm="{request.host}"'},
-            )
+            return unauthorized(request)
         return await handler(request.clone(headers=headers))
 
     def requires_sign_in(self, path: str) -> bool:
-        """App routes need a session, except excluded paths: exact, or `/dir/*` for all below."""
-        if not (path + "/").startswith(self.prefix) or path.startswith("/.auth/"):
+        """Every path needs a session but the ungated prefixes and the excluded paths (exact,
+        or `/dir/*` for everything below `/dir`)."""
+        if path.startswith(UNGATED_PREFIXES) or path in ("/admin", "/devhost"):
             return False
         path = path.rstrip("/") or "/"
         return not any(
@@ -138,6 +165,7 @@ class EasyAuth:
     # -- sessions ----------------------------------------------------------------------------
 
     def token(self, session: Session) -> str:
+        """The signed session token: the cookie's value, and the bearer token devhost issues."""
         data = json.dumps([session.name, session.object_id, session.roles, session.application])
         body = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
         return f"{body}.{self._sign(body)}"
@@ -146,12 +174,21 @@ class EasyAuth:
         """The session a valid cookie, X-ZUMO-AUTH header or bearer token carries, else None.
 
         App Service Authentication takes a bearer token in `Authorization` as well as its
-        session cookie; devhost's bearer token is its own session token.
+        session cookie and X-ZUMO-AUTH session token; devhost's bearer token (`/devhost/token`)
+        is its own signed session token.
         """
         scheme, _, bearer = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer":
-            bearer = ""
-        token = request.cookies.get(COOKIE) or request.headers.get(SESSION_HEADER) or bearer
+        candidates = (
+            request.cookies.get(COOKIE),
+            request.headers.get(SESSION_HEADER),
+            bearer.strip() if scheme.lower() == "bearer" else None,
+        )
+        for token in candidates:
+            if token and (session := self._verified(token)) is not None:
+                return session
+        return None
+
+    def _verified(self, token: str) -> Session | None:
         body, _, signature = token.partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             return None
@@ -173,26 +210,39 @@ class EasyAuth:
 
     async def login(self, request: web.Request) -> web.Response:
         form = await request.post()
-        name = str(form.get("name", "")).strip()
-        roles = tuple(
-            dict.fromkeys(
-                role.strip() for role in str(form.get("roles", "")).splitlines() if role.strip()
-            )
+        roles = str(form.get("roles", "")).splitlines()
+        session = _principal(
+            form.get("name"), roles, form.get("objectId"), form.get("application") == "on"
         )
-        if not name or len(name) > MAX_NAME or len(roles) > MAX_ROLES:
-            raise web.HTTPBadRequest(
-                reason=f"Give a name of 1-{MAX_NAME} characters and at most {MAX_ROLES} roles."
-            )
-        object_id = str(form.get("objectId", "")).strip() or str(
-            uuid.uuid5(uuid.NAMESPACE_URL, f"devhost-easyauth:{name}")
-        )
-        session = Session(name, object_id, roles, form.get("application") == "on")
         target = _local_path(str(form.get("post_login_redirect_uri", ""))) or "/.auth/login/done"
         response = web.HTTPFound(target)
         response.set_cookie(COOKIE, self.token(session), httponly=True, samesite="Lax", path="/")
         return response
 
+    async def issue_token(self, request: web.Request) -> web.Response:
+        """`POST /devhost/token`: a bearer token for a principal, the local stand-in for
+        `az account get-access-token --resource api://<client id>`."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("roles", []), list):
+            raise web.HTTPBadRequest(
+                reason='Body must be JSON like {"name": "ada@contoso.com", "roles": ["R1"], '
+                '"application": false}.'
+            )
+        session = _principal(
+            body.get("name"),
+            [str(role) for role in body.get("roles", [])],
+            body.get("objectId"),
+            body.get("application") is True,
+        )
+        return web.json_response({"accessToken": self.token(session), "tokenType": "Bearer"})
+
     async def me(self, request: web.Request) -> web.Response:
+        """The principal's claims with the token store on; 404 with it off, as in Azure."""
+        if not self.token_store:
+            return web.Response(status=404, text=TOKEN_STORE_OFF)
         session = self.session(request)
         if session is None:
             return web.Response(status=401, text=UNAUTHORIZED)
@@ -215,6 +265,31 @@ class EasyAuth:
     async def done(self, request: web.Request) -> web.Response:
         text = "signed in" if request.path.startswith("/.auth/login") else "signed out"
         return web.Response(text=f"devhost: {text}.", content_type="text/plain")
+
+
+def unauthorized(request: web.Request) -> web.Response:
+    """App Service Authentication's answer, with unauthenticatedClientAction Return401, to a
+    request without a valid session or token."""
+    return web.Response(
+        status=401,
+        text=UNAUTHORIZED,
+        headers={"WWW-Authenticate": f'Bearer realm="{request.host}"'},
+    )
+
+
+def _principal(name: Any, roles: Iterable[str], object_id: Any, application: bool) -> Session:
+    """A session for the sign-in page's or the token endpoint's fields; 400 when they do not
+    make one."""
+    name = str(name or "").strip()
+    unique = tuple(dict.fromkeys(role.strip() for role in roles if role.strip()))
+    if not name or len(name) > MAX_NAME or len(unique) > MAX_ROLES:
+        raise web.HTTPBadRequest(
+            reason=f"Give a name of 1-{MAX_NAME} characters and at most {MAX_ROLES} roles."
+        )
+    object_id = str(object_id or "").strip() or str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"devhost-easyauth:{name}")
+    )
+    return Session(name, object_id, unique, application)
 
 
 def _local_path(value: str | None) -> str:

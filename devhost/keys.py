@@ -1,5 +1,18 @@
 """Function keys as the Functions host keeps them: master, a default function key and the
-Durable extension's system key, stored in a file beside the task hub."""
+Durable extension's system key, stored in a file beside the task hub.
+
+What the host answers when a key does not open a route (devhost/server.py follows it):
+
+- A function's route (FunctionInvocationMiddleware.GetResultAsync): `401` with no body and no
+  `WWW-Authenticate`, whatever was presented (an `UnauthorizedResult`).
+- The admin API and the extensions' webhooks (`[Authorize]` policies over the ArmToken,
+  WebJobsAuthLevel and Bearer schemes): when no scheme authenticated the request, a challenge,
+  `401` with no body and `WWW-Authenticate: Bearer` (JwtBearerHandler.HandleChallengeAsync);
+  when one did, though not to the level needed, `403` with no body (PolicyEvaluator: "If
+  authentication was successful, return forbidden, otherwise challenge"). A valid key of
+  another level authenticates (AuthenticationLevelHandler), and so, while App Service
+  Authentication is on, does the platform's signed-in principal.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +43,15 @@ class Keys:
         elif level == "system":
             accepted.add(self.system)
         return any(secrets.compare_digest(given, key) for key in accepted)
+
+    def level_of(self, given: str | None) -> str | None:
+        """The level a key authenticates as (admin, function, system), None for no key."""
+        if not given:
+            return None
+        for level, key in (("admin", self.master), ("function", self.function)):
+            if secrets.compare_digest(given, key):
+                return level
+        return "system" if secrets.compare_digest(given, self.system) else None
 
 
 def keys_path(hub: Path) -> Path:

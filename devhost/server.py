@@ -16,7 +16,7 @@ from aiohttp import web
 from devhost import watch
 from devhost.clock import to_wire
 from devhost.config import ConfigError, HostConfig
-from devhost.easyauth import EasyAuth
+from devhost.easyauth import PRINCIPAL, EasyAuth
 from devhost.engine import Engine, Gone, HostError, NotFound
 from devhost.keys import Keys
 from devhost.loader import FunctionIndex
@@ -113,7 +113,9 @@ class Host:
 
     def public_app(self) -> web.Application:
         easyauth = self.options.easyauth
-        middlewares = [self._errors, self._auth, *([easyauth.middleware] if easyauth else [])]
+        # App Service Authentication runs in front of the Functions host, so its refusal comes
+        # before the host's key check (`_auth` here, `http_trigger` for function routes).
+        middlewares = [self._errors, *([easyauth.middleware] if easyauth else []), self._auth]
         app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
         api = ManagementApi(
             self.engine, self.urls_for, inputs_in_history=self.config.inputs_in_history
@@ -172,12 +174,24 @@ class Host:
             elif request.path.startswith(("/admin/", "/devhost/")):
                 level = "admin"
             if level and not self.keys.allows(self._given_key(request), level):
-                return error(401, "A valid key is required (?code= or x-functions-key).")
+                return self._refused(request)
         return await handler(request)
+
+    def _refused(self, request: web.Request) -> web.Response:
+        """The host's answer when a key does not open an admin or webhook route (devhost/keys.py
+        says why): 403 to a caller a key or the platform's principal authenticated, otherwise
+        the Bearer challenge; no body either way."""
+        authenticated = self.keys.level_of(self._given_key(request)) is not None or (
+            self.options.easyauth is not None and PRINCIPAL in request.headers
+        )
+        if authenticated:
+            return web.Response(status=403)
+        return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
 
     @staticmethod
     def _given_key(request: web.Request) -> str | None:
-        return request.query.get("code") or request.headers.get("x-functions-key")
+        """The key presented; the header wins over `?code=`, as in AuthenticationLevelHandler."""
+        return request.headers.get("x-functions-key") or request.query.get("code")
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -231,7 +245,7 @@ class Host:
         if self.options.require_keys and not self.keys.allows(
             self._given_key(request), function.auth_level
         ):
-            return error(401, "A valid function key is required (?code= or x-functions-key).")
+            return web.Response(status=401)  # the host's UnauthorizedResult (devhost/keys.py)
         binding = None
         if function.client_param:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)

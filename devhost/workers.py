@@ -26,7 +26,7 @@ import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -72,16 +72,22 @@ def _setting(name: str, default: int, most: int) -> int:
 
 
 def _worker_main(
-    conn: Connection, app_dir: str, threads: int, inherited: tuple[Connection, ...] = ()
+    conn: Connection,
+    app_dir: str,
+    threads: int,
+    inherited: tuple[Connection, ...] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> None:
     """The worker process's entry point. devhost.worker, and with it the SDK and
     azure.functions, is imported here, in the worker: the host never needs them.
 
     A forked worker first closes the host's ends of the pipes it inherited: while it held its
     own, it would never see the host go away, and while it held another worker's, neither
-    would that worker."""
+    would that worker. Then `environment`, what the platform sets for the app (such as
+    `WEBSITE_AUTH_ENABLED` under `--easyauth`), goes over the environment it inherited."""
     for end in inherited:
         end.close()
+    os.environ.update(environment or {})
     from devhost.worker import serve
 
     serve(conn, app_dir, threads)
@@ -90,15 +96,21 @@ def _worker_main(
 class Worker:
     """One worker process, its pipe, and the calls it holds."""
 
-    def __init__(self, app_dir: Path, threads: int, siblings: list[Worker] | None = None) -> None:
+    def __init__(
+        self,
+        app_dir: Path,
+        threads: int,
+        siblings: list[Worker] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         """Start the process: forked when `siblings` (the workers started before it) is
-        given, spawned otherwise."""
+        given, spawned otherwise; `environment` goes over the host's in the worker."""
         context = multiprocessing.get_context("spawn" if siblings is None else "fork")
         self.conn, child = context.Pipe()
         inherited = () if siblings is None else (*(w.conn for w in siblings), self.conn)
         self.process = context.Process(
             target=_worker_main,
-            args=(child, str(app_dir), threads, inherited),
+            args=(child, str(app_dir), threads, inherited, dict(environment or {})),
             name="devhost-worker",
         )
         self.process.start()
@@ -162,15 +174,24 @@ class Worker:
 class WorkerPool:
     """A fixed number of worker slots; a slot's dead worker is replaced on the spot."""
 
-    def __init__(self, app_dir: Path, count: int, threads: int) -> None:
+    def __init__(
+        self,
+        app_dir: Path,
+        count: int,
+        threads: int,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        """`environment`: variables the platform sets for the app's workers only (every
+        worker, first, replacement or reloaded, gets them over the host's environment)."""
         self.app_dir = app_dir
         self.threads = threads
+        self.environment = dict(environment or {})
         # The host builds the pool before it opens the hub, binds a socket or starts a thread,
         # so on Linux the first workers may be forked: a fork then copies nothing it must not.
         self.workers: list[Worker] = []
         for _ in range(count):
             siblings = list(self.workers) if sys.platform == "linux" else None
-            self.workers.append(Worker(app_dir, threads, siblings))
+            self.workers.append(Worker(app_dir, threads, siblings, self.environment))
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
@@ -220,7 +241,9 @@ class WorkerPool:
         slots: new calls go to them, and each old worker is closed once the calls it holds
         have answered. If the app fails to load, the fresh workers are closed, the old ones
         go on serving, and the ConfigError says why."""
-        fresh = [Worker(self.app_dir, self.threads) for _ in self.workers]
+        fresh = [
+            Worker(self.app_dir, self.threads, environment=self.environment) for _ in self.workers
+        ]
         try:
             indexes = [await w.load() for w in fresh]
             adopt(indexes[0])
@@ -350,7 +373,7 @@ class WorkerPool:
 
     def _replace(self, slot: int) -> None:
         assert self._loop is not None
-        fresh = Worker(self.app_dir, self.threads)
+        fresh = Worker(self.app_dir, self.threads, environment=self.environment)
         fresh.ready = self._loop.create_future()
         fresh.ready.add_done_callback(lambda f: f.exception())  # read even if nobody waits
         self.workers[slot] = fresh

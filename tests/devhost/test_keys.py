@@ -1,12 +1,29 @@
-"""--require-keys: authLevel enforced as in Azure, keys kept in a file beside the hub."""
+"""--require-keys: authLevel enforced as in Azure, keys kept in a file beside the hub.
+
+A key that does not open a route gets what the Functions host answers (Azure/azure-functions-
+host, src/WebJobs.Script.WebHost):
+
+- a function's route: FunctionInvocationMiddleware.GetResultAsync returns an
+  `UnauthorizedResult`, 401 with no body and no WWW-Authenticate, whatever key was given;
+- the admin API (`[Authorize(Policy = PolicyNames.AdminAuthLevel...)]`) and the extensions'
+  webhooks (`SystemKeyAuthLevel`, HostController's `runtime/webhooks/{extensionName}`): the
+  policies authenticate with the ArmToken, WebJobsAuthLevel and Bearer schemes
+  (AuthorizationOptionsExtensions.AddScriptAuthenticationSchemes), and ASP.NET Core's
+  PolicyEvaluator.AuthorizeAsync answers "If authentication was successful, return forbidden,
+  otherwise challenge": a valid key of a lower level authenticates (AuthenticationLevelHandler
+  turns any known key into an auth-level claim), so it gets 403 with no body; no key or an
+  unknown one gets the challenge, 401 with no body and `WWW-Authenticate: Bearer`
+  (dotnet/aspnetcore JwtBearerHandler.HandleChallengeAsync appends `Options.Challenge`).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
-from tests.devhost.support import SAMPLER, WEBHOOKS, assert_error, assert_no_body, unique
+from tests.devhost.support import SAMPLER, WEBHOOKS, assert_no_body, unique
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +49,23 @@ def get(host, path: str, key: str | None = None, header: bool = False):
     return host.http.get(path, params={"code": key})
 
 
+def assert_unauthorized(response: httpx.Response) -> None:
+    """A function route's refusal: the host's UnauthorizedResult."""
+    assert (response.status_code, response.content) == (401, b""), response.text
+    assert "WWW-Authenticate" not in response.headers
+
+
+def assert_challenged(response: httpx.Response) -> None:
+    """An admin or webhook route's refusal of a caller no scheme authenticated."""
+    assert (response.status_code, response.content) == (401, b""), response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def assert_forbidden(response: httpx.Response) -> None:
+    """An admin or webhook route's refusal of a key of another level."""
+    assert (response.status_code, response.content) == (403, b""), response.text
+
+
 def test_keys_are_distinct_and_kept_private(host, keys):
     assert len(set(keys.values())) == 3
     assert all(len(value) >= 32 for value in keys.values())
@@ -40,9 +74,9 @@ def test_keys_are_distinct_and_kept_private(host, keys):
 
 def test_function_routes_take_a_function_or_master_key(host, keys):
     path = "/api/client/anyone"
-    assert_error(get(host, path), 401)
-    assert_error(get(host, path, "wrong"), 401)
-    assert_error(get(host, path, keys["system"]), 401)
+    assert_unauthorized(get(host, path))
+    assert_unauthorized(get(host, path, "wrong"))
+    assert_unauthorized(get(host, path, keys["system"]))
 
     assert get(host, path, keys["function"]).status_code == 200
     assert get(host, path, keys["function"], header=True).status_code == 200
@@ -55,24 +89,43 @@ def test_anonymous_routes_need_no_key(host):
 
 
 def test_admin_routes_take_only_the_master_key(host, keys):
-    for path in ("/api/admin-only", "/admin/host/status"):
-        assert_error(get(host, path), 401)
-        assert_error(get(host, path, keys["function"]), 401)
-        assert_error(get(host, path, keys["system"]), 401)
-        assert get(host, path, keys["master"]).status_code == 200
-    advance = host.http.post("/devhost/clock/advance", json={"seconds": 1})
-    assert_error(advance, 401)
+    """An admin-level function is a function route (401 to any other key); the admin API
+    challenges a caller without a known key and forbids a known key of a lower level."""
+    path = "/api/admin-only"
+    for key in (None, keys["function"], keys["system"]):
+        assert_unauthorized(get(host, path, key))
+    assert get(host, path, keys["master"]).status_code == 200
+
+    path = "/admin/host/status"
+    assert_challenged(get(host, path))
+    assert_challenged(get(host, path, "wrong", header=True))
+    assert_forbidden(get(host, path, keys["function"]))
+    assert_forbidden(get(host, path, keys["system"], header=True))
+    assert get(host, path, keys["master"]).status_code == 200
+    # devhost's own endpoints take the master key like the admin API.
+    assert_challenged(host.http.post("/devhost/clock/advance", json={"seconds": 1}))
+
+
+def test_the_key_header_wins_over_the_query(host, keys):
+    """AuthenticationLevelHandler.GetAuthorizationKeyInfoAsync: "header takes precedence"."""
+    both = host.http.get(
+        "/admin/host/status",
+        params={"code": keys["master"]},
+        headers={"x-functions-key": keys["function"]},
+    )
+    assert_forbidden(both)
 
 
 def test_management_api_takes_the_system_or_master_key(host, keys):
     path = f"{WEBHOOKS}/instances/nobody"
-    assert_error(get(host, path), 401)
-    assert_error(get(host, path, keys["function"]), 401)
+    assert_challenged(get(host, path))
+    assert_challenged(get(host, path, "wrong"))
+    assert_forbidden(get(host, path, keys["function"]))
 
     assert_no_body(get(host, path, keys["system"]), 404)
     assert_no_body(get(host, path, keys["master"], header=True), 404)
     refused = host.http.post(f"{WEBHOOKS}/orchestrators/hello_sequence/{unique('nokey')}", json=1)
-    assert_error(refused, 401)
+    assert_challenged(refused)
 
 
 def test_check_status_urls_carry_the_system_key_and_work(host, keys):

@@ -6,9 +6,9 @@ phases, a bounded number of examples, a fixed seed) and runs all its checks: no 
 documented status codes, content types and schemas, invalid input refused, valid input
 accepted, no answer without sign-in. The host runs as in Azure: keys required (the app's
 routes take none: people sign in) and App Service Authentication (`--easyauth`), the caller
-signed in with every app role. The few rules JSON Schema cannot express are applied to generated valid data by
-tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the answers about an instance's
-state that a valid action may get.
+signed in with every app role. The few rules JSON Schema cannot express are applied to
+generated valid data by tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the answers
+about an instance's state that a valid action may get.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Here the app runs as in Azure (`WEBSITE_SITE_NAME` set, keys required, the actor
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
 import pytest
 
 from tests.e2e.conftest import App, assert_problem, principal
@@ -23,11 +27,13 @@ AZURE = {"WEBSITE_SITE_NAME": "workflows-test", "ACCEPT_ACTOR_FIELD": "false"}
 SUPERVISOR = {"name": "grace@contoso.com", "roles": "Claims.Supervisor"}
 
 
-def sign_in(app: App, name: str, roles: str):
+@contextmanager
+def sign_in(app: App, name: str, roles: str) -> Iterator[httpx.Client]:
     """A browser session through the emulated Entra ID sign-in page."""
-    http = app.host.client()
-    assert http.post("/.auth/login/aad", data={"name": name, "roles": roles}).status_code == 302
-    return http
+    with app.host.client() as http:
+        form = {"name": name, "roles": roles}
+        assert http.post("/.auth/login/aad", data=form).status_code == 302
+        yield http
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from devhost.cli import _parser
 from devhost.keys import SYSTEM_KEY
 from devhost.management import ManagementApi
 from domain import claims, maintenance, shipments
-from domain.access import ACTION_ROLES, Role
+from domain.access import ACTION_ROLES
 from tests.conftest import app_functions
 from tests.infra.bicep_tree import INFRA, declarations, parse_file
 
