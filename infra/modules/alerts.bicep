@@ -64,7 +64,7 @@ var alerts = [
   }
 ]
 
-resource rules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+resource rules 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [
   for alert in alerts: {
     name: '${namePrefix}-${alert.name}'
     location: location

@@ -18,29 +18,31 @@ var blobCategories = [
   'StorageDelete'
 ]
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' existing = {
   name: storageAccountName
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-04-01' existing = {
   parent: storage
   name: 'default'
 }
 
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2026-04-01' existing = {
   parent: storage
   name: 'default'
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' existing = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-04-01' existing = {
   parent: storage
   name: 'default'
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+resource vault 'Microsoft.KeyVault/vaults@2026-02-01' existing = {
   name: keyVaultName
 }
 
+// Named diagnostic settings exist in previews only: the GA versions (2015-07-01, 2016-09-01)
+// are the legacy single setting called 'service' (tests/infra/test_api_versions.py).
 // AuditEvent lands in the AzureDiagnostics table, where alerts.bicep looks for refusals.
 resource vaultAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'audit-to-log-analytics'

@@ -105,7 +105,34 @@ var durableTaskSchedulerSettings = empty(durableTaskSchedulerEndpoint) ? {} : sc
 
 var settings = union(appSettings, platformSettings, durableTaskSchedulerSettings)
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+// Flex Consumption scales per function group: every HTTP function together (`http`), every
+// orchestrator, activity and entity together (`durable`), and each function with another
+// trigger on its own (`function:<name>`): here the nightly history purge (jobs/retention.py).
+// tests/infra checks this list against the app's functions.
+var scaleGroups = [
+  'http'
+  'durable'
+  'function:purge_finished_history'
+]
+// Always-ready instances (docs/deploy.md, "Zone redundancy and what it costs" and "Durable
+// Functions on Flex Consumption"). Zone-redundant: two for every group, the fewest the platform
+// accepts there and the number it keeps (and bills) whatever is configured. Otherwise one for
+// `durable`, as Microsoft advises for Durable Functions on Flex Consumption, so an instance is
+// always polling the task hub's queues; `http` and the purge scale from zero.
+var zoneRedundantAlwaysReady = [
+  for group in scaleGroups: {
+    name: group
+    instanceCount: 2
+  }
+]
+var singleZoneAlwaysReady = [
+  {
+    name: 'durable'
+    instanceCount: 1
+  }
+]
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -120,7 +147,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource app 'Microsoft.Web/sites@2024-04-01' = {
+resource app 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: tags
@@ -165,6 +192,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       // checkov:skip=CKV_AZURE_212: Flex Consumption scales instances itself; there is no worker count to pin
       // checkov:skip=CKV_AZURE_213: health check eviction is an App Service plan feature that Flex Consumption lacks
       scaleAndConcurrency: {
+        alwaysReady: zoneRedundant ? zoneRedundantAlwaysReady : singleZoneAlwaysReady
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
       }
@@ -181,7 +209,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
 // its app roles) to the app, which checks the role each action needs. API calls without a
 // token get 401 before the app runs; the console page (anonymousPaths) redirects a browser to
 // /.auth/login/aad itself. No client secret: browsers sign in with ID tokens (form post).
-resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+resource authentication 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: app
   name: 'authsettingsV2'
   properties: {
@@ -228,7 +256,7 @@ resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 // Deployments go through Entra ID (azure/login + OneDeploy); basic-auth publishing stays off.
-resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: app
   name: 'ftp'
   properties: {
@@ -236,7 +264,7 @@ resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   }
 }
 
-resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: app
   name: 'scm'
   properties: {

@@ -30,7 +30,7 @@ param networkDefaultAction string = 'Deny'
 @description('Public IPv4 ranges (CIDR) let in while networkDefaultAction is Deny: operators who set secrets.')
 param operatorIpRanges array = []
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
   name: name
   location: location
   tags: tags

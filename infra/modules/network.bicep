@@ -43,7 +43,7 @@ var endpoints = [
 
 // Nothing reaches the subnets from the internet; traffic inside the VNet is allowed by the
 // default rules.
-resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
+resource nsg 'Microsoft.Network/networkSecurityGroups@2025-07-01' = {
   name: 'nsg-${namePrefix}'
   location: location
   tags: tags
@@ -66,7 +66,7 @@ resource nsg 'Microsoft.Network/networkSecurityGroups@2023-11-01' = {
   }
 }
 
-resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
+resource vnet 'Microsoft.Network/virtualNetworks@2025-07-01' = {
   name: 'vnet-${namePrefix}'
   location: location
   tags: tags
@@ -82,6 +82,10 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
         name: 'app'
         properties: {
           addressPrefix: appSubnetPrefix
+          // The app reaches partners and Entra ID on the internet from here, with no NAT gateway.
+          // From API version 2025-07-01 a new subnet is private unless told otherwise: this keeps
+          // the default outbound access every earlier deployment had.
+          defaultOutboundAccess: true
           networkSecurityGroup: {
             id: nsg.id
           }
@@ -99,6 +103,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
         name: 'private-endpoints'
         properties: {
           addressPrefix: endpointSubnetPrefix
+          // Private endpoints only answer; nothing here starts a connection to the internet.
+          defaultOutboundAccess: false
           networkSecurityGroup: {
             id: nsg.id
           }
@@ -109,7 +115,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
   }
 }
 
-resource zones 'Microsoft.Network/privateDnsZones@2020-06-01' = [
+resource zones 'Microsoft.Network/privateDnsZones@2024-06-01' = [
   for endpoint in endpoints: {
     name: endpoint.zone
     location: 'global'
@@ -117,7 +123,7 @@ resource zones 'Microsoft.Network/privateDnsZones@2020-06-01' = [
   }
 ]
 
-resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = [
+resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = [
   for (endpoint, i) in endpoints: {
     parent: zones[i]
     name: vnet.name
@@ -134,7 +140,7 @@ resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-0
 
 // One at a time: endpoints on the same storage account created together can conflict.
 @batchSize(1)
-resource privateEndpoints 'Microsoft.Network/privateEndpoints@2023-11-01' = [
+resource privateEndpoints 'Microsoft.Network/privateEndpoints@2025-07-01' = [
   for endpoint in endpoints: {
     name: 'pe-${namePrefix}-${endpoint.name}'
     location: location
@@ -158,7 +164,7 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2023-11-01' = [
   }
 ]
 
-resource dnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = [
+resource dnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = [
   for (endpoint, i) in endpoints: {
     parent: privateEndpoints[i]
     name: 'default'

@@ -41,6 +41,11 @@ PLATFORM = {
 }
 
 
+# Injected by App Service into every app's environment (the app reads them to know it runs in
+# Azure and that App Service Authentication is on: api/identity.py); nobody sets them.
+INJECTED = {"WEBSITE_SITE_NAME", "WEBSITE_AUTH_ENABLED"}
+
+
 def partners() -> set[str]:
     """The PARTNER name of every partner module (each reads <PARTNER>_BASE_URL)."""
     found = set()
@@ -61,7 +66,7 @@ def settings_read_by_code() -> set[str]:
             names |= set(READ.findall(text)) | set(CONSTANT.findall(text))
     names |= {f"{partner.upper()}_BASE_URL" for partner in partners()}
     names |= set(HOST_REFERENCE.findall((ROOT / "host.json").read_text()))
-    return names
+    return names - INJECTED
 
 
 def example() -> dict[str, str]:
@@ -77,6 +82,7 @@ def set_by_bicep() -> set[str]:
 
 def test_the_scan_finds_settings_read_in_every_way():
     read = settings_read_by_code()
+    assert not INJECTED & (set(example()) | set_by_bicep())  # the platform's alone
     # settings.get / settings.number, a *_SETTING constant, a partner's base URL, host.json
     assert {"FRAUD_THRESHOLD", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"} <= read
     assert {"PAYMENTS_BASE_URL", "TASKHUB_NAME"} <= read

@@ -2,9 +2,7 @@
 locks guard production's task hub and vault, and alerts fire on failed orchestrations and on Key
 Vault refusing a caller.
 
-API versions: learn.microsoft.com/azure/templates (microsoft.insights/diagnosticsettings
-2021-05-01-preview, microsoft.insights/scheduledqueryrules 2023-12-01,
-microsoft.authorization/locks 2020-05-01)."""
+API versions: the ones test_api_versions.py pins (and says where they were checked)."""
 
 from __future__ import annotations
 
@@ -25,6 +23,7 @@ from tests.infra.bicep_tree import (
     resources,
     text,
 )
+from tests.infra.test_api_versions import API_VERSIONS
 from tests.infra.test_bicep_structure import MAIN, MODULES, main_modules
 
 DIAGNOSTICS = MODULES / "diagnostics.bicep"
@@ -74,7 +73,7 @@ def test_vault_and_every_storage_service_log_to_the_workspace() -> None:
         "Microsoft.Storage/storageAccounts/tableServices",
     }
     for node in settings.values():
-        assert api_version(node) == "2021-05-01-preview"
+        assert api_version(node) == API_VERSIONS["Microsoft.Insights/diagnosticSettings"]
         assert text(lookup(body(node), "properties.workspaceId")) == "workspaceId"
     assert log_categories(settings["Microsoft.KeyVault/vaults"]) == {"AuditEvent"}
     changes = {"StorageWrite", "StorageDelete"}
@@ -92,7 +91,7 @@ def test_production_storage_and_vault_cannot_be_deleted() -> None:
     scopes = existing_parents(root)
     locked = {}
     for node in resources(root, "Microsoft.Authorization/locks"):
-        assert api_version(node) == "2020-05-01"
+        assert api_version(node) == API_VERSIONS["Microsoft.Authorization/locks"]
         lock = body(node)
         locked[scopes[text(lookup(lock, "scope"))]] = literal(lookup(lock, "properties.level"))
     assert locked == {
@@ -120,7 +119,7 @@ def alert_rules() -> dict[str, dict[str, Node]]:
 def test_both_alerts_query_the_workspace_every_five_minutes() -> None:
     root = parse_file(ALERTS)
     (rule,) = resources(root, "Microsoft.Insights/scheduledQueryRules")
-    assert api_version(rule) == "2023-12-01"
+    assert api_version(rule) == API_VERSIONS["Microsoft.Insights/scheduledQueryRules"]
     rule = body(rule)
     assert text(lookup(rule, "properties.scopes")).split() == ["[", "workspaceId", "]"]
     assert literal(lookup(rule, "properties.evaluationFrequency")) == "PT5M"

@@ -5,8 +5,22 @@ from __future__ import annotations
 
 import re
 
-from tests.infra.bicep_tree import INFRA, declarations, params, parse_file, text
+import yaml
+from tree_sitter import Node
+
+from tests.conftest import app_functions
+from tests.infra.bicep_tree import (
+    INFRA,
+    declarations,
+    literal,
+    lookup,
+    params,
+    parse_file,
+    text,
+)
 from tests.infra.test_app_settings import partners
+from tests.infra.test_bicep_structure import single_resource
+from tests.infra.test_workflows import WORKFLOWS
 
 ROOT = INFRA.parent
 GUIDE = (ROOT / "docs" / "deploy.md").read_text()
@@ -61,15 +75,149 @@ def test_the_guide_lets_the_deployer_assign_exactly_the_roles_the_templates_assi
     assert f"exactly the {NUMBERS[len(assigned)]} role definitions" in " ".join(GUIDE.split())
 
 
-def test_the_guide_checks_the_region_and_prices_zone_redundancy() -> None:
-    """Flex Consumption keeps at least two always-ready instances per scaling group when the
-    plan is zone-redundant; this app's functions fall into the http and durable groups."""
-    text = " ".join(GUIDE.split())
-    assert "az functionapp list-flexconsumption-locations --zone-redundant=true" in text
-    assert "at least two always-ready instances per scaling group" in text
-    assert "keeps **four instances**" in text
+def scale_groups() -> set[str]:
+    """The app's Flex Consumption scale groups (Microsoft's "Azure Functions Flex Consumption
+    plan hosting", per-function scaling): HTTP triggers scale together as `http`, orchestration,
+    activity and entity triggers as `durable`, Event Grid blob triggers as `blob`, and every
+    other function alone as `function:<name>`."""
+    grouped = {
+        "httpTrigger": "http",
+        "orchestrationTrigger": "durable",
+        "activityTrigger": "durable",
+        "entityTrigger": "durable",
+    }
+    groups = set()
+    for function in app_functions():
+        trigger = function.get_trigger()
+        if trigger.type == "blobTrigger" and getattr(trigger, "source", None) == "EventGrid":
+            groups.add("blob")
+        else:
+            groups.add(grouped.get(trigger.type, f"function:{function.get_function_name()}"))
+    return groups
+
+
+def functionapp_variable(name: str) -> Node:
+    root = parse_file(INFRA / "modules" / "functionapp.bicep")
+    return declarations(root, "variable_declaration")[name].named_children[-1]
+
+
+def always_ready(name: str) -> dict[str, int]:
+    """An always-ready list of functionapp.bicep: group -> instances."""
+    declared = functionapp_variable(name)
+    if declared.type == "for_statement":  # [for group in scaleGroups: {...}]
+        count = literal(lookup(body_of_for(declared), "instanceCount"))
+        assert isinstance(count, int)
+        return {group: count for group in declared_scale_groups()}
+    found = {}
+    for item in declared.named_children:
+        count = literal(lookup(item, "instanceCount"))
+        assert isinstance(count, int)
+        found[str(literal(lookup(item, "name")))] = count
+    return found
+
+
+def body_of_for(node: Node) -> Node:
+    value = node.child_by_field_name("body") or node.named_children[-1]
+    assert value.type == "object", text(node)
+    return value
+
+
+def declared_scale_groups() -> set[str]:
+    return {str(literal(item)) for item in functionapp_variable("scaleGroups").named_children}
+
+
+def test_the_bicep_names_every_scale_group_of_the_app() -> None:
+    assert {"http", "durable"} <= scale_groups()
+    assert declared_scale_groups() == scale_groups()
+
+
+def test_always_ready_instances_match_what_the_guide_prices() -> None:
+    """Zone-redundant, the platform keeps at least two always-ready instances per scale group
+    whatever is configured, bills them, and accepts no fewer than two in the configuration
+    (Microsoft's "Reliability in Azure Functions" and "Flex Consumption plan hosting"): the
+    Bicep configures exactly those. Otherwise one, for `durable` (test_task_hub.py)."""
+    zone_redundant = always_ready("zoneRedundantAlwaysReady")
+    assert zone_redundant == {group: 2 for group in scale_groups()}
+    assert always_ready("singleZoneAlwaysReady") == {"durable": 1}
+    _, app = single_resource(INFRA / "modules" / "functionapp.bicep", "Microsoft.Web/sites")
+    chosen = lookup(app, "properties.functionAppConfig.scaleAndConcurrency.alwaysReady")
+    assert text(chosen) == "zoneRedundant ? zoneRedundantAlwaysReady : singleZoneAlwaysReady"
+
+    guide = " ".join(GUIDE.split())
+    instances = sum(zone_redundant.values())
+    assert f"keeps **{NUMBERS[instances]} instances**" in guide
+    assert f"costs {NUMBERS[instances]} always-ready instances (below)" in guide
+    assert "at least two always-ready instances per scaling group" in guide
+    for group in scale_groups():
+        assert f"`{group}`" in guide, group
+    assert "az functionapp list-flexconsumption-locations --zone-redundant=true" in guide
     prod = (INFRA / "prod.bicepparam").read_text()
     assert "param zoneRedundant = true" in prod
+
+
+def test_the_guide_registers_every_provider_the_templates_deploy_to() -> None:
+    """A resource type whose namespace is not registered fails the deployment with
+    MissingSubscriptionRegistration (the Durable Task Scheduler did)."""
+    (listed,) = re.findall(r"^for ns in (.*?); do$", GUIDE, re.MULTILINE | re.DOTALL)
+    registered = {name.lower() for name in listed.replace("\\", " ").split()}
+    assert 'az provider register --namespace "$ns" --wait' in GUIDE
+    used = set()
+    for path in [*INFRA.glob("*.bicep"), *(INFRA / "modules").glob("*.bicep")]:
+        for kind in re.findall(r"^resource \w+ '([\w.]+)/", path.read_text(), re.MULTILINE):
+            used.add(kind.lower())
+    assert "microsoft.durabletask" in used
+    assert used <= registered, used - registered
+    # Flex Consumption's VNet integration delegates its subnet to Microsoft.App/environments.
+    assert "microsoft.app" in registered
+
+
+DEPLOYMENT_PREFIX = "workflows-"
+
+
+def shell_commands(source: str, command: str) -> list[str]:
+    """Each `command ...` with its continuation lines joined."""
+    joined = source.replace("\\\n", " ")
+    return [match.group(0) for match in re.finditer(rf"{re.escape(command)}[^\n]*", joined)]
+
+
+def option(command: str, *names: str) -> str:
+    (value,) = [
+        match.group(1)
+        for name in names
+        for match in re.finditer(rf"(?:^|\s){re.escape(name)}[ =](\"[^\"]*\"|\S+)", command)
+    ]
+    return value.strip('"')
+
+
+def test_the_outputs_are_read_from_deployments_the_deploys_create() -> None:
+    """CI names each deployment per run (workflows-<env>-<run>-<attempt>); a look-up by a fixed
+    name (`-n workflows`) finds nothing. Every deployment the guide or a workflow creates starts
+    with one prefix, and every look-up reads the newest successful deployment with it."""
+    scripts: list[tuple[str, dict[str, str]]] = [(GUIDE, {})]
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            scripts += [(step.get("run", ""), job.get("env", {})) for step in job.get("steps", [])]
+    created = []
+    for source, env in scripts:
+        for command in shell_commands(source, "az deployment group create"):
+            name = option(command, "--name", "-n")
+            # A workflow passes the name through its job's env.
+            created.append(env[name.removeprefix("$")] if name.startswith("$") else name)
+    assert len(created) >= 4
+    for name in created:
+        assert name.startswith(DEPLOYMENT_PREFIX), name
+
+    (lookup_query,) = re.findall(r"^DEPLOYMENT=\$\(az deployment group list (.*)\)$", GUIDE, re.M)
+    assert f"starts_with(name, '{DEPLOYMENT_PREFIX}')" in lookup_query
+    assert "properties.provisioningState == 'Succeeded'" in lookup_query
+    assert "sort_by(" in lookup_query and "&properties.timestamp)[-1].name" in lookup_query
+    shown = [
+        option(command, "--name", "-n")
+        for source in (GUIDE, *(path.read_text() for path in WORKFLOWS.glob("*.yml")))
+        for command in shell_commands(source, "az deployment group show")
+    ]
+    assert len(shown) >= 5
+    assert set(shown) == {"$DEPLOYMENT"}
 
 
 def test_the_guide_names_the_python_the_app_runs_on() -> None:

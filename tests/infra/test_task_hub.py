@@ -23,6 +23,7 @@ from tests.infra.bicep_tree import (
     resources,
     text,
 )
+from tests.infra.test_api_versions import API_VERSIONS
 from tests.infra.test_bicep_structure import (
     MAIN,
     MODULES,
@@ -63,6 +64,40 @@ def test_the_guide_says_why_partition_count_is_16() -> None:
     assert "fixed when the task hub is created" in comment
 
 
+def seconds(timespan: str) -> int:
+    hours, minutes, secs = (int(part) for part in timespan.split(":"))
+    return hours * 3600 + minutes * 60 + secs
+
+
+FLEX_GUIDANCE = (
+    "https://learn.microsoft.com/azure/azure-functions/durable/"
+    "durable-functions-azure-storage-provider#flex-consumption-plan"
+)
+
+
+def test_durable_functions_follow_microsofts_flex_consumption_advice() -> None:
+    """Microsoft's Azure Storage provider guide, "Flex Consumption plan": one always-ready
+    instance for the `durable` group, and a queue polling interval of 10 seconds or less (the
+    default is 30). Both are applied, and the guide says why and at what cost."""
+    polling = durable_task()["storageProvider"]["maxQueuePollingInterval"]
+    assert seconds(polling) <= 10
+    blocks = re.findall(r"```jsonc\n(.*?)```", GUIDE, re.DOTALL)
+    (block,) = [block for block in blocks if '"partitionCount": 16' in block]
+    assert f'"maxQueuePollingInterval": "{polling}"' in block
+
+    functionapp = parse_file(MODULES / "functionapp.bicep")
+    single_zone = declarations(functionapp, "variable_declaration")["singleZoneAlwaysReady"]
+    (group,) = single_zone.named_children[-1].named_children
+    assert literal(lookup(group, "name")) == "durable"
+    assert literal(lookup(group, "instanceCount")) == 1
+
+    start = GUIDE.index("### Durable Functions on Flex Consumption")
+    section = " ".join(GUIDE[start : GUIDE.index("\n### ", start + 1)].split())
+    assert FLEX_GUIDANCE in section
+    assert "One always-ready instance for the `durable` group" in section
+    assert "`maxQueuePollingInterval` of 10 seconds" in section
+
+
 def test_the_bicep_carries_the_orchestration_version_host_json_declares() -> None:
     """defaultVersion is stamped on every new instance (Learn, "Orchestration versioning in
     Durable Functions"); main.bicep reads it from host.json instead of repeating it, tags the
@@ -89,8 +124,7 @@ def test_the_bicep_carries_the_orchestration_version_host_json_declares() -> Non
 
 SCHEDULER = MODULES / "scheduler.bicep"
 DATA_CONTRIBUTOR = "0ad04412-c4d5-4796-b79c-f76d14c8d402"  # Durable Task Data Contributor
-# API versions from learn.microsoft.com/azure/templates/microsoft.durabletask/schedulers
-API = "2026-02-01"
+API = API_VERSIONS["Microsoft.DurableTask/schedulers"]  # test_api_versions.py says why
 
 
 def resource_type(node: Node) -> str | int | bool | None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import app_functions
 from tests.infra.bicep_tree import literal, params, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -385,6 +386,70 @@ def test_a_smoke_check_runs_with_a_masked_function_key(environment: dict[str, An
     assert mask < script.index('bash scripts/smoke.sh "https://$FUNCTION_APP_HOST" "$key"')
     assert mask < script.index("x-functions-key: $key")
     assert named(environment, "Smoke check")["env"]["SMOKE_CLAIM"] == "${{ inputs.smoke-claim }}"
+
+
+def logs_in(step: dict[str, Any]) -> bool:
+    return step.get("uses", "").split("@")[0] == "azure/login"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda path: path.name)
+def test_tokens_are_asked_for_right_after_the_azure_login(path: Path) -> None:
+    """azure/login signs Azure CLI in with GitHub's OIDC assertion, which expires minutes later;
+    a token for another resource asked for after that (after a deployment, after the publish
+    retries) is refused with AADSTS700024 (Azure/azure-cli#28708). So a step that asks for a
+    token comes directly after the login, and nothing later asks for one."""
+    for name, job in load(path)["jobs"].items():
+        job_steps = job.get("steps", [])
+        for index, step in enumerate(job_steps):
+            if "get-access-token" not in step.get("run", ""):
+                continue
+            assert index > 0 and logs_in(job_steps[index - 1]), (
+                f"{path.name}: job {name}, step {step.get('name')!r} does not directly follow "
+                "azure/login"
+            )
+
+
+def test_the_smoke_check_uses_the_token_asked_for_at_login(environment: dict[str, Any]) -> None:
+    job = {"jobs": {"deploy": environment["jobs"]["deploy"]}}
+    token_step = named(job, "Get the API token")
+    script = token_step["run"]
+    assert 'az account get-access-token --resource "api://$AUTH_CLIENT_ID"' in script
+    # Masked before it is written anywhere a later step or the log could show it.
+    assert script.index('echo "::add-mask::$token"') < script.index('>> "$GITHUB_OUTPUT"')
+    assert 'echo "access-token=$token" >> "$GITHUB_OUTPUT"' in script
+    smoke = named(job, "Smoke check")
+    assert smoke["env"]["ACCESS_TOKEN"] == (
+        "${{ steps." + token_step["id"] + ".outputs.access-token }}"
+    )
+    assert "get-access-token" not in smoke["run"]
+    assert "SMOKE_ACCESS_TOKEN=$ACCESS_TOKEN bash scripts/smoke.sh" in smoke["run"]
+    assert '"Authorization: Bearer %s"\\n\' "$ACCESS_TOKEN"' in smoke["run"]
+    # The token right after the login, every step that runs long (the deployment, the publish
+    # retries, the smoke check's waits) after the token.
+    order = [step.get("name") for step in job["jobs"]["deploy"]["steps"]]
+    token_at = order.index(token_step["name"])
+    assert logs_in(job["jobs"]["deploy"]["steps"][token_at - 1])
+    for later in ("Deploy the infrastructure", "Deploy the app", "Smoke check"):
+        assert order.index(later) > token_at
+
+
+def test_the_deploy_summary_links_the_console(environment: dict[str, Any]) -> None:
+    """The console page is served at /api/console (api/console.py, host.json's routePrefix)
+    and signs people in itself, so it is excluded from App Service Authentication."""
+    script = named(environment, "Deploy the infrastructure")["run"]
+    assert 'echo "- console: https://$host/api/console" >> "$GITHUB_STEP_SUMMARY"' in script
+    host_json = json.loads((ROOT / "host.json").read_text())
+    assert host_json["extensions"]["http"]["routePrefix"] == "api"
+    routes = {
+        function.get_trigger().route
+        for function in app_functions()
+        if function.get_trigger().type == "httpTrigger"
+    }
+    assert "console" in routes
+    anonymous = params(parse_file(ROOT / "infra" / "modules" / "functionapp.bicep"))[
+        "anonymousPaths"
+    ]
+    assert "'/api/console'" in anonymous.default.text.decode()
 
 
 def test_prod_deployments_get_the_partner_urls(environment: dict[str, Any]) -> None:
