@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Post-deploy smoke test: one claim through the whole human-decision path, over the public API.
 #
-#   scripts/smoke.sh <app-url> <function-key>
+#   SMOKE_ACCESS_TOKEN=<token> scripts/smoke.sh <app-url>
 #
 # Starts a 9000 EUR claim (above the auto-approval limit, so it waits for an adjuster) on a fresh
 # policy number, waits for stage "awaiting_decision", approves it as smoke@example.com, waits for
@@ -11,8 +11,9 @@
 #
 # Exit codes: 0 passed, 1 the app misbehaved (unexpected HTTP code, a body that is not JSON, a
 # failed/terminated instance, a wrong outcome, a timeout), 2 wrong arguments or settings.
-# The function key travels only in the x-functions-key header (through a private curl config
-# file, never on a command line) and is never printed.
+# The access token travels only in the Authorization header (through a private curl config
+# file, never on a command line) and is never printed. No function key: the app's routes take
+# none; people and systems sign in.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -24,10 +25,9 @@ readonly DECISION_EVENT=ClaimDecision
 
 usage() {
     cat <<EOF
-usage: $PROG <app-url> <function-key>
+usage: $PROG <app-url>
 
   app-url        https://<app>.azurewebsites.net or http://127.0.0.1:7071 (no /api suffix)
-  function-key   a function key (or the master key), sent as the x-functions-key header
 
 environment:
   SMOKE_TIMEOUT_SECONDS  how long each wait may take, in whole seconds (default 120)
@@ -67,16 +67,13 @@ if [[ $# -eq 1 && ($1 == -h || $1 == --help) ]]; then
     usage
     exit 0
 fi
-[[ $# -eq 2 ]] || usage_error "expected 2 arguments, got $#"
+[[ $# -eq 1 ]] || usage_error "expected 1 argument, got $#"
 base_url=$1
-function_key=$2
 while [[ $base_url == */ ]]; do
     base_url=${base_url%/}
 done
 [[ $base_url =~ ^https?://[^/[:space:]]+(/[^[:space:]]*)?$ ]] \
     || usage_error "app-url must start with http:// or https://, got '$1'"
-[[ -n $function_key ]] || usage_error "function-key is empty"
-[[ $function_key =~ ^[[:graph:]]+$ ]] || usage_error "function-key must not contain spaces"
 
 timeout_seconds=${SMOKE_TIMEOUT_SECONDS:-120}
 poll_seconds=${SMOKE_POLL_SECONDS:-2}
@@ -88,21 +85,18 @@ poll_seconds=${SMOKE_POLL_SECONDS:-2}
 command -v curl >/dev/null 2>&1 || usage_error "curl is required"
 command -v python3 >/dev/null 2>&1 || usage_error "python3 is required to read JSON"
 
-# -- scratch files: response bodies, curl errors, the curl config holding the key -------------
+# -- scratch files: response bodies, curl errors, the curl config holding the token -----------
 
 umask 077
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/smoke.XXXXXX")
 trap 'rm -rf "$work_dir"' EXIT
 readonly body_file=$work_dir/body curl_errors=$work_dir/curl-errors curl_config=$work_dir/curl.conf
-escaped_key=${function_key//\\/\\\\}
-escaped_key=${escaped_key//\"/\\\"}
-printf 'header = "x-functions-key: %s"\n' "$escaped_key" >"$curl_config"
 access_token=${SMOKE_ACCESS_TOKEN:-}
+: >"$curl_config"
 [[ -z $access_token || $access_token =~ ^[[:graph:]]+$ ]] \
     || usage_error "SMOKE_ACCESS_TOKEN must not contain spaces"
 [[ -z $access_token ]] || printf 'header = "Authorization: Bearer %s"\n' "$access_token" >>"$curl_config"
 unset access_token SMOKE_ACCESS_TOKEN
-unset escaped_key
 
 # -- JSON -------------------------------------------------------------------------------------
 
@@ -163,7 +157,7 @@ body_excerpt() {
 
 http_code=""
 
-# request METHOD PATH EXPECTED [BODY]: sends the request with the key and checks that the code
+# request METHOD PATH EXPECTED [BODY]: sends the request with the token and checks that the code
 # is EXPECTED and the body a JSON object. The body is left in $body_file.
 request() {
     local method=$1 url=$base_url$2 expected=$3 data=${4-} hint=""
@@ -184,7 +178,7 @@ request() {
     fi
     if [[ $http_code != "$expected" ]]; then
         case $http_code in
-            401 | 403) hint=" - the function key was refused; pass a function key or the master key" ;;
+            401 | 403) hint=" - sign-in was refused; set SMOKE_ACCESS_TOKEN to a token for the app registration held by someone with Claims.Supervisor" ;;
             404) hint=" - check the app URL (give it without /api)" ;;
             409) hint=" - the claim is not in the state this step expects" ;;
         esac

@@ -1,8 +1,10 @@
 """scripts/smoke.sh, the post-deploy smoke test, run as an operator runs it: against devhost.
 
-One host enforces keys as Azure does (the script must pass the function key); another runs a
-manual clock with fraud scoring always failing, so a claim never reaches its decision stage and
-fails only when the test moves the clock past its retries.
+One host runs as Azure serves the app (App Service Authentication in front, keys required, the
+actor field off): the script signs in with its token, as the deploy workflow's is asked for with
+`az account get-access-token`, here devhost's `devhost token`; another runs a manual clock with
+fraud scoring always failing, so a claim never reaches its decision stage and fails only when
+the test moves the clock past its retries.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from adapters import simulator
-from devhost.easyauth import COOKIE
 from tests.conftest import ROOT, RunningHost, example_settings, free_port
 
 SCRIPT = ROOT / "scripts" / "smoke.sh"
@@ -39,9 +40,9 @@ def settings(state: Path, **overrides: str) -> dict[str, str]:
     }
 
 
-def smoke(url: str, key: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def smoke(url: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", str(SCRIPT), url, key],
+        ["bash", str(SCRIPT), url],
         env=smoke_env(**env),
         capture_output=True,
         text=True,
@@ -66,19 +67,24 @@ def claim_id(output: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def keyed_state(tmp_path_factory) -> Path:
+def azure_state(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("smoke") / "simulator.sqlite"
 
 
 @pytest.fixture(scope="module")
-def keyed(devhost_factory, keyed_state) -> RunningHost:
-    """The app with keys required, a real clock and healthy simulators."""
-    return devhost_factory(ROOT, "--require-keys", env=settings(keyed_state))
+def azure_like(devhost_factory, azure_state) -> RunningHost:
+    """The app as Azure serves it: App Service Authentication, keys required, the actor field
+    off, a real clock and healthy simulators."""
+    env = settings(azure_state, ACCEPT_ACTOR_FIELD="false", WEBSITE_SITE_NAME="workflows-smoke")
+    return devhost_factory(ROOT, "--easyauth", "--require-keys", env=env)
 
 
-@pytest.fixture(scope="module")
-def function_key(keyed: RunningHost) -> str:
-    return keyed.keys()["functionKeys"]["default"]
+def token(host: RunningHost, name: str, roles: str) -> str:
+    """A token for `name`, as `az account get-access-token` gives one in Azure (here devhost's
+    emulated sign-in issues it)."""
+    command = [sys.executable, "-m", "devhost", "token", "--as", name, "--roles", roles]
+    command += ["--url", host.base_url, "--hub", str(host.hub)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +96,13 @@ def stuck(devhost_factory, tmp_path_factory) -> RunningHost:
     return devhost_factory(ROOT, "--clock", "manual", env=env)
 
 
-def test_a_claim_goes_through_the_decision_and_is_paid(keyed, keyed_state, function_key):
-    run = smoke(keyed.base_url, function_key)
+def test_a_claim_goes_through_the_decision_and_is_paid(azure_like, azure_state):
+    supervisor = token(azure_like, "smoke@example.com", "Claims.Supervisor")
+    run = smoke(azure_like.base_url, SMOKE_ACCESS_TOKEN=supervisor)
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stderr == ""
-    assert function_key not in run.stdout
+    assert supervisor not in run.stdout
     steps = [line for line in run.stdout.splitlines() if line.startswith("==> ")]
     assert [line[4:9] for line in steps] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
     summary = run.stdout.splitlines()[-1]
@@ -104,8 +111,8 @@ def test_a_claim_goes_through_the_decision_and_is_paid(keyed, keyed_state, funct
     assert f"claim {business_id} approved by smoke@example.com, paid 9000" in summary
 
     # The app itself says the claim completed, approved by the script's decision and paid.
-    headers = {"x-functions-key": function_key}
-    view = keyed.http.get(f"/api/claims/{business_id}", headers=headers)
+    headers = {"Authorization": f"Bearer {supervisor}"}
+    view = azure_like.http.get(f"/api/claims/{business_id}", headers=headers)
     assert view.status_code == 200, view.text
     view = view.json()
     assert (view["runtimeStatus"], view["stage"]) == ("Completed", "approved")
@@ -113,22 +120,30 @@ def test_a_claim_goes_through_the_decision_and_is_paid(keyed, keyed_state, funct
     assert out["claimId"] == business_id and out["outcome"] == "approved"
     assert out["decidedBy"]["name"] == "smoke@example.com" and out["comment"] == "smoke test"
     assert out["amountPaid"] == 9000 and f"(payout {out['payoutId']})" in summary
-    payouts = simulator.ledger("payout", path=keyed_state)
+    payouts = simulator.ledger("payout", path=azure_state)
     assert [p["payoutId"] for p in payouts if p["claimId"] == business_id] == [out["payoutId"]]
-    lock = keyed.http.get(f"/api/locks/policy:POL-{business_id}", headers=headers)
+    lock = azure_like.http.get(f"/api/locks/policy:POL-{business_id}", headers=headers)
     assert lock.status_code == 200 and lock.json()["holder"] is None, lock.text
 
 
-def test_a_wrong_key_fails_on_the_first_request(keyed):
-    run = smoke(keyed.base_url, "not-the-function-key")
+def test_without_a_token_or_with_a_wrong_one_it_fails_on_the_first_request(azure_like):
+    for env in ({}, {"SMOKE_ACCESS_TOKEN": "not-a-token"}):
+        run = smoke(azure_like.base_url, **env)
+        assert run.returncode == 1
+        assert "HTTP 401" in run.stderr and "sign-in was refused" in run.stderr
+        assert "[2/4]" not in run.stdout
 
+
+def test_a_token_without_the_supervisor_role_cannot_decide(azure_like):
+    adjuster = token(azure_like, "ada@contoso.com", "Claims.Adjuster")
+    run = smoke(azure_like.base_url, SMOKE_ACCESS_TOKEN=adjuster)
     assert run.returncode == 1
-    assert "HTTP 401" in run.stderr and "function key was refused" in run.stderr
-    assert "[2/4]" not in run.stdout
+    assert "HTTP 403" in run.stderr and "Claims.Supervisor" in run.stderr
+    assert "[3/4]" in run.stdout and "[4/4]" not in run.stdout
 
 
 def test_a_claim_that_never_reaches_the_decision_times_out(stuck):
-    run = smoke(stuck.base_url, "any-key", SMOKE_TIMEOUT_SECONDS="1")
+    run = smoke(stuck.base_url, SMOKE_TIMEOUT_SECONDS="1")
 
     assert run.returncode == 1, run.stdout + run.stderr
     assert "timed out after 1 s waiting for stage awaiting_decision" in run.stderr
@@ -139,7 +154,7 @@ def test_a_claim_that_never_reaches_the_decision_times_out(stuck):
 
 def test_a_failed_instance_stops_the_script_at_once(stuck):
     process = subprocess.Popen(
-        ["bash", str(SCRIPT), stuck.base_url, "any-key"],
+        ["bash", str(SCRIPT), stuck.base_url],
         env=smoke_env(SMOKE_TIMEOUT_SECONDS="60"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -189,7 +204,7 @@ def not_json() -> Iterator[str]:
 
 
 def test_a_body_that_is_not_json_fails(not_json):
-    run = smoke(not_json, "key")
+    run = smoke(not_json)
 
     assert run.returncode == 1
     assert "HTTP 202 with a body that is not a JSON object" in run.stderr
@@ -197,7 +212,7 @@ def test_a_body_that_is_not_json_fails(not_json):
 
 
 def test_an_unreachable_app_fails():
-    run = smoke(f"http://127.0.0.1:{free_port()}", "key")
+    run = smoke(f"http://127.0.0.1:{free_port()}")
 
     assert run.returncode == 1
     assert "cannot reach the app" in run.stderr
@@ -206,13 +221,12 @@ def test_an_unreachable_app_fails():
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        ([], {}, "expected 2 arguments, got 0"),
-        (["http://127.0.0.1:7071"], {}, "expected 2 arguments, got 1"),
-        (["http://127.0.0.1:7071", "key", "more"], {}, "expected 2 arguments, got 3"),
-        (["127.0.0.1:7071", "key"], {}, "must start with http:// or https://"),
-        (["http://127.0.0.1:7071", ""], {}, "function-key is empty"),
-        (["http://127.0.0.1:7071", "key"], {"SMOKE_TIMEOUT_SECONDS": "soon"}, "whole seconds"),
-        (["http://127.0.0.1:7071", "key"], {"SMOKE_POLL_SECONDS": "0"}, "above 0"),
+        ([], {}, "expected 1 argument, got 0"),
+        (["http://127.0.0.1:7071", "key"], {}, "expected 1 argument, got 2"),
+        (["127.0.0.1:7071"], {}, "must start with http:// or https://"),
+        (["http://127.0.0.1:7071"], {"SMOKE_ACCESS_TOKEN": "a b"}, "must not contain spaces"),
+        (["http://127.0.0.1:7071"], {"SMOKE_TIMEOUT_SECONDS": "soon"}, "whole seconds"),
+        (["http://127.0.0.1:7071"], {"SMOKE_POLL_SECONDS": "0"}, "above 0"),
     ],
 )
 def test_wrong_arguments_print_the_usage_and_exit_2(args, env, message):
@@ -226,33 +240,9 @@ def test_wrong_arguments_print_the_usage_and_exit_2(args, env, message):
     )
 
     assert run.returncode == 2
-    assert message in run.stderr and "usage: smoke.sh <app-url> <function-key>" in run.stderr
+    assert message in run.stderr and "usage: smoke.sh <app-url>" in run.stderr
     assert run.stdout == ""
 
 
 def test_the_script_is_executable():
     assert os.access(SCRIPT, os.X_OK)
-
-
-@pytest.fixture(scope="module")
-def signed_in(devhost_factory, tmp_path_factory) -> RunningHost:
-    """The app as Azure serves it: keys required, App Service Authentication in front, and the
-    actor field off."""
-    state = tmp_path_factory.mktemp("smoke-signed-in") / "simulator.sqlite"
-    env = settings(state, ACCEPT_ACTOR_FIELD="false")
-    return devhost_factory(ROOT, "--require-keys", "--easyauth", env=env)
-
-
-def test_behind_sign_in_the_script_decides_as_whoever_its_token_names(signed_in: RunningHost):
-    key = signed_in.keys()["functionKeys"]["default"]
-    refused = smoke(signed_in.base_url, key)
-    assert refused.returncode == 1 and "401" in refused.stderr, refused.stdout + refused.stderr
-
-    form = {"name": "sam@contoso.com", "roles": "Claims.Supervisor"}
-    answer = signed_in.http.post("/.auth/login/aad", data=form)
-    assert answer.status_code == 302, answer.text
-    token = answer.cookies[COOKIE]
-    run = smoke(signed_in.base_url, key, SMOKE_ACCESS_TOKEN=token)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert token not in run.stdout + run.stderr
-    assert "approved by sam@contoso.com" in run.stdout.splitlines()[-1]
