@@ -26,11 +26,11 @@ from api.common import (
 from api.common import status_url as business_status_url
 from api.identity import acting, authorize
 from api.verdict import ACTIVE, runtime, standing
-from domain.access import TERMINATE_ROLES
 from domain.common import Workflow, parse_instance_id
 from domain.locks import LOCKS_RELEASE, release_instance_id
 from domain.maintenance import task_instance_id
 from domain.views import Problem, Terminated, TerminateRequest
+from domain.workflows import CONTRACTS
 
 bp = df.Blueprint()
 
@@ -49,7 +49,7 @@ async def terminate_instance(req: func.HttpRequest, client: df.DurableOrchestrat
     if parsed is None:
         raise ProblemError(404, f"No workflow instance has the id {instance_id!r}.")
     workflow, business_id = parsed
-    caller = authorize(req, f"terminating a {workflow.value}", TERMINATE_ROLES[workflow.value])
+    caller = authorize(req, f"terminating a {workflow.value}", CONTRACTS[workflow].supervisors)
     body = parse_body(req, TerminateRequest)
     actor = acting(caller, body.actor)
     status = await find_status(client, workflow, business_id)
@@ -125,5 +125,5 @@ openapi.operation(
     tag="workflows",
     body=TerminateRequest,
     responses={202: Terminated, 400: Problem, 404: Problem, 409: Problem},
-    roles=sorted({str(role) for roles in TERMINATE_ROLES.values() for role in roles}),
+    roles=sorted({str(role) for c in CONTRACTS.values() for role in c.supervisors}),
 )

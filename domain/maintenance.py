@@ -13,15 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from domain.access import Actor, TakenAction
+from domain.access import Actor, Role, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
     Count,
     PortalAction,
+    Workflow,
     require_unique,
     text,
 )
+from domain.contract import Action, Contract
 from domain.views import StatusView
 
 TailNumber = Annotated[
@@ -261,3 +263,30 @@ def task_result(
         "partsReceivedBy": parts_received_by,
         "completedAt": completed_at,
     }
+
+
+CONTRACT = Contract(
+    workflow=Workflow.MAINTENANCE,
+    id_param="orderId",
+    start=MaintenanceOrderRequest,
+    status=MaintenanceStatusView,
+    stages=Stage,
+    events=Event,
+    actions=(
+        Action(
+            "parts-received",
+            Event.PARTS_RECEIVED,
+            PartsReceived,
+            frozenset({Role.MAINTENANCE_CONTROLLER}),
+            "Parts for one task were received",
+        ),
+        Action(
+            "approval",
+            Event.RETURN_TO_SERVICE_APPROVAL,
+            ReturnToServiceApproval,
+            frozenset({Role.CERTIFYING_INSPECTOR}),
+            "Approve (or refuse) the aircraft's return to service; never by its requester",
+        ),
+    ),
+    supervisors=frozenset({Role.MAINTENANCE_CONTROLLER}),
+)

@@ -1,7 +1,8 @@
 """The claim workflow: lock the policy, assess in parallel, chase documents, decide, pay, notify.
 
-Stages: waiting_for_policy -> assessing -> [awaiting_documents] -> [awaiting_decision] ->
-paying -> the outcome (approved, rejected, abandoned, expired, lock_timeout).
+Stages (domain.claims.Stage): waiting_for_policy -> assessing -> [awaiting_documents] ->
+[awaiting_decision] -> paying -> the outcome (approved, rejected, abandoned, expired,
+lock_timeout).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from domain.claims import (
     MAX_DOCUMENTS_PER_CLAIM,
     MAX_SUBMISSIONS,
     ClaimResult,
+    Event,
     Outcome,
+    Stage,
     amount_paid,
     missing_documents,
     policy_covers,
@@ -56,7 +59,7 @@ def claim_orchestrator(context: df.DurableOrchestrationContext):
         # step ahead of recorded ones would break them (tests/histories, docs/releases.md).
         yield from _notify(context, claim, "claim_received", "received")
     resource = f"policy:{claim['policyNumber']}"
-    lock = yield from acquire_lock(context, resource, LOCK, "waiting_for_policy")
+    lock = yield from acquire_lock(context, resource, LOCK, Stage.WAITING_FOR_POLICY)
     if not lock.granted:
         reason = f"policy {claim['policyNumber']} stayed busy with {lock.holder}"
         result = ClaimResult(
@@ -70,7 +73,7 @@ def claim_orchestrator(context: df.DurableOrchestrationContext):
 
 
 def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> Steps:
-    yield from set_stage(context, "assessing")
+    yield from set_stage(context, Stage.ASSESSING)
     documents = claim["documents"]
     *read, policy, fraud = yield context.task_all(
         [
@@ -121,7 +124,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
     paid = amount_paid(claim["amount"], policy)
     payout_id = None
     if paid > 0:
-        yield from set_stage(context, "paying")
+        yield from set_stage(context, Stage.PAYING)
         payout = yield context.call_activity_with_retry(
             "claims_pay",
             PARTNER_RETRY,
@@ -189,14 +192,14 @@ def _chase_documents(
         remind_at = context.current_utc_datetime + REMINDER_EVERY
         yield from set_stage(
             context,
-            "awaiting_documents",
-            ["DocumentsSubmitted"],
+            Stage.AWAITING_DOCUMENTS,
+            [Event.DOCUMENTS_SUBMITTED],
             missingDocuments=missing,
             reminders=reminders,
             submissionsLeft=MAX_SUBMISSIONS - submissions,
             documentsLeft=MAX_DOCUMENTS_PER_CLAIM - documents,
         )
-        received = yield from wait_for_event(context, ["DocumentsSubmitted"], remind_at)
+        received = yield from wait_for_event(context, [Event.DOCUMENTS_SUBMITTED], remind_at)
         if received is None:
             if reminders == MAX_REMINDERS:
                 return extractions, reviews, f"no answer to {MAX_REMINDERS} reminders"
@@ -205,7 +208,7 @@ def _chase_documents(
                 context, claim, "claim_documents_reminder", f"reminder-{reminders}", missing=missing
             )
             continue
-        record_action(context, "DocumentsSubmitted", received[1])
+        record_action(context, Event.DOCUMENTS_SUBMITTED, received[1])
         submissions += 1
         submitted = received[1]["documents"][: MAX_DOCUMENTS_PER_CLAIM - documents]
         documents += len(submitted)
@@ -224,11 +227,15 @@ def _await_decision(
     while True:
         deadline = started + (EXPIRE_AFTER if escalated else ESCALATE_AFTER)
         yield from set_stage(
-            context, "awaiting_decision", ["ClaimDecision"], escalated=escalated, reasons=reasons
+            context,
+            Stage.AWAITING_DECISION,
+            [Event.CLAIM_DECISION],
+            escalated=escalated,
+            reasons=reasons,
         )
-        received = yield from wait_for_event(context, ["ClaimDecision"], deadline)
+        received = yield from wait_for_event(context, [Event.CLAIM_DECISION], deadline)
         if received is not None:
-            record_action(context, "ClaimDecision", received[1])
+            record_action(context, Event.CLAIM_DECISION, received[1])
             return received[1]
         if escalated:
             return None

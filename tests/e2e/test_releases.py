@@ -19,7 +19,7 @@ from devhost.testing import command
 from tests.conftest import ROOT, example_settings
 from tests.histories import HISTORIES, PATHS
 
-ASSESSING = '    yield from set_stage(context, "assessing")\n'
+ASSESSING = "    yield from set_stage(context, Stage.ASSESSING)\n"
 ENDED = '    log(context, "claim %s ended %s", result.claim_id, result.outcome.value)\n'
 RECORDED = len(list(HISTORIES.rglob("*.json")))  # the paths, and older versions' kept beside
 

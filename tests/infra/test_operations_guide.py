@@ -15,7 +15,7 @@ from devhost.cli import _parser
 from devhost.keys import SYSTEM_KEY
 from devhost.management import ManagementApi
 from domain import claims, maintenance, shipments
-from domain.access import ACTION_ROLES
+from domain.workflows import ACTION_ROLES
 from tests.conftest import app_functions
 from tests.infra.bicep_tree import INFRA, declarations, parse_file
 
@@ -129,7 +129,7 @@ def roles_named(text: str) -> set[str]:
 
 def action_roles(text: str) -> set[str]:
     """The roles that may take the portal actions whose routes `text` names, per
-    domain/access.py's ACTION_ROLES (route -> the Durable event it raises -> roles)."""
+    domain/workflows.py's ACTION_ROLES (route -> the Durable event it raises -> roles)."""
     app_functions()  # importing the app registers every route's OpenAPI entry
     events = {f"/api{op.path}": op.event for op in operations() if op.event}
     routes = re.findall(r"`POST (/api/[^`]+)`", text)
@@ -165,9 +165,8 @@ def test_who_may_do_what_lists_each_actions_roles():
 
 
 def claim_stages() -> set[str]:
-    source = (ROOT / "orchestrators" / "claims.py").read_text()
-    named = set(re.findall(r"(?:set_stage|acquire_lock)\([^)]*?\"(\w+)\"", source, re.DOTALL))
-    return named | {outcome.value for outcome in claims.Outcome}
+    """A claim's stages while it runs, then the one named for its outcome."""
+    return {stage.value for stage in claims.Stage} | {outcome.value for outcome in claims.Outcome}
 
 
 @pytest.mark.parametrize(
