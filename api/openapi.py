@@ -1,6 +1,7 @@
 """`GET /api/openapi.yaml`: an OpenAPI 3.1 document built from the same models that validate.
 
-Each api module registers its operations next to its routes, at import time:
+Each api module registers its operations next to its routes, at import time (a workflow's
+routes are documented from its contract by api/workflow_routes.py):
 
     from api import openapi
     openapi.operation("POST", "/claims", "Start a claim", tag="claims",

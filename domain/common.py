@@ -157,6 +157,10 @@ _COLLECTIONS = {
 }
 
 
+ACTIVE_STATUSES = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
+"""Runtime statuses of an instance that has not ended (ContinuedAsNew: it goes on afresh)."""
+
+
 def is_business_id(value: str) -> bool:
     """True when `value` is a valid business id."""
     return BUSINESS_ID_RE.fullmatch(value) is not None
