@@ -30,6 +30,7 @@ start: $(STAMP) local.settings.json
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # The test run caches bytecode even where the environment turns that off
 # (PYTHONDONTWRITEBYTECODE): every host the suite starts would otherwise compile devhost and

@@ -86,8 +86,8 @@ Email = Annotated[
         strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x85]+@[^@\s\x85]+\.[A-Za-z]{2,63}$"
     ),
 ]
-Text = text(2000)
-PersonName = text(200)
+Text = Annotated[str, text(2000)]
+PersonName = Annotated[str, text(200)]
 
 
 class DocumentKind(StrEnum):

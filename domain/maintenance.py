@@ -31,9 +31,9 @@ TailNumber = Annotated[
 ]
 """An aircraft registration such as `N123AB` or `D-AIBC` (upper-cased on the way in)."""
 
-ShortText = text(64)
-PersonName = text(200)
-Text = text(500)
+ShortText = Annotated[str, text(64)]
+PersonName = Annotated[str, text(200)]
+Text = Annotated[str, text(500)]
 PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
 PARTS_REMINDER_EVERY = timedelta(hours=24)
@@ -210,6 +210,7 @@ def plan_parts(
             by_part.get(part.part_number, []), key=lambda o: (o.lead_time_days, o.supplier)
         )
         stocked = [offer for offer in candidates if offer.available >= part.quantity]
+        action: Literal["in_stock", "order", "unsourced"]
         if stocked:
             action, chosen = "in_stock", stocked[0]
         elif candidates:

@@ -35,7 +35,7 @@ from domain.common import (
 from domain.contract import Action, Contract
 from domain.views import StatusView
 
-PostalCode = text(16)
+PostalCode = Annotated[str, text(16)]
 
 CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")]
 """A carrier code as configured (upper case, e.g. `FASTFREIGHT`)."""

@@ -5,7 +5,7 @@ They are models so the OpenAPI document describes exactly what api/ sends.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -142,7 +142,7 @@ class InstanceHistory(ApiModel):
 class TerminateRequest(PortalAction):
     """Why an instance is stopped for good (kept as the termination reason, with who did it)."""
 
-    reason: text(500)
+    reason: Annotated[str, text(500)]
 
 
 class Terminated(ApiModel):

@@ -11,11 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase
 
-from domain.access import SYSTEM
+from domain.access import SYSTEM, TakenAction
 from domain.claims import (
     MAX_DOCUMENTS_PER_CLAIM,
     MAX_SUBMISSIONS,
+    ClaimRequest,
     ClaimResult,
     Event,
     Outcome,
@@ -26,7 +28,6 @@ from domain.claims import (
 )
 from domain.common import Workflow, to_json
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
@@ -35,6 +36,7 @@ from orchestrators.common import (
     version_at_least,
     wait_for_event,
 )
+from orchestrators.inbox import Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -51,19 +53,19 @@ ACKNOWLEDGED_SINCE = "2.0"  # app version from which the claimant hears the clai
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=Workflow.CLAIM.orchestrator)
-def claim_orchestrator(context: df.DurableOrchestrationContext):
+def claim_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """One claim per policy at a time: the policy lock is held from assessment to payout."""
-    claim: dict[str, Any] = context.get_input()
+    claim = ClaimRequest.model_validate(context.get_input())
     if version_at_least(context, ACKNOWLEDGED_SINCE):
         # Claims started before this version replay without the acknowledgement: inserting a
         # step ahead of recorded ones would break them (tests/histories, docs/releases.md).
         yield from _notify(context, claim, "claim_received", "received")
-    resource = f"policy:{claim['policyNumber']}"
+    resource = f"policy:{claim.policy_number}"
     lock = yield from acquire_lock(context, resource, LOCK, Stage.WAITING_FOR_POLICY)
     if not lock.granted:
-        reason = f"policy {claim['policyNumber']} stayed busy with {lock.holder}"
+        reason = f"policy {claim.policy_number} stayed busy with {lock.holder}"
         result = ClaimResult(
-            claim_id=claim["claimId"], outcome=Outcome.LOCK_TIMEOUT, reasons=[reason]
+            claim_id=claim.claim_id, outcome=Outcome.LOCK_TIMEOUT, reasons=[reason]
         )
     else:
         result = yield from holding_lock(context, resource, _handle(context, claim))
@@ -72,16 +74,16 @@ def claim_orchestrator(context: df.DurableOrchestrationContext):
     return to_json(result)
 
 
-def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> Steps:
+def _handle(context: df.DurableOrchestrationContext, claim: ClaimRequest) -> Steps:
     yield from set_stage(context, Stage.ASSESSING)
-    documents = claim["documents"]
+    documents = [to_json(document) for document in claim.documents]
     *read, policy, fraud = yield context.task_all(
         [
             *_document_tasks(context, documents),
             context.call_activity_with_retry(
-                "claims_lookup_policy", PARTNER_RETRY, claim["policyNumber"]
+                "claims_lookup_policy", PARTNER_RETRY, claim.policy_number
             ),
-            context.call_activity_with_retry("claims_score_fraud", PARTNER_RETRY, claim),
+            context.call_activity_with_retry("claims_score_fraud", PARTNER_RETRY, to_json(claim)),
         ]
     )
     extractions, reviews = read[: len(documents)], read[len(documents) :]
@@ -101,7 +103,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
         "claims_assess",
         PARTNER_RETRY,
         {
-            "amount": claim["amount"],
+            "amount": claim.amount,
             "fraudScore": fraud["score"],
             "policy": policy,
             "photoReviews": reviews,
@@ -121,7 +123,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
     }
     if decision["decision"] != "approve":
         return (yield from _close(context, claim, Outcome.REJECTED, fraud["score"], **decided))
-    paid = amount_paid(claim["amount"], policy)
+    paid = amount_paid(claim.amount, policy)
     payout_id = None
     if paid > 0:
         yield from set_stage(context, Stage.PAYING)
@@ -129,10 +131,10 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
             "claims_pay",
             PARTNER_RETRY,
             {
-                "claimId": claim["claimId"],
+                "claimId": claim.claim_id,
                 "amount": paid,
-                "currency": claim["currency"],
-                "payee": claim["claimant"],
+                "currency": claim.currency,
+                "payee": to_json(claim.claimant),
                 "idempotencyKey": f"{context.instance_id}:payout",
             },
         )
@@ -152,7 +154,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
 
 def _document_tasks(
     context: df.DurableOrchestrationContext, documents: list[dict[str, Any]]
-) -> list:
+) -> list[TaskBase]:
     """Extract every document, then review every photo: one task each, to run in parallel."""
     photos = [document for document in documents if document["kind"] == "photo"]
     return [
@@ -169,7 +171,7 @@ def _document_tasks(
 
 def _chase_documents(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     policy: dict[str, Any],
     extractions: list[dict[str, Any]],
 ) -> Steps:
@@ -183,7 +185,7 @@ def _chase_documents(
     """
     reviews: list[dict[str, Any]] = []
     reminders = submissions = 0
-    documents = len(claim["documents"])
+    documents = len(claim.documents)
     required = policy.get("requiredDocuments") or []
     while missing := missing_documents(required, extractions):
         if submissions == MAX_SUBMISSIONS:
@@ -219,7 +221,7 @@ def _chase_documents(
 
 
 def _await_decision(
-    context: df.DurableOrchestrationContext, claim: dict[str, Any], reasons: list[str]
+    context: df.DurableOrchestrationContext, claim: ClaimRequest, reasons: list[str]
 ) -> Steps:
     """An adjuster's decision; escalates once after ESCALATE_AFTER, None after EXPIRE_AFTER."""
     started = context.current_utc_datetime
@@ -247,20 +249,20 @@ def _await_decision(
 
 def _close(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     outcome: Outcome,
     fraud_score: float,
     **fields: Any,
 ) -> Steps:
     """Tell the claimant the outcome and build the result."""
     result = ClaimResult(
-        claim_id=claim["claimId"],
+        claim_id=claim.claim_id,
         outcome=outcome,
         fraud_score=fraud_score,
-        actions=taken_actions(context),
+        actions=[TakenAction.model_validate(action) for action in taken_actions(context)],
         **fields,
     )
-    summary = {
+    summary: dict[str, Any] = {
         "outcome": outcome.value,
         "amountPaid": result.amount_paid,
         "payoutId": result.payout_id,
@@ -271,7 +273,7 @@ def _close(
 
 def _notify(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     template: str,
     step: str,
     recipient: str | None = None,
@@ -282,9 +284,9 @@ def _notify(
         "claims_notify",
         PARTNER_RETRY,
         {
-            "recipient": recipient or claim["claimant"]["email"],
+            "recipient": recipient or claim.claimant.email,
             "template": template,
-            "data": {"claimId": claim["claimId"], **data},
+            "data": {"claimId": claim.claim_id, **data},
             "idempotencyKey": f"{context.instance_id}:notify:{step}",
         },
     )

@@ -36,8 +36,8 @@ import azure.durable_functions as df
 
 from domain.common import iso
 from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LOCKS_RELEASE, LockActivity
-from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
-from orchestrators.inbox import Inbox
+from orchestrators.common import log, retry, set_stage, wait_for_event
+from orchestrators.inbox import Inbox, Steps
 
 bp = df.Blueprint()
 
@@ -170,7 +170,7 @@ def _show_held(context: df.DurableOrchestrationContext, resource: str, held: boo
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=LOCKS_RELEASE)
-def locks_release(context: df.DurableOrchestrationContext):
+def locks_release(context: df.DurableOrchestrationContext) -> Steps:
     """Take an owner that no longer runs off its locks (input `{owner, resources}`), waking
     whoever holds each next; returns what each lock did."""
     request = context.get_input()
@@ -210,7 +210,9 @@ def _leave(context: df.DurableOrchestrationContext, resource: str, owner: str) -
     return change
 
 
-def _hand_on(context: df.DurableOrchestrationContext, resource: str, change: dict) -> Steps:
+def _hand_on(
+    context: df.DurableOrchestrationContext, resource: str, change: dict[str, Any]
+) -> Steps:
     """Wake the holder `change` made; skip past any that no longer runs.
 
     Repeating this is harmless (the event only makes the holder ask the entity again), and the

@@ -36,7 +36,6 @@ from domain.maintenance import (
     task_result,
 )
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
@@ -44,6 +43,7 @@ from orchestrators.common import (
     taken_actions,
     wait_for_event,
 )
+from orchestrators.inbox import Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -56,7 +56,7 @@ AIRCRAFT_LOCK = LockPolicy(
 
 
 @bp.orchestration_trigger(context_name="context")
-def maintenance_orchestrator(context: df.DurableOrchestrationContext):
+def maintenance_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """Run one maintenance order (input: the validated MaintenanceOrder JSON)."""
     order = MaintenanceOrder.model_validate(context.get_input())
     timestamps = {"requestedAt": iso(context.current_utc_datetime)}
@@ -199,7 +199,7 @@ def _await_return_to_service(
 
 
 @bp.orchestration_trigger(context_name="context")
-def maintenance_task(context: df.DurableOrchestrationContext):
+def maintenance_task(context: df.DurableOrchestrationContext) -> Steps:
     """One task of an order: check parts, order what is missing, wait for it, complete.
 
     Input `{orderId, task}`; output the task result (domain.maintenance.task_result).

@@ -36,14 +36,13 @@ from domain.shipments import (
     transit_deadline,
 )
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
     set_stage,
     taken_actions,
 )
-from orchestrators.inbox import Inbox
+from orchestrators.inbox import Inbox, Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -67,7 +66,7 @@ class Cancelled(Exception):
 
 
 @bp.orchestration_trigger(context_name="context")
-def shipment_orchestrator(context: df.DurableOrchestrationContext):
+def shipment_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """Run one shipment from quotes to delivery (input: the validated ShipmentRequest JSON)."""
     return (yield from ShipmentRun(context).run())
 
@@ -235,6 +234,7 @@ class ShipmentRun:
         waiting = [Event.DELIVERED, Event.CANCEL]
         yield from set_stage(self.context, Stage.IN_TRANSIT, waiting)
         delivered = self.inbox.waiter(Event.DELIVERED)
+        assert self.booking is not None, "a shipment in transit is booked"
         due = transit_deadline(self.context.current_utc_datetime, self.booking["transitDays"])
         timer = self.context.create_timer(due)
         if (yield from self.race([delivered, timer])) is timer:

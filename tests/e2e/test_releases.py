@@ -87,7 +87,7 @@ def test_a_step_inserted_before_a_recorded_one_is_caught_with_both_sides_named(t
     ("anchor", "added", "before"),
     [
         pytest.param(
-            ASSESSING, '    log(context, "assessing %s", claim["claimId"])\n', False, id="log-line"
+            ASSESSING, '    log(context, "assessing %s", claim.claim_id)\n', False, id="log-line"
         ),
         pytest.param(
             ENDED,
