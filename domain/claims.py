@@ -201,6 +201,18 @@ class Event(StrEnum):
     CLAIM_DECISION = "ClaimDecision"
 
 
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    EXTRACT_DOCUMENT = "claims_extract_document"
+    REVIEW_PHOTO = "claims_review_photo"
+    LOOKUP_POLICY = "claims_lookup_policy"
+    SCORE_FRAUD = "claims_score_fraud"
+    ASSESS = "claims_assess"
+    PAY = "claims_pay"
+    NOTIFY = "claims_notify"
+
+
 class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"

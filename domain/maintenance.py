@@ -68,6 +68,16 @@ class Stage(StrEnum):
     AWAITING_PARTS = "awaiting_parts"
 
 
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    RECORD_INSPECTION = "maintenance_record_inspection"
+    CHECK_PART = "maintenance_check_part"
+    ORDER_PART = "maintenance_order_part"
+    GENERATE_COMPLIANCE = "maintenance_generate_compliance"
+    NOTIFY = "maintenance_notify"
+
+
 class Outcome(StrEnum):
     RETURNED_TO_SERVICE = "returned_to_service"
     RETURN_TO_SERVICE_DENIED = "return_to_service_denied"

@@ -70,6 +70,18 @@ class Stage(StrEnum):
     COMPLETED = "completed"
 
 
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    CONFIG = "shipments_config"
+    QUOTE = "shipments_quote"
+    RESERVE = "shipments_reserve"
+    BOOK = "shipments_book"
+    CANCEL_RESERVATION = "shipments_cancel_reservation"
+    CANCEL_BOOKING = "shipments_cancel_booking"
+    NOTIFY_DISPATCHER = "shipments_notify_dispatcher"
+
+
 class Outcome(StrEnum):
     """How a shipment ended."""
 

@@ -17,6 +17,7 @@ from domain.access import SYSTEM, TakenAction
 from domain.claims import (
     MAX_DOCUMENTS_PER_CLAIM,
     MAX_SUBMISSIONS,
+    Activity,
     ClaimRequest,
     ClaimResult,
     Event,
@@ -81,9 +82,9 @@ def _handle(context: df.DurableOrchestrationContext, claim: ClaimRequest) -> Ste
         [
             *_document_tasks(context, documents),
             context.call_activity_with_retry(
-                "claims_lookup_policy", PARTNER_RETRY, claim.policy_number
+                Activity.LOOKUP_POLICY, PARTNER_RETRY, claim.policy_number
             ),
-            context.call_activity_with_retry("claims_score_fraud", PARTNER_RETRY, to_json(claim)),
+            context.call_activity_with_retry(Activity.SCORE_FRAUD, PARTNER_RETRY, to_json(claim)),
         ]
     )
     extractions, reviews = read[: len(documents)], read[len(documents) :]
@@ -100,7 +101,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: ClaimRequest) -> Ste
             )
         reviews = reviews + more_reviews
     assessment = yield context.call_activity_with_retry(
-        "claims_assess",
+        Activity.ASSESS,
         PARTNER_RETRY,
         {
             "amount": claim.amount,
@@ -128,7 +129,7 @@ def _handle(context: df.DurableOrchestrationContext, claim: ClaimRequest) -> Ste
     if paid > 0:
         yield from set_stage(context, Stage.PAYING)
         payout = yield context.call_activity_with_retry(
-            "claims_pay",
+            Activity.PAY,
             PARTNER_RETRY,
             {
                 "claimId": claim.claim_id,
@@ -159,11 +160,11 @@ def _document_tasks(
     photos = [document for document in documents if document["kind"] == "photo"]
     return [
         *(
-            context.call_activity_with_retry("claims_extract_document", PARTNER_RETRY, d)
+            context.call_activity_with_retry(Activity.EXTRACT_DOCUMENT, PARTNER_RETRY, d)
             for d in documents
         ),
         *(
-            context.call_activity_with_retry("claims_review_photo", PARTNER_RETRY, p)
+            context.call_activity_with_retry(Activity.REVIEW_PHOTO, PARTNER_RETRY, p)
             for p in photos
         ),
     ]
@@ -281,7 +282,7 @@ def _notify(
 ) -> Steps:
     """One message per (instance, step): a retried activity or a replay never sends twice."""
     yield context.call_activity_with_retry(
-        "claims_notify",
+        Activity.NOTIFY,
         PARTNER_RETRY,
         {
             "recipient": recipient or claim.claimant.email,

@@ -22,6 +22,7 @@ from domain.maintenance import (
     APPROVAL_REMINDER_EVERY,
     FOLLOWUPS_AT_MOST,
     PARTS_REMINDER_EVERY,
+    Activity,
     Event,
     MaintenanceOrder,
     MaintenanceTask,
@@ -90,7 +91,7 @@ def _work_on_aircraft(
     key = context.instance_id
     yield from set_stage(context, Stage.INSPECTING)
     inspection = yield context.call_activity_with_retry(
-        "maintenance_record_inspection",
+        Activity.RECORD_INSPECTION,
         STEP_RETRY,
         {"order": order_json, "idempotencyKey": f"{key}:inspection"},
     )
@@ -111,7 +112,7 @@ def _work_on_aircraft(
 
     yield from set_stage(context, Stage.DOCUMENTING)
     document = yield context.call_activity_with_retry(
-        "maintenance_generate_compliance",
+        Activity.GENERATE_COMPLIANCE,
         STEP_RETRY,
         {"order": order_json, "results": results, "idempotencyKey": f"{key}:compliance"},
     )
@@ -212,7 +213,7 @@ def maintenance_task(context: df.DurableOrchestrationContext) -> Steps:
         answers = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "maintenance_check_part",
+                    Activity.CHECK_PART,
                     STEP_RETRY,
                     {"partNumber": part.part_number, "quantity": part.quantity},
                 )
@@ -229,7 +230,7 @@ def maintenance_task(context: df.DurableOrchestrationContext) -> Steps:
         orders = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "maintenance_order_part",
+                    Activity.ORDER_PART,
                     STEP_RETRY,
                     {
                         "supplier": decision.supplier,
@@ -281,7 +282,7 @@ def _notify(
 ) -> Steps:
     """Send one message (to a recipient or a role), once per instance and step."""
     yield context.call_activity_with_retry(
-        "maintenance_notify",
+        Activity.NOTIFY,
         STEP_RETRY,
         {
             **to,
