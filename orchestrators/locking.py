@@ -134,12 +134,18 @@ def acquire_lock(
 def release_lock(context: df.DurableOrchestrationContext, resource: str) -> Steps:
     """Release this instance's lock on `resource` and wake the next holder.
 
-    Raises LockLost when this instance no longer held it: its critical section ran unguarded.
+    Raises LockLost when another instance holds it: two holders, the critical section ran
+    unguarded. A lock already free is this instance's own earlier release (before a rewind).
     """
     change = yield from _call(context, resource, "release", context.instance_id)
     log(context, "lock %s: %s", resource, change["reason"])
     if not change.get("changed", change.get("released")):
-        raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
+        if change.get("holder") is not None:
+            raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
+        # Free, with nobody else holding it: this instance released it before, as it failed,
+        # and was rewound since (the lock's state is not rewound with the history). Its
+        # finished work stands; failing it now would undo nothing.
+        log(context, "lock %s was already free: released before a rewind", resource)
     _show_held(context, resource, held=False)
     yield from _hand_on(context, resource, change)
     return change
