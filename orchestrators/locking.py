@@ -141,7 +141,8 @@ def release_lock(context: df.DurableOrchestrationContext, resource: str) -> Step
     log(context, "lock %s: %s", resource, change["reason"])
     if not change.get("changed", change.get("released")):
         if change.get("holder") is not None:
-            raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
+            why = change["reason"]
+            raise LockLost(f"{context.instance_id} did not hold lock {resource}: {why}")
         # Free, with nobody else holding it: this instance released it before, as it failed,
         # and was rewound since (the lock's state is not rewound with the history). Its
         # finished work stands; failing it now would undo nothing.
