@@ -46,7 +46,7 @@ class Contract:
     events: type[StrEnum]
     actions: tuple[Action, ...]
     supervisors: frozenset[Role]
-    """Who may terminate an instance (api/terminate.py)."""
+    """Who may terminate or rewind an instance (api/support.py)."""
 
     def __post_init__(self) -> None:
         """Every event has exactly one action, and every action one of the workflow's events."""

@@ -139,8 +139,8 @@ class InstanceHistory(ApiModel):
     timeline: Timeline
 
 
-class TerminateRequest(PortalAction):
-    """Why an instance is stopped for good (kept as the termination reason, with who did it)."""
+class SupportRequest(PortalAction):
+    """Why support terminates or rewinds an instance (kept in its history, with who did it)."""
 
     reason: Annotated[str, text(500)]
 
@@ -154,6 +154,18 @@ class Terminated(ApiModel):
     by: Actor
     released_locks: list[str] = Field(
         description="Locks the instance held or waited for; each passes to its next waiter at once."
+    )
+
+
+class Rewound(ApiModel):
+    """Answer to a rewind: the instance runs again from its failed step."""
+
+    id: str
+    status_url: str
+    reason: str
+    by: Actor
+    retaken_locks: list[str] = Field(
+        description="Locks the instance released as it failed, which it holds again."
     )
 
 

@@ -23,7 +23,7 @@ Answers recorded by instances that started before leases were checked lack `leas
 yielding there is an error ("generator ignored GeneratorExit"). While it runs, the custom
 status lists the resource under `locks`, so whoever terminates the instance knows what to free:
 the `locks_release` orchestration takes a terminated owner off its locks and wakes the next
-holders at once (api/terminate.py starts it), where a lock would otherwise wait for its lease.
+holders at once (api/support.py starts it), where a lock would otherwise wait for its lease.
 """
 
 from __future__ import annotations
@@ -134,19 +134,12 @@ def acquire_lock(
 def release_lock(context: df.DurableOrchestrationContext, resource: str) -> Steps:
     """Release this instance's lock on `resource` and wake the next holder.
 
-    Raises LockLost when another instance holds it: two holders, the critical section ran
-    unguarded. A lock already free is this instance's own earlier release (before a rewind).
+    Raises LockLost when this instance no longer held it: its critical section ran unguarded.
     """
     change = yield from _call(context, resource, "release", context.instance_id)
     log(context, "lock %s: %s", resource, change["reason"])
     if not change.get("changed", change.get("released")):
-        if change.get("holder") is not None:
-            why = change["reason"]
-            raise LockLost(f"{context.instance_id} did not hold lock {resource}: {why}")
-        # Free, with nobody else holding it: this instance released it before, as it failed,
-        # and was rewound since (the lock's state is not rewound with the history). Its
-        # finished work stands; failing it now would undo nothing.
-        log(context, "lock %s was already free: released before a rewind", resource)
+        raise LockLost(f"{context.instance_id} did not hold lock {resource}: {change['reason']}")
     _show_held(context, resource, held=False)
     yield from _hand_on(context, resource, change)
     return change
@@ -163,6 +156,7 @@ def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: 
         result = yield from steps
     except Exception:
         yield from release_lock(context, resource)
+        _show_released_on_failure(context, resource)
         raise
     yield from release_lock(context, resource)
     return result
@@ -173,6 +167,14 @@ def _show_held(context: df.DurableOrchestrationContext, resource: str, held: boo
     status = dict(context.custom_status) if isinstance(context.custom_status, dict) else {}
     locks = [name for name in status.get("locks") or [] if name != resource]
     status["locks"] = [*locks, resource] if held else locks
+    context.set_custom_status(status)
+
+
+def _show_released_on_failure(context: df.DurableOrchestrationContext, resource: str) -> None:
+    """List `resource` under `releasedOnFailure`: a rewind must take it again first, since the
+    lock's state is not rewound with the instance's history (api/support.py)."""
+    status = dict(context.custom_status) if isinstance(context.custom_status, dict) else {}
+    status["releasedOnFailure"] = [*(status.get("releasedOnFailure") or []), resource]
     context.set_custom_status(status)
 
 

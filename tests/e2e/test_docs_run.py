@@ -39,12 +39,10 @@ successful deployment, found the running host and its system key, and its token 
 support (the console answers it, and nobody unsigned); the reads return the instances they name,
 the listing of claims awaiting a decision holds the waiting claim and not the failed one; the
 terminate command terminated claim-CLM-1001, by support, and freed its policy lock; the rewind
-re-ran the failed claim from its failed step (the payout, made once now that payments works)
-and the delete removed the terminated claim; devhost's CLI found the host's task hub from the
-app folder, and its purge spared what completed minutes ago; the function list holds what the
-runbook says it must. That the rewound claim then completes is an expected failure, strict: it
-fails again releasing the policy lock it gave up when it first failed (an app bug, see
-test_the_claim_the_runbook_rewinds_completes_paid).
+re-ran the failed claim from its failed step holding its policy lock again (the payout, made
+once now that payments works) and the claim completed approved; the delete removed the
+terminated claim; devhost's CLI found the host's task hub from the app folder, and its purge
+spared what completed minutes ago; the function list holds what the runbook says it must.
 
 docs/deploy.md: its ```sh blocks run in order in one session; those that need Azure itself are
 skipped (AZURE_ONLY says why for each, and a block matching none of them must run), their plain
@@ -155,7 +153,7 @@ def operations_ids() -> dict[str, Any]:
     """The instances the runbook's commands name, and what it does to which claim."""
     text = "".join(block.text for block in fenced(OPERATIONS))
     (terminated,) = set(re.findall(r"/api/workflows/claim-([\w-]+)/terminate", text))
-    (rewound,) = set(re.findall(rf"{WEBHOOKS}/instances/claim-([\w-]+)/rewind", text))
+    (rewound,) = set(re.findall(r"/api/workflows/claim-([\w-]+)/rewind", text))
     (deleted,) = set(re.findall(rf'-X DELETE .*"https://\$HOST{WEBHOOKS}/instances/([^"?]+)', text))
     assert terminated != rewound, "the runbook rewinds the claim it terminated; one cannot be both"
     claims = set(re.findall(r"(?:claim-|/api/claims/)([A-Z]+-\d+)", text))
@@ -581,11 +579,14 @@ def check_app_insights(site: Site, run: Run) -> None:
     assert f"'{STAGE_EVENT}'" in query and f"'claim-{site.ids['terminated']}'" in query
 
 
-def check_terminate(site: Site, run: Run) -> None:
-    """The claim is terminated, by the person the token names, and its policy lock is free."""
+def check_terminate_and_rewind(site: Site, run: Run) -> None:
+    """The first claim is terminated, by the person the token names, and its policy lock is
+    free; the failed claim, rewound, holds its policy lock again, re-runs its payout (made once,
+    now that payments works) and completes approved."""
     claim_id = site.ids["terminated"]
-    (answer,) = json_documents(run.stdout)
-    assert answer["id"] == f"claim-{claim_id}" and answer["by"]["name"] == SUPPORT["name"]
+    terminated, rewound = json_documents(run.stdout)
+    assert terminated["id"] == f"claim-{claim_id}"
+    assert terminated["by"]["name"] == SUPPORT["name"]
     site.host.idle()  # the lock is handed on by an orchestration the route starts
     code, status = site.status(f"claim-{claim_id}", run.variables["TOKEN"])
     assert (code, status["runtimeStatus"]) == (200, "Terminated"), status
@@ -596,27 +597,24 @@ def check_terminate(site: Site, run: Run) -> None:
     )
     assert lock.status_code == 200 and lock.json()["holder"] is None, lock.text
 
-
-def check_rewind_and_delete(site: Site, run: Run) -> None:
-    """The rewind was accepted and re-ran the failed claim from its failed step (its failures
-    marked rewound): the payout, which now goes through, once. The deleted instance, which had
-    finished, is gone with its history."""
-    rewound, deleted = f"claim-{site.ids['rewound']}", site.ids["deleted"]
-    assert deleted in {f"claim-{site.ids['terminated']}", rewound}
-    assert {"instancesDeleted": 1} in json_documents(run.stdout)
-    site.host.idle()
-    assert site.status(deleted, run.variables["TOKEN"])[0] == 404
-    if deleted == rewound:
-        return
-    history = site.history(rewound, run.variables["TOKEN"])
+    again = site.ids["rewound"]
+    assert rewound["id"] == f"claim-{again}"
+    assert rewound["retakenLocks"] == [f"policy:{site.policies[again]}"]
+    history = site.history(f"claim-{again}", run.variables["TOKEN"])
     assert any(event.get("Reason") == "Rewound: TaskFailed" for event in history)
     payouts = simulator.ledger("payout", path=site.app.state)
-    assert [p["claimId"] for p in payouts].count(site.ids["rewound"]) == 1
-    # Paid, the rewound claim completes: the policy lock it released as it failed is free, and
-    # its release now finds it so (orchestrators/locking.release_lock).
-    status = site.status(rewound, run.variables["TOKEN"])[1]
+    assert [p["claimId"] for p in payouts].count(again) == 1
+    status = site.status(f"claim-{again}", run.variables["TOKEN"])[1]
     assert status["runtimeStatus"] == "Completed", status.get("output")
     assert status["output"]["outcome"] == "approved"
+
+
+def check_delete(site: Site, run: Run) -> None:
+    """The terminated claim, finished, is gone with its history."""
+    assert {"instancesDeleted": 1} in json_documents(run.stdout)
+    deleted = site.ids["deleted"]
+    assert deleted == f"claim-{site.ids['terminated']}"
+    assert site.status(deleted, run.variables["TOKEN"])[0] == 404
 
 
 def check_local_purge(site: Site, run: Run) -> None:
@@ -666,8 +664,8 @@ OPERATIONS_CHECKS: list[tuple[str, Callable[[Site, Run], None]]] = [
     ("?showHistory=true", check_durable_status),
     ("python -m devhost instances", check_cli),
     ("az monitor app-insights query", check_app_insights),
-    ("/terminate", check_terminate),
-    ("/rewind", check_rewind_and_delete),
+    ("/terminate", check_terminate_and_rewind),
+    ("-X DELETE", check_delete),
     ("python -m devhost purge", check_local_purge),
     ("az functionapp function list", check_evidence),
 ]
