@@ -39,7 +39,7 @@ test: $(STAMP) $(BROWSER) lint
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) bench/devhost.py
+	$(PY) bench/devhost.py --write docs/benchmarks.md
 
 # Re-record tests/histories/ from the e2e stories (after an intended, versioned change).
 histories: $(STAMP)
