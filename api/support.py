@@ -40,7 +40,7 @@ from domain.access import Actor
 from domain.common import Workflow, iso, parse_instance_id
 from domain.locks import LOCK_ENTITY, LOCKS_RELEASE, LockState, release_instance_id
 from domain.maintenance import task_instance_id
-from domain.views import Problem, Rewound, SupportRequest, Terminated
+from domain.views import Problem, SupportDone, SupportRequest
 from domain.workflows import CONTRACTS
 
 bp = df.Blueprint()
@@ -73,6 +73,13 @@ class SupportAction:
             raise ProblemError(404, f"No {self.workflow.value} has the id {self.business_id!r}.")
         return found
 
+    def done(self, locks: list[str]) -> func.HttpResponse:
+        """202: done, naming the locks it moved."""
+        answer = SupportDone(
+            id=self.instance_id, status_url=self.url, reason=self.reason, by=self.actor, locks=locks
+        )
+        return json_response(answer, 202, headers={"Location": self.url})
+
     def conflict(self, status: Any, why: str) -> ProblemError:
         custom = status.custom_status if isinstance(status.custom_status, dict) else {}
         where = standing(runtime(status), custom.get("stage"))
@@ -100,14 +107,7 @@ async def terminate_instance(req: func.HttpRequest, client: df.DurableOrchestrat
             release_instance_id(action.instance_id),
             {"owner": action.instance_id, "resources": locks},
         )
-    answer = Terminated(
-        id=action.instance_id,
-        status_url=action.url,
-        reason=action.reason,
-        by=action.actor,
-        released_locks=locks,
-    )
-    return json_response(answer, 202, headers={"Location": action.url})
+    return action.done(locks)
 
 
 @bp.route(route="workflows/{instanceId}/rewind", methods=["POST"])
@@ -132,14 +132,7 @@ async def rewind_instance(req: func.HttpRequest, client: df.DurableOrchestration
             )
     await client.rewind(action.instance_id, action.reason)
     await _until(client, action.instance_id, lambda s: runtime(s) != "Failed")
-    answer = Rewound(
-        id=action.instance_id,
-        status_url=action.url,
-        reason=action.reason,
-        by=action.actor,
-        retaken_locks=locks,
-    )
-    return json_response(answer, 202, headers={"Location": action.url})
+    return action.done(locks)
 
 
 async def _retake(client: df.DurableOrchestrationClient, owner: str, resource: str) -> str | None:
@@ -204,9 +197,9 @@ def _locks_of(status: Any) -> list[str]:
 
 
 SUPERVISORS = sorted({str(role) for c in CONTRACTS.values() for role in c.supervisors})
-for verb, answer, summary in (
-    ("terminate", Terminated, "Stop an instance for good; its locks pass to their next waiters"),
-    ("rewind", Rewound, "Re-run a Failed instance from its failed step, holding its locks again"),
+for verb, summary in (
+    ("terminate", "Stop an instance for good; its locks pass to their next waiters"),
+    ("rewind", "Re-run a Failed instance from its failed step, holding its locks again"),
 ):
     openapi.operation(
         "POST",
@@ -214,6 +207,6 @@ for verb, answer, summary in (
         summary,
         tag="workflows",
         body=SupportRequest,
-        responses={202: answer, 400: Problem, 404: Problem, 409: Problem},
+        responses={202: SupportDone, 400: Problem, 404: Problem, 409: Problem},
         roles=SUPERVISORS,
     )

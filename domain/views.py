@@ -145,27 +145,16 @@ class SupportRequest(PortalAction):
     reason: Annotated[str, text(500)]
 
 
-class Terminated(ApiModel):
-    """Answer to a termination: the instance has stopped, and which locks it left."""
+class SupportDone(ApiModel):
+    """Answer to a termination or a rewind: done, by whom and why, and the locks it moved."""
 
     id: str
     status_url: str
     reason: str
     by: Actor
-    released_locks: list[str] = Field(
-        description="Locks the instance held or waited for; each passes to its next waiter at once."
-    )
-
-
-class Rewound(ApiModel):
-    """Answer to a rewind: the instance runs again from its failed step."""
-
-    id: str
-    status_url: str
-    reason: str
-    by: Actor
-    retaken_locks: list[str] = Field(
-        description="Locks the instance released as it failed, which it holds again."
+    locks: list[str] = Field(
+        description="Terminate: the locks the instance held or waited for, each passed to its "
+        "next waiter at once. Rewind: the locks it released as it failed, held again."
     )
 
 

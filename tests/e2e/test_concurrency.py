@@ -314,7 +314,7 @@ def test_a_claim_terminated_while_holding_its_policy_hands_the_lock_on_at_once(c
     body = {"reason": "filed twice", "actor": "support"}
     response = app.http.post("/api/workflows/claim-CLM-TERM-1/terminate", json=body)
     assert response.status_code == 202, response.text
-    assert response.json()["releasedLocks"] == ["policy:POL-TERM"]
+    assert response.json()["locks"] == ["policy:POL-TERM"]
 
     assert app.wait_stage(second, "awaiting_decision")["runtimeStatus"] == "Running"
     assert app.view("/api/locks/policy:POL-TERM")["holder"] == "claim-CLM-TERM-2"

@@ -599,7 +599,7 @@ def check_terminate_and_rewind(site: Site, run: Run) -> None:
 
     again = site.ids["rewound"]
     assert rewound["id"] == f"claim-{again}"
-    assert rewound["retakenLocks"] == [f"policy:{site.policies[again]}"]
+    assert rewound["locks"] == [f"policy:{site.policies[again]}"]
     history = site.history(f"claim-{again}", run.variables["TOKEN"])
     assert any(event.get("Reason") == "Rewound: TaskFailed" for event in history)
     payouts = simulator.ledger("payout", path=site.app.state)
