@@ -10,10 +10,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from devhost.clock import MODES, from_wire, make_clock
-from devhost.config import ConfigError, load_host_config, load_local_settings
-from devhost.failures import timespan
-from devhost.store import SYNC_MODES, TERMINAL, InstanceQuery, TaskHub
+from devhost.app.config import ConfigError, load_host_config, load_local_settings
+from devhost.durable.clock import MODES, from_wire, make_clock
+from devhost.durable.failures import timespan
+from devhost.hub.store import SYNC_MODES, TERMINAL, InstanceQuery, TaskHub
 
 STATUSES = ("Pending", "Running", "Suspended", "Completed", "Failed", "Terminated")
 
@@ -184,11 +184,11 @@ def _open_existing(args: argparse.Namespace) -> TaskHub:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from devhost.easyauth import APP_SETTINGS, EasyAuth
-    from devhost.engine import Engine
-    from devhost.keys import keys_path, load_or_create
-    from devhost.server import Host, HostOptions
-    from devhost.workers import WorkerPool, thread_count, worker_count
+    from devhost.engine.loop import Engine
+    from devhost.http.easyauth import APP_SETTINGS, EasyAuth
+    from devhost.http.keys import keys_path, load_or_create
+    from devhost.http.server import Host, HostOptions
+    from devhost.worker.pool import WorkerPool, thread_count, worker_count
 
     app_dir = args.app.resolve()
     if not (app_dir / "function_app.py").exists():
@@ -313,7 +313,7 @@ def _short(text: str | None, width: int = 48) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from devhost.status import instance_status, readable_history
+    from devhost.http.status import instance_status, readable_history
 
     hub = _open_existing(args)
     instance = hub.instance(args.instance_id)
@@ -355,7 +355,7 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from devhost.replaycheck import Recorded
+    from devhost.tools.replaycheck import Recorded
 
     hub = _open_existing(args)
     instances = [(i, hub.instance(i)) for i in args.instance_ids]
@@ -380,8 +380,8 @@ def _file_name(instance_id: str) -> str:
 
 
 def _replay_check(args: argparse.Namespace) -> int:
-    from devhost.loader import load_app
-    from devhost.replaycheck import ExportError, Recorded, check, exports_in
+    from devhost.app.loader import load_app
+    from devhost.tools.replaycheck import ExportError, Recorded, check, exports_in
 
     app_dir = args.app.resolve()
     load_local_settings(app_dir)
@@ -449,7 +449,7 @@ def _token(args: argparse.Namespace) -> int:
 def _master_key(hub: Path | None) -> str | None:
     """The master key from the key file beside `hub` (default: the task hub of the app folder
     that is the current directory), or None when there is none."""
-    from devhost.keys import keys_path
+    from devhost.http.keys import keys_path
 
     try:
         path = keys_path(hub or _hub_path(argparse.Namespace(app=Path("."), hub=None)))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devhost.app.versioning import compare_versions
 from devhost.testing import command
-from devhost.versioning import compare_versions
 from tests.conftest import RunningHost
 from tests.devhost.support import APPS, WEBHOOKS, unique
 

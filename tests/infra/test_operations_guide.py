@@ -12,8 +12,8 @@ import pytest
 from adapters.telemetry import STAGE_EVENT
 from api.openapi import build_document, operations
 from devhost.cli import _parser
-from devhost.keys import SYSTEM_KEY
-from devhost.management import ManagementApi
+from devhost.http.keys import SYSTEM_KEY
+from devhost.http.management import ManagementApi
 from domain import claims, maintenance, shipments
 from domain.access import ACTION_ROLES
 from tests.conftest import app_functions

@@ -13,9 +13,9 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from devhost import failures
-from devhost.decisions import Outcome
-from devhost.loader import ActivityFunction, InvocationContext
+from devhost.app.loader import ActivityFunction, InvocationContext
+from devhost.durable import failures
+from devhost.durable.decisions import Outcome
 
 log = logging.getLogger("devhost")
 

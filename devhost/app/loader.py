@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.config import ConfigError
+from devhost.app.config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ActivityFunction:
 @dataclass(frozen=True)
 class TimerFunction:
     name: str
-    schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/schedule.py reads it)
+    schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/engine/schedules.py reads it)
     handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     timer_param: str
     client_param: str | None

@@ -2,7 +2,7 @@
 activity runs, and commits what they decided in group-committed transactions.
 
 Everything that touches the task hub runs on the event loop's thread, so there is a single
-writer and no locking. App code runs in the worker processes (devhost/workers.py): the
+writer and no locking. App code runs in the worker processes (devhost/worker/pool.py): the
 dispatcher hands each piece of work to a worker and records the answer at the next commit. An
 instance or entity has at most one piece of work in flight; its messages stay queued until
 the answer commits, so work lost with a worker simply runs again.
@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from devhost import entities, extension_checks, failures, schedule
-from devhost import history as h
-from devhost.clock import Clock, ManualClock, from_epoch, to_wire
-from devhost.config import Limits
-from devhost.decisions import (
+from devhost.app.config import Limits
+from devhost.app.loader import FunctionIndex, TimerFunction
+from devhost.app.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
+from devhost.durable import entities, failures
+from devhost.durable import history as h
+from devhost.durable.clock import Clock, ManualClock, from_epoch, to_wire
+from devhost.durable.decisions import (
     CallEntity,
     CreateTimer,
     Decision,
@@ -35,11 +37,11 @@ from devhost.decisions import (
     SignalEntity,
     StartSubOrchestration,
 )
-from devhost.loader import FunctionIndex, TimerFunction
-from devhost.status import event_name
-from devhost.store import TERMINAL, Instance, Message, TaskHub
-from devhost.versioning import MISMATCH_OUTPUT, UNVERSIONED, FailureStrategy, Versioning
-from devhost.workers import Worker, WorkerFailed, WorkerLost, WorkerPool
+from devhost.engine import checks as extension_checks
+from devhost.engine import schedules as schedule
+from devhost.http.status import event_name
+from devhost.hub.store import TERMINAL, Instance, Message, TaskHub
+from devhost.worker.pool import Worker, WorkerFailed, WorkerLost, WorkerPool
 
 log = logging.getLogger("devhost")
 T = TypeVar("T")

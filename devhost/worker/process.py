@@ -1,6 +1,6 @@
 """A worker process: imports the app once and runs its functions for the host.
 
-This is devhost's Python language worker. The host (devhost/workers.py) starts it with
+This is devhost's Python language worker. The host (devhost/worker/pool.py) starts it with
 `multiprocessing`, and the two talk over a `multiprocessing` pipe: the worker first reports the
 app's functions (or why the app cannot load), then answers calls `(call id, kind, arguments)`
 with `(call id, True, value)`, or `(call id, False, text)` when devhost itself failed. Each
@@ -28,12 +28,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from devhost import activities, entities, http_functions, timer_functions
-from devhost.config import ConfigError
-from devhost.decisions import Decision, Outcome
-from devhost.loader import FunctionIndex, load_app
-from devhost.replay import ReplayHistory, run_episode
-from devhost.triggers import HttpCall, HttpReply
+from devhost.app.config import ConfigError
+from devhost.app.loader import FunctionIndex, load_app
+from devhost.durable import entities
+from devhost.durable.decisions import Decision, Outcome
+from devhost.http.triggers import HttpCall, HttpReply
+from devhost.worker import activities
+from devhost.worker import http as http_functions
+from devhost.worker import timers as timer_functions
+from devhost.worker.replay import ReplayHistory, run_episode
 
 log = logging.getLogger("devhost")
 

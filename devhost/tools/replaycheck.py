@@ -7,7 +7,7 @@ was scheduled at the same sequence number, and fails the instance when they diff
 sub-orchestration and event-sent twins: "Was a change made to the orchestrator code after
 this instance had already started running?"). This module finds that failure before the
 deploy: it splits a history into the episodes devhost recorded, replays each one through the
-SDK exactly as the engine does (`devhost.replay`), and compares the work the code asks for
+SDK exactly as the engine does (`devhost.worker.replay`), and compares the work the code asks for
 with the work history recorded for that episode. It also compares inputs, which DurableTask
 does not: an activity replayed with a changed input silently gets the old input's result.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devhost.decisions import (
+from devhost.durable.decisions import (
     CallEntity,
     CreateTimer,
     ScheduleActivity,
@@ -28,8 +28,8 @@ from devhost.decisions import (
     StartSubOrchestration,
     Work,
 )
-from devhost.history import SCHEDULING_EVENTS, EventType
-from devhost.replay import ReplayHistory, run_episode
+from devhost.durable.history import SCHEDULING_EVENTS, EventType
+from devhost.worker.replay import ReplayHistory, run_episode
 
 EXPORT_FORMAT = "devhost-history/1"
 _EPISODE_ENDS = SCHEDULING_EVENTS | {

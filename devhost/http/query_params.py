@@ -10,8 +10,8 @@ import re
 
 from aiohttp import web
 
-from devhost.clock import from_wire, to_wire
-from devhost.engine import HostError
+from devhost.durable.clock import from_wire, to_wire
+from devhost.engine.loop import HostError
 
 WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")

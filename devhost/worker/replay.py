@@ -39,8 +39,8 @@ from azure.durable_functions.models.actions.WaitForExternalEventAction import (
 )
 from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
 
-from devhost import failures
-from devhost.decisions import (
+from devhost.durable import failures
+from devhost.durable.decisions import (
     CallEntity,
     CreateTimer,
     Decision,
@@ -49,7 +49,7 @@ from devhost.decisions import (
     StartSubOrchestration,
     Work,
 )
-from devhost.history import SCHEDULING_EVENTS, EventType
+from devhost.durable.history import SCHEDULING_EVENTS, EventType
 
 history_event_module = importlib.import_module(
     "azure.durable_functions.models.history.HistoryEvent"

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from devhost import query_params as q
-from devhost.engine import Engine, HostError, NotFound
-from devhost.entities import entity_id_of
-from devhost.extension_checks import unknown_function
+from devhost.durable.entities import entity_id_of
+from devhost.engine.checks import unknown_function
+from devhost.engine.loop import Engine, HostError, NotFound
+from devhost.http import query_params as q
 
 EMPTY_KEY = "$"  # HttpApiHandler.EmptyEntityKeySymbol
 

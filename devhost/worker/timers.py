@@ -10,7 +10,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.timer import TimerRequestConverter
 
-from devhost.loader import InvocationContext, TimerFunction
+from devhost.app.loader import InvocationContext, TimerFunction
 
 log = logging.getLogger("devhost")
 

@@ -1,7 +1,7 @@
 """Function keys as the Functions host keeps them: master, a default function key and the
 Durable extension's system key, stored in a file beside the task hub.
 
-What the host answers when a key does not open a route (devhost/server.py follows it):
+What the host answers when a key does not open a route (devhost/http/server.py follows it):
 
 - A function's route (FunctionInvocationMiddleware.GetResultAsync): `401` with no body and no
   `WWW-Authenticate`, whatever was presented (an `UnauthorizedResult`).

@@ -21,9 +21,9 @@ from datetime import datetime
 
 from croniter import croniter
 
-from devhost.clock import to_wire
-from devhost.config import ConfigError
-from devhost.loader import TimerFunction
+from devhost.app.config import ConfigError
+from devhost.app.loader import TimerFunction
+from devhost.durable.clock import to_wire
 
 log = logging.getLogger("devhost")
 SETTING = re.compile(r"^%([A-Za-z0-9_]+)%$")

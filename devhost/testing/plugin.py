@@ -7,8 +7,9 @@ Enable it with `pytest_plugins = ["devhost.testing"]` in a conftest.py. It gives
   its task hub in a temporary folder;
 - `devhost_factory(app, *args, clock=..., env=..., hub=..., port=..., preloaded=...)` for more
   hosts; each is forked from a process that imported devhost and the SDK once (see
-  devhost/preload.py; the ini option `devhost_preload = false` starts fresh interpreters, and
-  `devhost_preload_libraries` names libraries of the app's to import there too);
+  devhost/testing/preload.py; the ini option `devhost_preload = false` starts fresh
+  interpreters, and `devhost_preload_libraries` names libraries of the app's to import there
+  too);
 - `command(*args)`, which runs `python -m devhost <args>` to its end (forked the same way) and
   returns its exit code and output, for `replay-check`, `export` and the like;
 - `DevHost`, the client both return: start/raise_event/status/wait for instances, `advance`,
@@ -38,11 +39,12 @@ from typing import Any
 import httpx
 import pytest
 
-from devhost import preload
+from devhost.testing import preload
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
-DEVHOST_HOME = Path(__file__).resolve().parent.parent  # the folder `python -m devhost` runs from
+#: The folder `python -m devhost` runs from: the one that holds the devhost package.
+DEVHOST_HOME = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.02
 PORT_ATTEMPTS = 3  # tests running in parallel may pick the same free port
 
@@ -104,7 +106,7 @@ class DevHost:
     port: int
     args: list[str]
     env: dict[str, str]
-    preloaded: bool = False  # fork it from devhost.preload's forkserver
+    preloaded: bool = False  # fork it from devhost.testing.preload's forkserver
     process: subprocess.Popen | preload.HostProcess | None = None
     log: Path | None = None
     http: httpx.Client = field(init=False)

@@ -1,7 +1,7 @@
 """The host's side of its worker processes, as the Functions host runs Python workers.
 
-The host starts FUNCTIONS_WORKER_PROCESS_COUNT workers (devhost/worker.py; Azure's default is
-1, its limit 10) with `multiprocessing`, and keeps the HTTP listeners, the task hub and
+The host starts FUNCTIONS_WORKER_PROCESS_COUNT workers (devhost/worker/process.py; Azure's
+default is 1, its limit 10) with `multiprocessing`, and keeps the HTTP listeners, the task hub and
 dispatch to itself. Every worker imports the app afresh: the host never imports it. On Linux
 the first workers are forked before the host opens anything (see `WorkerPool`), which saves a
 fresh interpreter and the re-import of devhost; later ones (replacements, reloads) start with
@@ -31,8 +31,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from devhost.config import ConfigError
-from devhost.loader import FunctionIndex
+from devhost.app.config import ConfigError
+from devhost.app.loader import FunctionIndex
 
 log = logging.getLogger("devhost")
 
@@ -78,7 +78,7 @@ def _worker_main(
     inherited: tuple[Connection, ...] = (),
     environment: Mapping[str, str] | None = None,
 ) -> None:
-    """The worker process's entry point. devhost.worker, and with it the SDK and
+    """The worker process's entry point. devhost.worker.process, and with it the SDK and
     azure.functions, is imported here, in the worker: the host never needs them.
 
     A forked worker first closes the host's ends of the pipes it inherited: while it held its
@@ -88,7 +88,7 @@ def _worker_main(
     for end in inherited:
         end.close()
     os.environ.update(environment or {})
-    from devhost.worker import serve
+    from devhost.worker.process import serve
 
     serve(conn, app_dir, threads)
 

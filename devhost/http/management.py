@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from devhost import query_params as q
-from devhost.clock import to_wire
-from devhost.engine import ARGUMENTS_INCORRECT, Engine, Gone, HostError, NotFound
-from devhost.entity_api import EntityApi
-from devhost.extension_checks import swapped_argument_error
-from devhost.status import RUNNING, Urls, instance_status
-from devhost.store import InstanceQuery
+from devhost.durable.clock import to_wire
+from devhost.engine.checks import swapped_argument_error
+from devhost.engine.loop import ARGUMENTS_INCORRECT, Engine, Gone, HostError, NotFound
+from devhost.http import query_params as q
+from devhost.http.entity_api import EntityApi
+from devhost.http.status import RUNNING, Urls, instance_status
+from devhost.hub.store import InstanceQuery
 
 ILLEGAL_ID = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")  # DurableClient.IsInvalidCharacter
 MAX_INSTANCE_ID = 256  # DurableClient.MaxInstanceIdLength

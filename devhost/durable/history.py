@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from devhost.clock import to_wire
+from devhost.durable.clock import to_wire
 
 
 class EventType(IntEnum):

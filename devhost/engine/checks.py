@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
-from devhost.decisions import (
+from devhost.app.loader import FunctionIndex
+from devhost.durable.decisions import (
     CallEntity,
     Decision,
     ScheduleActivity,
@@ -22,9 +23,8 @@ from devhost.decisions import (
     StartSubOrchestration,
     Work,
 )
-from devhost.entities import split_entity_id
-from devhost.loader import FunctionIndex
-from devhost.store import Instance
+from devhost.durable.entities import split_entity_id
+from devhost.hub.store import Instance
 
 MAX_CUSTOM_STATUS_KB = 16  # DurableOrchestrationContext.SetCustomStatus
 HANGS_ON_AZURE = (

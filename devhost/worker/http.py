@@ -10,8 +10,8 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost.loader import HttpFunction, InvocationContext
-from devhost.triggers import HttpCall, HttpReply
+from devhost.app.loader import HttpFunction, InvocationContext
+from devhost.http.triggers import HttpCall, HttpReply
 
 
 async def invoke(

@@ -13,17 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost import watch
-from devhost.clock import to_wire
-from devhost.config import ConfigError, HostConfig
-from devhost.easyauth import PRINCIPAL, EasyAuth
-from devhost.engine import Engine, Gone, HostError, NotFound
-from devhost.keys import Keys
-from devhost.loader import FunctionIndex
-from devhost.management import ManagementApi, error
-from devhost.status import Urls
-from devhost.triggers import HttpTriggers, to_web
-from devhost.workers import WorkerFailed, WorkerLost
+from devhost.app.config import ConfigError, HostConfig
+from devhost.app.loader import FunctionIndex
+from devhost.durable.clock import to_wire
+from devhost.engine.loop import Engine, Gone, HostError, NotFound
+from devhost.host import watch
+from devhost.http.easyauth import PRINCIPAL, EasyAuth
+from devhost.http.keys import Keys
+from devhost.http.management import ManagementApi, error
+from devhost.http.status import Urls
+from devhost.http.triggers import HttpTriggers, to_web
+from devhost.worker.pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("devhost")
 WEBHOOKS = "/runtime/webhooks/durabletask"
@@ -50,7 +50,7 @@ class HostOptions:
     require_keys: bool
     bind: str = "127.0.0.1"
     easyauth: EasyAuth | None = None
-    watch: bool = False  # new workers when the app's code changes (devhost/watch.py)
+    watch: bool = False  # new workers when the app's code changes (devhost/host/watch.py)
 
 
 class Host:
@@ -178,9 +178,9 @@ class Host:
         return await handler(request)
 
     def _refused(self, request: web.Request) -> web.Response:
-        """The host's answer when a key does not open an admin or webhook route (devhost/keys.py
-        says why): 403 to a caller a key or the platform's principal authenticated, otherwise
-        the Bearer challenge; no body either way."""
+        """The host's answer when a key does not open an admin or webhook route
+        (devhost/http/keys.py says why): 403 to a caller a key or the platform's principal
+        authenticated, otherwise the Bearer challenge; no body either way."""
         authenticated = self.keys.level_of(self._given_key(request)) is not None or (
             self.options.easyauth is not None and PRINCIPAL in request.headers
         )
@@ -245,7 +245,7 @@ class Host:
         if self.options.require_keys and not self.keys.allows(
             self._given_key(request), function.auth_level
         ):
-            return web.Response(status=401)  # the host's UnauthorizedResult (devhost/keys.py)
+            return web.Response(status=401)  # the host's UnauthorizedResult (devhost/http/keys.py)
         binding = None
         if function.client_param:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)

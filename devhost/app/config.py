@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devhost.versioning import UNVERSIONED, Versioning, VersioningError
+from devhost.app.versioning import UNVERSIONED, Versioning, VersioningError
 
 WHOLE_SETTING = re.compile(r"%([^%]+)%")
 # Azure Storage's blob container, table and queue name rules together, and at most 50

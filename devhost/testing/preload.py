@@ -31,10 +31,10 @@ from pathlib import Path
 
 #: What every host needs before it serves: the CLI, the web server and engine, and the
 #: worker's side (azure.functions and the Durable SDK), which its forked workers inherit.
-PRELOAD = ("devhost.cli", "devhost.server", "devhost.engine", "devhost.worker")
+PRELOAD = ("devhost.cli", "devhost.http.server", "devhost.engine.loop", "devhost.worker.process")
 #: Libraries of the app's that the forkserver imports as well (see `preload_libraries`).
 _libraries: list[str] = []
-MAIN = Path(__file__).with_name("__main__.py")
+MAIN = Path(__file__).resolve().parents[1] / "__main__.py"
 NAME = "devhost"
 
 

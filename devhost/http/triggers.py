@@ -1,5 +1,5 @@
 """HTTP triggers in the host: route matching, and the request and response as they travel
-to and from the worker process that runs the function (devhost/http_functions.py)."""
+to and from the worker process that runs the function (devhost/worker/http.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from devhost.loader import HttpFunction
-from devhost.routes import RouteTemplate, compile_route
+from devhost.app.loader import HttpFunction
+from devhost.http.routes import RouteTemplate, compile_route
 
 
 @dataclass(frozen=True)
