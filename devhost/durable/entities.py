@@ -1,17 +1,15 @@
-"""Run a batch of entity operations through the SDK's `Entity` handler, as the extension does.
+"""Entity ids and a batch's outcome, as the extension and the SDK's `Entity` handler use them.
 
-The batch JSON carries each operation's input double-encoded (the SDK parses it twice), and
-replies to `call_entity` travel back as `{"result": "<json>"}`, with `exceptionType` on errors.
+An entity's id is `@name@key` with the name in lower case. A batch of operations answers with
+the entity's new state, one result per operation and the signals it sent; replies to
+`call_entity` travel back as `{"result": "<json>"}`, with `exceptionType` on errors.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
-
-log = logging.getLogger("devhost")
 
 
 @dataclass
@@ -37,40 +35,6 @@ def failed(result: str, count: int, exists: bool, state: str | None) -> BatchOut
     state stays as it was and no signal goes out."""
     results = [{"isError": True, "result": result}] * count
     return BatchOutcome(exists, state, results)
-
-
-def run_batch(
-    handle: Any, entity_id: str, exists: bool, state: str | None, requests: list[dict[str, Any]]
-) -> BatchOutcome:
-    """Apply `requests` (op, input, signal) in order and return the entity's new state."""
-    name, key = split_entity_id(entity_id)
-    context = json.dumps(
-        {
-            "self": {"name": name, "key": key},
-            "exists": exists,
-            "state": state if exists else None,
-            "batch": [
-                {"name": r["op"], "input": json.dumps(r["input"]), "isSignal": r["signal"]}
-                for r in requests
-            ],
-        }
-    )
-    try:
-        outcome = json.loads(handle(context))
-    except Exception as error:
-        log.exception("entity %s failed", entity_id)
-        return failed(json.dumps(f"{type(error).__name__}: {error}"), len(requests), exists, state)
-    signals = []
-    for signal in outcome.get("signals") or []:
-        target = signal.get("target", {})
-        target_id = entity_id_of(str(target.get("name", "")), str(target.get("key")))
-        signals.append((target_id, signal.get("name"), signal.get("input")))
-    return BatchOutcome(
-        exists=bool(outcome.get("entityExists")),
-        state=outcome.get("entityState"),
-        results=outcome.get("results") or [],
-        signals=signals,
-    )
 
 
 def reply(result: dict[str, Any]) -> str:

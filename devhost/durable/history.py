@@ -37,6 +37,18 @@ class EventType(IntEnum):
     EXECUTION_RESUMED = 20
 
 
+def event_name(kind: EventType) -> str:
+    """DurableTask.Core's EventType name."""
+    names = {
+        EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
+        EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
+        EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
+        EventType.CONTINUE_AS_NEW: "ContinueAsNew",
+        EventType.GENERIC: "GenericEvent",
+    }
+    return names.get(kind) or "".join(p.capitalize() for p in kind.name.split("_"))
+
+
 #: Events that schedule work under an EventId the SDK chose.
 SCHEDULING_EVENTS = {
     EventType.TASK_SCHEDULED,

@@ -39,8 +39,8 @@ from devhost.durable.decisions import (
 )
 from devhost.engine import checks as extension_checks
 from devhost.engine import schedules as schedule
-from devhost.http.status import event_name
 from devhost.hub.store import TERMINAL, Instance, Message, TaskHub
+from devhost.worker.messages import Activity, EntityBatch, Episode, TimerTrigger
 from devhost.worker.pool import Worker, WorkerFailed, WorkerLost, WorkerPool
 
 log = logging.getLogger("devhost")
@@ -340,7 +340,7 @@ class Engine:
 
     async def _run_timer_trigger(self, function: TimerFunction, info: str) -> None:
         try:
-            await self.workers.call("timer", function.name, info, self.client_binding)
+            await self.workers.call(TimerTrigger(function.name, info, self.client_binding))
         except (WorkerLost, WorkerFailed) as problem:
             log.error("timer trigger %s did not run to the end: %s", function.name, problem)
         finally:
@@ -847,8 +847,7 @@ class Engine:
             worker = self.workers.worker_in(slot)
             known = committed.held if committed.holder is worker else 0
             unseen = committed.events[known:]
-            decision = await self.workers.call(
-                "episode",
+            episode = Episode(
                 instance.id,
                 instance.name,
                 instance.parent_id,
@@ -856,8 +855,8 @@ class Engine:
                 known,
                 unseen,
                 work.new,
-                slot=slot,
             )
+            decision = await self.workers.call(episode, slot=slot)
             if decision is not None:
                 committed.holder, committed.held = worker, known + len(unseen)
                 return decision
@@ -1106,7 +1105,7 @@ class Engine:
         name, _ = entities.split_entity_id(entity_id)
         requests = [m.body for m in batch]
         slot = self.workers.slot_for(entity_id)
-        call = self.workers.call("entity", name, entity_id, exists, state, requests, slot=slot)
+        call = self.workers.call(EntityBatch(name, entity_id, exists, state, requests), slot=slot)
         try:
             outcome = await asyncio.wait_for(call, timeout=self.function_timeout)
         except TimeoutError:
@@ -1165,7 +1164,7 @@ class Engine:
         host fails it; a worker lost meanwhile leaves it queued, to run again (at least once,
         as on Azure)."""
         name = message.body["name"]
-        call = self.workers.call("activity", name, message.body["input"], self.client_binding)
+        call = self.workers.call(Activity(name, message.body["input"], self.client_binding))
         try:
             outcome = await asyncio.wait_for(call, timeout=self.function_timeout)
         except TimeoutError:
@@ -1213,7 +1212,7 @@ SCHEDULED_BY = set(FAILURES.values())
 
 def _mark_rewound(event: dict[str, Any], *, generic: bool) -> None:
     """What RewindHistoryAsync writes over a cleared event: replay skips a GenericEvent."""
-    event["Reason"] = f"Rewound: {event_name(h.EventType(event['EventType']))}"
+    event["Reason"] = f"Rewound: {h.event_name(h.EventType(event['EventType']))}"
     if generic:
         event["EventType"] = int(h.EventType.GENERIC)
 

@@ -23,6 +23,7 @@ from devhost.http.keys import Keys
 from devhost.http.management import ManagementApi, error
 from devhost.http.status import Urls
 from devhost.http.triggers import HttpTriggers, to_web
+from devhost.worker.messages import HttpTrigger
 from devhost.worker.pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("devhost")
@@ -253,7 +254,7 @@ class Host:
         try:
             with self.engine.outside_work():
                 call = await HttpTriggers.call_for(request, values)
-                reply = await workers.call("http", function.name, call, binding)
+                reply = await workers.call(HttpTrigger(function.name, call, binding))
         except web.HTTPRequestEntityTooLarge:
             return body_too_large(self.body_limit)
         except (WorkerLost, WorkerFailed) as problem:

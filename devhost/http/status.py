@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from devhost.durable.history import EventType
+from devhost.durable.history import EventType, event_name
 from devhost.hub.store import Instance
 
 HIDDEN = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED}
@@ -104,18 +104,6 @@ def stored_input(event: dict[str, Any]) -> str | None:
     if event["EventType"] == EventType.EXECUTION_TERMINATED:
         return json.loads(text)
     return text
-
-
-def event_name(kind: EventType) -> str:
-    """DurableTask.Core's EventType name."""
-    names = {
-        EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
-        EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
-        EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
-        EventType.CONTINUE_AS_NEW: "ContinueAsNew",
-        EventType.GENERIC: "GenericEvent",
-    }
-    return names.get(kind) or "".join(p.capitalize() for p in kind.name.split("_"))
 
 
 @dataclass(frozen=True)

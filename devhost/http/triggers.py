@@ -9,24 +9,7 @@ from aiohttp import web
 
 from devhost.app.loader import HttpFunction
 from devhost.http.routes import RouteTemplate, compile_route
-
-
-@dataclass(frozen=True)
-class HttpCall:
-    method: str
-    url: str
-    headers: dict[str, str]
-    params: dict[str, str]
-    route_params: dict[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class HttpReply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    content_type: str | None  # None: aiohttp's default for the body
+from devhost.worker.messages import HttpCall, HttpReply
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.app.loader import HttpFunction, InvocationContext
-from devhost.http.triggers import HttpCall, HttpReply
+from devhost.worker.messages import HttpCall, HttpReply
 
 
 async def invoke(

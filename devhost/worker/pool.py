@@ -7,8 +7,9 @@ the first workers are forked before the host opens anything (see `WorkerPool`), 
 fresh interpreter and the re-import of devhost; later ones (replacements, reloads) start with
 the spawn method, as the host then runs threads and holds sockets a fork must not copy.
 
-A call is a message on the worker's pipe and an asyncio future in the host, resolved when the
-answer arrives; the pipe is read on the host's event loop, so waiting costs no thread.
+A call is a request (devhost/worker/messages.py) on the worker's pipe and an asyncio future in
+the host, resolved when the answer arrives; the pipe is read on the host's event loop, so
+waiting costs no thread.
 
 When a worker process exits, every call it held fails with `WorkerLost` and a new worker takes
 its place, as the Functions host restarts a language worker that died. The engine then does
@@ -29,12 +30,14 @@ import sys
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from devhost.app.config import ConfigError
 from devhost.app.loader import FunctionIndex
+from devhost.worker.messages import Answer, Call, Loaded, LoadFailed, Request
 
 log = logging.getLogger("devhost")
+A = TypeVar("A")
 
 #: The Functions host's limit on FUNCTIONS_WORKER_PROCESS_COUNT.
 MAX_WORKERS = 10
@@ -116,7 +119,7 @@ class Worker:
         self.process.start()
         child.close()
         self.calls: dict[int, asyncio.Future[Any]] = {}
-        self.outbox: list[tuple[int, str, tuple[Any, ...]]] = []  # calls not sent yet
+        self.outbox: list[Call] = []  # calls not sent yet
         self.index: FunctionIndex | None = None
         self.ready: asyncio.Future[FunctionIndex] | None = None
 
@@ -149,20 +152,19 @@ class Worker:
         self.kill()
         return ConfigError(f"the worker did not load the app within {LOAD_SECONDS:g} s")
 
-    def _first_message(self) -> tuple[str, Any]:
+    def _first_message(self) -> Loaded | LoadFailed:
         try:
             return self.conn.recv()
         except (EOFError, OSError):
             self.process.join()
-            return ("failed", f"the worker process exited (code {self.process.exitcode})")
+            return LoadFailed(f"the worker process exited (code {self.process.exitcode})")
 
-    def _loaded(self, message: tuple[str, Any]) -> FunctionIndex:
-        kind, value = message
-        if kind != "ready":
+    def _loaded(self, message: Loaded | LoadFailed) -> FunctionIndex:
+        if isinstance(message, LoadFailed):
             self.kill()
-            raise ConfigError(value)
-        self.index = value
-        return value
+            raise ConfigError(message.problem)
+        self.index = message.index
+        return message.index
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -285,9 +287,9 @@ class WorkerPool:
     def _least_busy(self) -> int:
         return min(range(len(self.workers)), key=lambda s: len(self.workers[s].calls))
 
-    async def call(self, kind: str, *arguments: Any, slot: int | None = None) -> Any:
-        """Run `kind` in the slot's worker, or the least busy one; WorkerLost if the process
-        dies meanwhile."""
+    async def call(self, request: Request[A], slot: int | None = None) -> A:
+        """Run `request` in the slot's worker, or the least busy one, and return its answer;
+        WorkerLost if the process dies meanwhile, WorkerFailed if devhost failed in it."""
         if slot is None:
             slot = self._least_busy()
         w = self.workers[slot]
@@ -296,11 +298,11 @@ class WorkerPool:
             w = self.workers[slot]
         call_id = next(self._ids)
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[A] = loop.create_future()
         w.calls[call_id] = future
         if not w.outbox:
             loop.call_soon(self._flush, w)
-        w.outbox.append((call_id, kind, arguments))
+        w.outbox.append((call_id, request))
         return await future
 
     def _flush(self, w: Worker) -> None:
@@ -324,7 +326,8 @@ class WorkerPool:
                 if w.ready is not None:  # a replacement reporting the app loaded
                     self._on_loaded(w, message)
                     continue
-                for call_id, succeeded, value in message:
+                answers: list[Answer] = message
+                for call_id, succeeded, value in answers:
                     future = w.calls.pop(call_id, None)
                     if future is None or future.done():
                         continue  # an answer nobody waits for any more (a timed-out call)
@@ -335,7 +338,7 @@ class WorkerPool:
         except (EOFError, OSError):
             self._lost(w)
 
-    def _on_loaded(self, w: Worker, message: tuple[str, Any]) -> None:
+    def _on_loaded(self, w: Worker, message: Loaded | LoadFailed) -> None:
         assert w.ready is not None
         ready, w.ready = w.ready, None
         try:

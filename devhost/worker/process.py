@@ -1,13 +1,13 @@
 """A worker process: imports the app once and runs its functions for the host.
 
 This is devhost's Python language worker. The host (devhost/worker/pool.py) starts it with
-`multiprocessing`, and the two talk over a `multiprocessing` pipe: the worker first reports the
-app's functions (or why the app cannot load), then answers calls `(call id, kind, arguments)`
-with `(call id, True, value)`, or `(call id, False, text)` when devhost itself failed. Each
-side sends what one turn of its event loop produced as one list. Many
-calls run at once, as in the Python worker: async functions on this process's event loop,
-synchronous ones in a pool of PYTHON_THREADPOOL_THREAD_COUNT threads. App failures are not
-errors here: they travel back as values (an activity's Outcome, a failed Decision).
+`multiprocessing`, and the two talk over a `multiprocessing` pipe in the messages of
+devhost/worker/messages.py: the worker first reports the app's functions (or why the app
+cannot load), then answers each call with its answer, or with the text of how devhost itself
+failed. Each side sends what one turn of its event loop produced as one list. Many calls run
+at once, as in the Python worker: async functions on this process's event loop, synchronous
+ones in a pool of PYTHON_THREADPOOL_THREAD_COUNT threads. App failures are not errors here:
+they travel back as values (an activity's Outcome, a failed Decision).
 
 Orchestrator histories stay in the worker between episodes, parsed once, the way an extended
 session keeps them: the host sends only the events the worker has not seen (see `episode`).
@@ -30,12 +30,22 @@ from typing import Any
 
 from devhost.app.config import ConfigError
 from devhost.app.loader import FunctionIndex, load_app
-from devhost.durable import entities
 from devhost.durable.decisions import Decision, Outcome
-from devhost.http.triggers import HttpCall, HttpReply
-from devhost.worker import activities
-from devhost.worker import http as http_functions
-from devhost.worker import timers as timer_functions
+from devhost.durable.entities import BatchOutcome
+from devhost.worker import activities, entities, http, timers
+from devhost.worker.messages import (
+    Activity,
+    Answer,
+    Call,
+    EntityBatch,
+    Episode,
+    HttpReply,
+    HttpTrigger,
+    Loaded,
+    LoadFailed,
+    Request,
+    TimerTrigger,
+)
 from devhost.worker.replay import ReplayHistory, run_episode
 
 log = logging.getLogger("devhost")
@@ -54,9 +64,9 @@ def serve(conn: Connection, app_dir: str, threads: int) -> None:
     try:
         index = load_app(Path(app_dir))
     except ConfigError as problem:
-        conn.send(("failed", str(problem)))
+        conn.send(LoadFailed(str(problem)))
         return
-    conn.send(("ready", index.without_code()))
+    conn.send(Loaded(index.without_code()))
     asyncio.run(_serve(conn, index, threads))
     # Threads still running app code (a function past its timeout) must not keep the
     # process alive once the host has let it go.
@@ -77,20 +87,21 @@ class _Worker:
         self.histories: OrderedDict[str, ReplayHistory] = OrderedDict()
         self.closed = asyncio.Event()
         self.answering: set[asyncio.Task[None]] = set()
-        self.outbox: list[tuple[int, bool, Any]] = []
+        self.outbox: list[Answer] = []
         self.outbox_lock = threading.Lock()
         self.loop = asyncio.get_running_loop()
         # Synchronous work goes straight to a pool thread, which posts the reply itself: no
-        # task, future or loop wake-up per call, only one wake-up per batch of replies.
-        self.synchronous: dict[str, Callable[..., Callable[[], Any] | None]] = {
-            "episode": self.episode,
-            "activity": self.sync_activity,
-            "entity": self.entity,
+        # task, future or loop wake-up per call, only one wake-up per batch of replies. What
+        # `synchronous` declines (None) runs on the loop.
+        self.synchronous: dict[type[Request[Any]], Callable[[Any], Callable[[], Any] | None]] = {
+            Episode: self.episode,
+            Activity: self.sync_activity,
+            EntityBatch: self.entity_batch,
         }
-        self.asynchronous: dict[str, Callable[..., Awaitable[Any]]] = {
-            "activity": self.activity,
-            "http": self.http,
-            "timer": self.timer,
+        self.asynchronous: dict[type[Request[Any]], Callable[[Any], Awaitable[Any]]] = {
+            Activity: self.activity,
+            HttpTrigger: self.http_trigger,
+            TimerTrigger: self.timer_trigger,
         }
 
     async def serve(self) -> None:
@@ -100,47 +111,48 @@ class _Worker:
     def _receive(self) -> None:
         try:
             while self.conn.poll():
-                for call_id, kind, arguments in self.conn.recv():
-                    self._start(call_id, kind, arguments)
+                calls: list[Call] = self.conn.recv()
+                for call_id, request in calls:
+                    self._start(call_id, request)
         except (EOFError, OSError):
             self.loop.remove_reader(self.conn.fileno())
             self.closed.set()
 
-    def _start(self, call_id: int, kind: str, arguments: tuple[Any, ...]) -> None:
-        prepare = self.synchronous.get(kind)
+    def _start(self, call_id: int, request: Request[Any]) -> None:
+        prepare = self.synchronous.get(type(request))
         try:
-            work = prepare(*arguments) if prepare else None
+            work = prepare(request) if prepare else None
         except Exception as error:
-            self._post(self._failed(call_id, kind, error))
+            self._post(self._failed(call_id, request, error))
             return
         if work is not None:
-            self.pool.submit(self._run, call_id, kind, work)
+            self.pool.submit(self._run, call_id, request, work)
             return
-        task = self.loop.create_task(self._answer(call_id, kind, arguments))
+        task = self.loop.create_task(self._answer(call_id, request))
         self.answering.add(task)
         task.add_done_callback(self.answering.discard)
 
-    def _run(self, call_id: int, kind: str, work: Callable[[], Any]) -> None:
+    def _run(self, call_id: int, request: Request[Any], work: Callable[[], Any]) -> None:
         """In a pool thread: do the work and post its reply."""
         try:
             reply = (call_id, True, work())
         except Exception as error:
-            reply = self._failed(call_id, kind, error)
+            reply = self._failed(call_id, request, error)
         self._post(reply)
 
-    async def _answer(self, call_id: int, kind: str, arguments: tuple[Any, ...]) -> None:
+    async def _answer(self, call_id: int, request: Request[Any]) -> None:
         try:
-            reply = (call_id, True, await self.asynchronous[kind](*arguments))
+            reply = (call_id, True, await self.asynchronous[type(request)](request))
         except Exception as error:
-            reply = self._failed(call_id, kind, error)
+            reply = self._failed(call_id, request, error)
         self._post(reply)
 
     @staticmethod
-    def _failed(call_id: int, kind: str, error: Exception) -> tuple[int, bool, str]:
-        log.exception("worker call %s failed", kind, exc_info=error)
+    def _failed(call_id: int, request: Request[Any], error: Exception) -> Answer:
+        log.exception("worker call %s failed", type(request).__name__, exc_info=error)
         return (call_id, False, f"{type(error).__name__}: {error}")
 
-    def _post(self, reply: tuple[int, bool, Any]) -> None:
+    def _post(self, reply: Answer) -> None:
         """Queue a reply from any thread; the first of a batch schedules the flush."""
         with self.outbox_lock:
             first = not self.outbox
@@ -159,7 +171,7 @@ class _Worker:
             for reply in replies:
                 self._send_alone(reply)
 
-    def _send_alone(self, reply: tuple[int, bool, Any]) -> None:
+    def _send_alone(self, reply: Answer) -> None:
         try:
             self.conn.send([reply])
         except OSError:
@@ -167,30 +179,21 @@ class _Worker:
         except Exception as error:
             self.conn.send([(reply[0], False, f"{type(error).__name__}: {error}")])
 
-    def episode(
-        self,
-        instance_id: str,
-        name: str,
-        parent_id: str | None,
-        input_json: str | None,
-        known: int,
-        unseen: list[dict[str, Any]],
-        new: list[dict[str, Any]],
-    ) -> Callable[[], Decision | None]:
-        """Replay one episode. `known` is how many history events the host believes this
-        worker holds and `unseen` the committed events after those; `known == 0` replaces what
-        the worker had (a new generation, a rewind). None asks the host for the whole history
-        (this worker evicted it)."""
+    def episode(self, request: Episode) -> Callable[[], Decision | None]:
+        """Replay one episode (see `Episode` for what `known` and `unseen` hold); None asks
+        the host for the whole history (this worker evicted it)."""
+        instance_id = request.instance_id
         past = self.histories.pop(instance_id, None)
-        if known == 0:
+        if request.known == 0:
             past = ReplayHistory()
-        elif past is None or len(past.events) != known:
+        elif past is None or len(past.events) != request.known:
             return lambda: None
-        past.extend(unseen)
+        past.extend(request.unseen)
         self.histories[instance_id] = past
         while len(self.histories) > CACHED_HISTORIES:
             self.histories.popitem(last=False)
-        handle = self.index.orchestrators[name]
+        handle = self.index.orchestrators[request.orchestrator]
+        parent_id, input_json, new = request.parent_id, request.input, request.new
 
         def replay() -> Decision:
             try:
@@ -202,41 +205,35 @@ class _Worker:
 
         return replay
 
-    def sync_activity(
-        self, name: str, input_json: str | None, client_binding: str | None
-    ) -> Callable[[], Outcome] | None:
+    def sync_activity(self, request: Activity) -> Callable[[], Outcome] | None:
         """A synchronous activity's whole invocation, for a pool thread; None for async ones."""
-        function = self.index.activities.get(name)
+        function = self.index.activities.get(request.name)
         if function is not None and activities.is_async(function):
             return None
-        return lambda: activities.invoke_sync(function, name, input_json, client_binding)
+        name, input_json, binding = request.name, request.input, request.client_binding
+        return lambda: activities.invoke_sync(function, name, input_json, binding)
 
-    async def activity(
-        self, name: str, input_json: str | None, client_binding: str | None
-    ) -> Outcome:
-        function = self.index.activities.get(name)
-        return await activities.invoke(function, name, input_json, client_binding)
+    async def activity(self, request: Activity) -> Outcome:
+        function = self.index.activities.get(request.name)
+        return await activities.invoke(
+            function, request.name, request.input, request.client_binding
+        )
 
-    def entity(
-        self,
-        name: str,
-        entity_id: str,
-        exists: bool,
-        state: str | None,
-        requests: list[dict[str, Any]],
-    ) -> Callable[[], entities.BatchOutcome]:
-        handle = self.index.entities[name.lower()]
-        return lambda: entities.run_batch(handle, entity_id, exists, state, requests)
+    def entity_batch(self, request: EntityBatch) -> Callable[[], BatchOutcome]:
+        handle = self.index.entities[request.name.lower()]
+        return lambda: entities.run_batch(
+            handle, request.entity_id, request.exists, request.state, request.requests
+        )
 
-    async def http(self, name: str, call: HttpCall, client_binding: str | None) -> HttpReply | str:
+    async def http_trigger(self, request: HttpTrigger) -> HttpReply | str:
         """The function's reply, or the text of the exception it raised."""
-        function = next(f for f in self.index.http if f.name == name)
+        function = next(f for f in self.index.http if f.name == request.function)
         try:
-            return await http_functions.invoke(function, call, client_binding, self.pool)
+            return await http.invoke(function, request.call, request.client_binding, self.pool)
         except Exception as error:
-            log.exception("function %s failed", name)
+            log.exception("function %s failed", request.function)
             return f"{type(error).__name__}: {error}"
 
-    async def timer(self, name: str, info_json: str, client_binding: str | None) -> None:
-        function = next(f for f in self.index.timers if f.name == name)
-        await timer_functions.invoke(function, info_json, client_binding, self.pool)
+    async def timer_trigger(self, request: TimerTrigger) -> None:
+        function = next(f for f in self.index.timers if f.name == request.function)
+        await timers.invoke(function, request.info, request.client_binding, self.pool)
