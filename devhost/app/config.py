@@ -57,6 +57,11 @@ class HostConfig:
     inputs_in_history: bool = False
 
 
+def hub_file(app_dir: Path, hub_name: str) -> Path:
+    """Where the task hub lives unless `--hub` says otherwise: `.devhost/<hub>.sqlite`."""
+    return app_dir / ".devhost" / f"{hub_name}.sqlite"
+
+
 def load_local_settings(app_dir: Path) -> None:
     """Put local.settings.json Values into the environment, never overriding what is set."""
     path = app_dir / "local.settings.json"

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from devhost.durable.entities import entity_id_of
 from devhost.engine.checks import unknown_function
-from devhost.engine.loop import Engine, HostError, NotFound
+from devhost.engine.client import ClientOperations
 from devhost.http import query_params as q
+from devhost.http.errors import HostError, NotFound
 
 EMPTY_KEY = "$"  # HttpApiHandler.EmptyEntityKeySymbol
 
@@ -19,8 +20,10 @@ EMPTY_KEY = "$"  # HttpApiHandler.EmptyEntityKeySymbol
 class EntityApi:
     """`unwrap` reads through the SDK client's extra JSON encoding on the RPC endpoint."""
 
-    def __init__(self, engine: Engine, unwrap: Callable[[str | None], str | None]) -> None:
-        self.engine = engine
+    def __init__(
+        self, client: ClientOperations, unwrap: Callable[[str | None], str | None]
+    ) -> None:
+        self.client = client
         self.unwrap = unwrap
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
@@ -42,9 +45,9 @@ class EntityApi:
 
     async def read_entity(self, request: web.Request) -> web.Response:
         entity_id = self._entity_id(request)
-        if not self.engine.hub.entity_exists(entity_id):
+        if not self.client.hub.entity_exists(entity_id):
             raise NotFound(f"No entity with ID '{entity_id}' was found.")
-        state = self.engine.hub.entity_state(entity_id)
+        state = self.client.hub.entity_state(entity_id)
         return web.Response(status=200, text=state or "null", content_type="application/json")
 
     async def signal_entity(self, request: web.Request) -> web.Response:
@@ -52,11 +55,12 @@ class EntityApi:
         DurableClient.SignalEntityAsyncInternal refuses an entity the app does not define
         (DurableTaskExtension.ThrowIfFunctionDoesNotExist), which HttpApiHandler answers 400."""
         name = request.match_info["name"].lower()
-        if name not in self.engine.index.entities:
-            raise HostError(unknown_function("entity", name, self.engine.index.entities))
+        entities = self.client.functions().entities
+        if name not in entities:
+            raise HostError(unknown_function("entity", name, entities))
         operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
         data = self.unwrap(await q.read_json(request))
-        await self.engine.signal_entity(self._entity_id(request), operation, data)
+        await self.client.signal_entity(self._entity_id(request), operation, data)
         return web.Response(status=202)
 
     async def list_entities(self, request: web.Request) -> web.Response:
@@ -70,7 +74,7 @@ class EntityApi:
         until = q.time(request, "lastOperationTimeTo")
         rows = sorted(
             row
-            for row in self.engine.hub.entities()
+            for row in self.client.hub.entities()
             if row[0].startswith(prefix)
             and (after is None or row[0] > after)
             and (since is None or row[4] >= since)

@@ -17,24 +17,16 @@ from aiohttp import web
 
 from devhost.durable.clock import to_wire
 from devhost.engine.checks import swapped_argument_error
-from devhost.engine.loop import ARGUMENTS_INCORRECT, Engine, Gone, HostError, NotFound
+from devhost.engine.client import ClientOperations
 from devhost.http import query_params as q
 from devhost.http.entity_api import EntityApi
+from devhost.http.errors import ARGUMENTS_INCORRECT, Gone, HostError, NotFound
 from devhost.http.status import RUNNING, Urls, instance_status
 from devhost.hub.store import InstanceQuery
 
 ILLEGAL_ID = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")  # DurableClient.IsInvalidCharacter
 MAX_INSTANCE_ID = 256  # DurableClient.MaxInstanceIdLength
 PURGEABLE = ("Completed", "Failed", "Terminated", "Canceled")  # AzureTableTrackingStore
-
-
-def error(status: int, message: str, summary: str | None = None) -> web.Response:
-    """An error as HttpRequestMessageExtensions.CreateErrorResponse words it: `Message`, and
-    `ExceptionMessage` when an exception was behind it."""
-    body = {"Message": summary or message}
-    if summary and summary != message:
-        body["ExceptionMessage"] = message
-    return web.json_response(body, status=status)
 
 
 def _argument_error(param: str, text: str) -> HostError:
@@ -59,16 +51,17 @@ def validate_instance_id(instance_id: str) -> None:
 
 
 class ManagementApi:
-    """Request handlers; `urls_for(request)` builds management URLs for the caller's origin."""
+    """Request handlers over the engine's client operations; `urls_for(request)` builds
+    management URLs for the caller's origin."""
 
     def __init__(
         self,
-        engine: Engine,
+        client: ClientOperations,
         urls_for: Callable[[web.Request], Urls],
         inputs_in_history: bool = False,  # storeInputsInOrchestrationHistory's default
         sdk_encoded: bool = False,
     ) -> None:
-        self.engine = engine
+        self.client = client
         self.urls_for = urls_for
         self.inputs_in_history = inputs_in_history
         self.sdk_encoded = sdk_encoded
@@ -105,7 +98,7 @@ class ManagementApi:
             web.post(instance + "/resume", self.resume),
             web.post(instance + "/rewind", self.rewind),
             web.post(instance + "/restart", self.restart),
-            *EntityApi(self.engine, self._unwrap).routes(p),
+            *EntityApi(self.client, self._unwrap).routes(p),
         ]
 
     # -- starting and waiting ----------------------------------------------------------------
@@ -121,21 +114,21 @@ class ManagementApi:
             validate_instance_id(instance_id)
         data = await q.read_json(request)
         version = request.query.get("version")  # HttpApiHandler: ?version= beats defaultVersion
-        started = await self.engine.start(request.match_info["name"], instance_id, data, version)
+        started = await self.client.start(request.match_info["name"], instance_id, data, version)
         return await self._check_status_or_wait(request, started)
 
     async def restart(self, request: web.Request) -> web.Response:
         """HandleRestartInstanceRequestAsync: the same orchestrator and input started again,
         under a new id unless `restartWithNewInstanceId=false` (DurableClient.RestartAsync)."""
         instance_id = request.match_info["id"]
-        instance = self.engine.hub.instance(instance_id)
+        instance = self.client.hub.instance(instance_id)
         if instance is None:
             raise HostError(
                 f"An orchestrastion with the instanceId {instance_id} was not found.",
                 "InstanceId does not match a valid orchestration instance.",
             )
         new_id = q.flag(request, "restartWithNewInstanceId", True)
-        started = await self.engine.start(
+        started = await self.client.start(
             instance.name, None if new_id else instance_id, instance.input
         )
         return await self._check_status_or_wait(request, started)
@@ -154,7 +147,7 @@ class ManagementApi:
             )
         deadline = time.monotonic() + timeout
         while True:
-            instance = self.engine.hub.instance(instance_id)
+            instance = self.client.hub.instance(instance_id)
             if instance is not None and instance.finished:
                 break
             remaining = deadline - time.monotonic()
@@ -186,12 +179,12 @@ class ManagementApi:
         """HandleGetStatusRequestAsync: 202 with Location (the request's own URL) and
         Retry-After 5 while the instance runs; 200 once it has finished, or 500 for a failed
         one when `returnInternalServerErrorOnFailure=true`."""
-        instance = self.engine.require(instance_id)
+        instance = self.client.require(instance_id)
         show_history = q.flag(request, "showHistory", False)
         body = instance_status(
             instance,
             show_input=q.flag(request, "showInput", True),
-            history=self.engine.history(instance_id) if show_history else None,
+            history=self.client.history(instance_id) if show_history else None,
             show_history_output=q.flag(request, "showHistoryOutput", False),
             scheduled_inputs=self.inputs_in_history,
         )
@@ -214,7 +207,7 @@ class ManagementApi:
     async def query(self, request: web.Request) -> web.Response:
         """One page of instances (`top`, default 100) and the token for the next, if any."""
         limit = q.page_size(request)
-        rows = self.engine.hub.query_instances(self._query(request, limit + 1))
+        rows = self.client.hub.query_instances(self._query(request, limit + 1))
         headers = {}
         if len(rows) > limit:
             rows = rows[:limit]
@@ -228,8 +221,8 @@ class ManagementApi:
     async def purge_one(self, request: web.Request) -> web.Response:
         """HandleDeleteHistoryByIdRequestAsync: any instance, whatever its status."""
         instance_id = request.match_info["id"]
-        self.engine.require_status(instance_id)
-        return web.json_response({"instancesDeleted": await self.engine.purge([instance_id])})
+        self.client.require_status(instance_id)
+        return web.json_response({"instancesDeleted": await self.client.purge([instance_id])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
         """HandleDeleteHistoryWithFiltersRequestAsync: `createdTimeFrom` is required,
@@ -241,24 +234,24 @@ class ManagementApi:
                 "Please provide value for 'createdTimeFrom' parameter.", status=400
             )
         asked = q.statuses(request.query.get("runtimeStatus", ""))
-        rows = self.engine.hub.query_instances(
+        rows = self.client.hub.query_instances(
             InstanceQuery(
                 statuses=tuple(status for status in asked if status in PURGEABLE),
                 created_from=created_from,
-                created_to=q.time(request, "createdTimeTo") or to_wire(self.engine.clock.now()),
+                created_to=q.time(request, "createdTimeTo") or to_wire(self.client.now()),
             )
         )
         if not rows:
             raise NotFound("No instances matched the purge filter.")
         return web.json_response(
-            {"instancesDeleted": await self.engine.purge([r.id for r in rows])}
+            {"instancesDeleted": await self.client.purge([r.id for r in rows])}
         )
 
     # -- instance operations -----------------------------------------------------------------
 
     def _operable(self, instance_id: str, *, gone: tuple[str, ...]) -> None:
         """404 for an unknown instance, 410 for one in a status the operation cannot change."""
-        status = self.engine.require_status(instance_id)
+        status = self.client.require_status(instance_id)
         if status in gone:
             raise Gone(f"Instance '{instance_id}' is {status}.")
 
@@ -267,19 +260,19 @@ class ManagementApi:
         instance_id = request.match_info["id"]
         self._operable(instance_id, gone=("Completed", "Failed", "Terminated", "Canceled"))
         data = await q.read_json(request, required=True)
-        await self.engine.raise_event(instance_id, request.match_info["event"], data)
+        await self.client.raise_event(instance_id, request.match_info["event"], data)
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:
-        await self.engine.terminate(request.match_info["id"], request.query.get("reason"))
+        await self.client.terminate(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
     async def suspend(self, request: web.Request) -> web.Response:
-        await self.engine.suspend(request.match_info["id"], request.query.get("reason"))
+        await self.client.suspend(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
     async def resume(self, request: web.Request) -> web.Response:
-        await self.engine.resume(request.match_info["id"], request.query.get("reason"))
+        await self.client.resume(request.match_info["id"], request.query.get("reason"))
         return web.Response(status=202)
 
     async def rewind(self, request: web.Request) -> web.Response:
@@ -287,5 +280,5 @@ class ManagementApi:
         DurableClient.RewindAsync refuses (500) anything but a failed one."""
         instance_id = request.match_info["id"]
         self._operable(instance_id, gone=("Completed", "Terminated", "Canceled"))
-        await self.engine.rewind(instance_id, request.query.get("reason"))
+        await self.client.rewind(instance_id, request.query.get("reason"))
         return web.Response(status=202)

@@ -11,7 +11,7 @@ import re
 from aiohttp import web
 
 from devhost.durable.clock import from_wire, to_wire
-from devhost.engine.loop import HostError
+from devhost.http.errors import HostError
 
 WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +13,12 @@ from aiohttp import web
 from devhost.app.config import ConfigError, HostConfig
 from devhost.app.loader import FunctionIndex
 from devhost.durable.clock import to_wire
-from devhost.engine.loop import Engine, Gone, HostError, NotFound
-from devhost.host import watch
+from devhost.engine.loop import Engine
+from devhost.engine.refusals import Refused
 from devhost.http.easyauth import PRINCIPAL, EasyAuth
+from devhost.http.errors import HostError, answer, error
 from devhost.http.keys import Keys
-from devhost.http.management import ManagementApi, error
+from devhost.http.management import ManagementApi
 from devhost.http.status import Urls
 from devhost.http.triggers import HttpTriggers, to_web
 from devhost.worker.messages import HttpTrigger
@@ -28,7 +26,6 @@ from devhost.worker.pool import WorkerFailed, WorkerLost
 
 log = logging.getLogger("devhost")
 WEBHOOKS = "/runtime/webhooks/durabletask"
-SHUTDOWN_GRACE_SECONDS = 5.0
 BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
 DEFAULT_BODY_LIMIT = 104_857_600
 """Azure's default request body limit (100 MB), overridden there by the same app setting."""
@@ -51,7 +48,6 @@ class HostOptions:
     require_keys: bool
     bind: str = "127.0.0.1"
     easyauth: EasyAuth | None = None
-    watch: bool = False  # new workers when the app's code changes (devhost/host/watch.py)
 
 
 class Host:
@@ -75,32 +71,13 @@ class Host:
         self.rpc_base_url = ""
         self.ready = False
         self.body_limit = request_body_limit()
+        self._runners: list[web.AppRunner] = []
 
     def use_index(self, index: FunctionIndex) -> None:
         """Serve a reloaded app's functions: its routes here, the rest in the engine."""
         triggers = HttpTriggers(index.http)
         self.engine.use_index(index)
         self.index, self.triggers = index, triggers
-
-    async def reload_app(self, changed: list[str]) -> None:
-        """New workers for the edited code (watch mode); the old code serves until they have
-        loaded, and goes on serving if the app no longer imports."""
-        log.info("%s changed: loading the app in new workers", ", ".join(changed))
-        began = time.monotonic()
-        before = set(self.index.describe())
-        try:
-            await self.engine.workers.reload(self.use_index)
-        except ConfigError as problem:
-            log.error("%s — still serving the previous code", problem)
-            return
-        after = set(self.index.describe())
-        log.info(
-            "reloaded the app in %.1f s (functions added: %s; removed: %s); host.json and "
-            "local.settings.json changes need a restart",
-            time.monotonic() - began,
-            ", ".join(sorted(name for name, _ in after - before)) or "none",
-            ", ".join(sorted(name for name, _ in before - after)) or "none",
-        )
 
     # -- assembly ----------------------------------------------------------------------------
 
@@ -119,7 +96,7 @@ class Host:
         middlewares = [self._errors, *([easyauth.middleware] if easyauth else []), self._auth]
         app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
         api = ManagementApi(
-            self.engine, self.urls_for, inputs_in_history=self.config.inputs_in_history
+            self.engine.client, self.urls_for, inputs_in_history=self.config.inputs_in_history
         )
         app.add_routes(api.routes(WEBHOOKS))
         if easyauth:
@@ -138,7 +115,7 @@ class Host:
     def rpc_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors], client_max_size=64 << 20)
         api = ManagementApi(
-            self.engine,
+            self.engine.client,
             self.urls_for,
             inputs_in_history=self.config.inputs_in_history,
             sdk_encoded=True,
@@ -154,10 +131,8 @@ class Host:
         body, as HttpApiHandler's have none); tracebacks stay in the host's log."""
         try:
             return await handler(request)
-        except (NotFound, Gone) as problem:
-            return web.Response(status=problem.status)
-        except HostError as problem:
-            return error(problem.status, problem.message, problem.summary)
+        except (HostError, Refused) as problem:
+            return answer(problem)
         except web.HTTPException as problem:
             if problem.status < 400:
                 raise
@@ -222,12 +197,12 @@ class Host:
             raise HostError('Body must be JSON like {"seconds": 60}.') from problem
         if not 0 <= seconds < 1e10:
             raise HostError("seconds must be a number from 0 on; the clock only moves forward.")
-        now, fired = await self.engine.advance(seconds, timeout)
+        now, fired = await self.engine.time.advance(seconds, timeout)
         return web.json_response({"now": to_wire(now), "fired": fired, "idle": True})
 
     async def wait_idle(self, request: web.Request) -> web.Response:
         """Answer once nothing is runnable or running (408 after `timeout` seconds)."""
-        await self.engine.wait_idle(_timeout(request))
+        await self.engine.time.wait_idle(_timeout(request))
         return web.json_response({"idle": True, "now": to_wire(self.engine.clock.now())})
 
     async def http_trigger(self, request: web.Request) -> web.StreamResponse:
@@ -252,7 +227,7 @@ class Host:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)
         workers = self.engine.workers
         try:
-            with self.engine.outside_work():
+            with self.engine.time.outside_work():
                 call = await HttpTriggers.call_for(request, values)
                 reply = await workers.call(HttpTrigger(function.name, call, binding))
         except web.HTTPRequestEntityTooLarge:
@@ -264,53 +239,37 @@ class Host:
             return error(500, f"Function '{function.name}' failed; see the host's log.")
         return to_web(reply)
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- listening -------------------------------------------------------------------------
 
-    async def serve(self, announce: Any) -> None:
-        """Run until SIGTERM/SIGINT, then drain running activities and return."""
-        rpc_runner = web.AppRunner(self.rpc_app(), access_log=None)
-        await rpc_runner.setup()
-        rpc_site = web.TCPSite(rpc_runner, "127.0.0.1", 0)
-        await rpc_site.start()
-        rpc_port = rpc_runner.addresses[0][1]
-        self.rpc_base_url = f"http://127.0.0.1:{rpc_port}/durabletask/"
-        self.engine.client_binding = self.own_urls().client_binding(self.rpc_base_url)
-        runner = web.AppRunner(self.public_app(), access_log=None)
-        await runner.setup()
+    async def listen(self) -> None:
+        """Open the loopback RPC port the SDK's client calls (`rpcBaseUrl`), then the public
+        port; ConfigError when the public port is taken."""
+        rpc = web.AppRunner(self.rpc_app(), access_log=None)
+        await rpc.setup()
+        self._runners.append(rpc)
+        await web.TCPSite(rpc, "127.0.0.1", 0).start()
+        self.rpc_base_url = f"http://127.0.0.1:{rpc.addresses[0][1]}/durabletask/"
+        self.engine.use_client_binding(self.own_urls().client_binding(self.rpc_base_url))
+        public = web.AppRunner(self.public_app(), access_log=None)
+        await public.setup()
+        self._runners.insert(0, public)
         try:
-            await web.TCPSite(runner, self.options.bind, self.options.port).start()
+            await web.TCPSite(public, self.options.bind, self.options.port).start()
         except OSError as problem:
-            await runner.cleanup()
-            await rpc_runner.cleanup()
+            await self.close()
             raise ConfigError(
                 f"cannot listen on {self.options.bind}:{self.options.port}: {problem.strerror}"
             ) from None
-        engine_task = asyncio.create_task(self.engine.run())
-        stop_watching = asyncio.Event()
-        watcher = None
-        if self.options.watch:
-            app_dir = self.engine.workers.app_dir
-            watcher = asyncio.create_task(
-                watch.reload_on_change(app_dir, self.reload_app, stop_watching)
-            )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        self.ready = True
-        announce()
-        await stop.wait()
-        if watcher is not None:
-            stop_watching.set()  # ends the watch within its step; a reload under way is dropped
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        log.info("stopping: no new work; running activities get %ss", SHUTDOWN_GRACE_SECONDS)
-        await runner.shutdown()
-        await self.engine.stop(SHUTDOWN_GRACE_SECONDS)
-        await engine_task
-        await runner.cleanup()
-        await rpc_runner.cleanup()
+
+    async def stop_taking_requests(self) -> None:
+        """Close the public port; the RPC port stays open for work that is finishing."""
+        if self._runners:
+            await self._runners[0].shutdown()
+
+    async def close(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners = []
 
 
 def _timeout(request: web.Request) -> float:

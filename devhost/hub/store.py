@@ -71,6 +71,8 @@ RUNNABLE = (
 )
 
 TERMINAL = ("Completed", "Failed", "Terminated")
+#: Every runtime status an instance has in the hub.
+STATUSES = ("Pending", "Running", "Suspended", *TERMINAL)
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Commands that need no running host: list, show, purge and export instances; replay-check."""
+"""Commands beside the host: list, show, purge, export instances; replay-check; token."""
