@@ -29,6 +29,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,8 +44,13 @@ from devhost.testing import preload
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
-#: The folder `python -m devhost` runs from: the one that holds the devhost package.
+#: The folder `python -m devhost` runs from: the one that holds the devhost package, a
+#: checkout's root or, when devhost is installed, site-packages.
 DEVHOST_HOME = Path(__file__).resolve().parents[2]
+#: An installed devhost is importable anyway; a checkout's is put on hosts' PYTHONPATH.
+INSTALLED = str(DEVHOST_HOME) in {
+    str(Path(sysconfig.get_path(kind)).resolve()) for kind in ("purelib", "platlib")
+}
 POLL_SECONDS = 0.02
 PORT_ATTEMPTS = 3  # tests running in parallel may pick the same free port
 
@@ -93,6 +99,8 @@ def command(
 
 def _environment(env: dict[str, str] | None) -> dict[str, str]:
     """This process's environment with devhost importable, and `env` over it."""
+    if INSTALLED:
+        return {**os.environ, **(env or {})}
     pythonpath = os.pathsep.join(filter(None, [str(DEVHOST_HOME), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": pythonpath, **(env or {})}
 

@@ -1,5 +1,5 @@
-"""devhost.testing as another project uses it: the README's example, run by pytest in a fresh
-folder whose app is the sampler, passes as written."""
+"""devhost.testing as another project uses it: devhost/README.md's example, run by pytest in a
+fresh folder whose app is the sampler, passes as written."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tests.devhost.support import DURABLE, SAMPLER
 
 
 def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Testing an app on devhost") :]
+    readme = (ROOT / "devhost" / "README.md").read_text()
+    section = readme[readme.index("## Testing an app on devhost") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
