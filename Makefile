@@ -30,6 +30,7 @@ start: $(STAMP) local.settings.json
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # The test run caches bytecode even where the environment turns that off
 # (PYTHONDONTWRITEBYTECODE): every host the suite starts would otherwise compile devhost and
@@ -38,7 +39,7 @@ test: $(STAMP) $(BROWSER) lint
 	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) bench/devhost.py
+	$(PY) bench/devhost.py --write docs/benchmarks.md
 
 # Re-record tests/histories/ from the e2e stories (after an intended, versioned change).
 histories: $(STAMP)

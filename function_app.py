@@ -19,7 +19,7 @@ from api import maintenance as maintenance_api
 from api import me as me_api
 from api import openapi as openapi_api
 from api import shipments as shipments_api
-from api import terminate as terminate_api
+from api import support as support_api
 from api import workflows as workflows_api
 from entities import idempotency as idempotency_entity
 from entities import lock as lock_entity
@@ -36,7 +36,7 @@ BLUEPRINTS = (
     telemetry_activities.bp,
     locks_api.bp,
     workflows_api.bp,
-    terminate_api.bp,
+    support_api.bp,
     locking_orchestrator.bp,
     openapi_api.bp,
     me_api.bp,

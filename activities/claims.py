@@ -15,25 +15,26 @@ from adapters import settings
 from adapters.errors import PartnerError
 from adapters.partners import documents, fraud, images, notifications, payments, policies
 from domain import claims
+from domain.claims import Activity
 from domain.common import to_json
 
 bp = df.Blueprint()
 SUPERVISOR = "supervisor"
 
 
-@bp.activity_trigger(input_name="document")
+@bp.activity_trigger(input_name="document", activity=Activity.EXTRACT_DOCUMENT)
 def claims_extract_document(document: dict[str, Any]) -> dict[str, Any]:
     """Read one document: `{documentId, kind, readable, fields}`."""
     return documents.client().extract(document)
 
 
-@bp.activity_trigger(input_name="document")
+@bp.activity_trigger(input_name="document", activity=Activity.REVIEW_PHOTO)
 def claims_review_photo(document: dict[str, Any]) -> dict[str, Any]:
     """Check that a photo's damage fits the claim: `{documentId, damageConsistent, confidence}`."""
     return images.client().review(document)
 
 
-@bp.activity_trigger(input_name="number")
+@bp.activity_trigger(input_name="number", activity=Activity.LOOKUP_POLICY)
 def claims_lookup_policy(number: str) -> dict[str, Any]:
     """The policy, or `{found: false}` when the policy system says it does not exist."""
     try:
@@ -44,13 +45,13 @@ def claims_lookup_policy(number: str) -> dict[str, Any]:
         return {"found": False, "policyNumber": number, "error": error.message}
 
 
-@bp.activity_trigger(input_name="claim")
+@bp.activity_trigger(input_name="claim", activity=Activity.SCORE_FRAUD)
 def claims_score_fraud(claim: dict[str, Any]) -> dict[str, Any]:
     """`{score, reasons}` from the fraud service."""
     return fraud.client().score(claim)
 
 
-@bp.activity_trigger(input_name="facts")
+@bp.activity_trigger(input_name="facts", activity=Activity.ASSESS)
 def claims_assess(facts: dict[str, Any]) -> dict[str, Any]:
     """Apply the decision rule with today's settings; the result is then fixed in history."""
     assessment = claims.assess(
@@ -66,7 +67,7 @@ def claims_assess(facts: dict[str, Any]) -> dict[str, Any]:
     return to_json(assessment)
 
 
-@bp.activity_trigger(input_name="payout")
+@bp.activity_trigger(input_name="payout", activity=Activity.PAY)
 def claims_pay(payout: dict[str, Any]) -> dict[str, Any]:
     """Issue the payout once per idempotency key: `{payoutId, status, amount, currency}`."""
     return payments.client().pay(
@@ -78,7 +79,7 @@ def claims_pay(payout: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@bp.activity_trigger(input_name="message")
+@bp.activity_trigger(input_name="message", activity=Activity.NOTIFY)
 def claims_notify(message: dict[str, Any]) -> dict[str, Any]:
     """Send one message once per idempotency key: `{messageId}`.
 

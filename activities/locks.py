@@ -11,22 +11,16 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from domain.common import ACTIVE_STATUSES
 from domain.locks import LOCK_GRANTED
 
 bp = df.Blueprint()
-
-_RUNNING = {
-    df.OrchestrationRuntimeStatus.Pending,
-    df.OrchestrationRuntimeStatus.Running,
-    df.OrchestrationRuntimeStatus.Suspended,
-    df.OrchestrationRuntimeStatus.ContinuedAsNew,
-}
 
 
 async def _runs(client: df.DurableOrchestrationClient, instance_id: str) -> bool:
     """Whether the instance still runs; an unknown (or purged) id does not."""
     status = await client.get_status(instance_id)
-    return status.runtime_status in _RUNNING
+    return status.runtime_status is not None and status.runtime_status.value in ACTIVE_STATUSES
 
 
 @bp.activity_trigger(input_name="owner")

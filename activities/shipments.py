@@ -15,7 +15,7 @@ import azure.durable_functions as df
 from adapters import settings
 from adapters.partners import carriers, notifications
 from domain.common import to_json
-from domain.shipments import DEFAULT_PICKUP_GRACE_MINUTES, Quote, select_carriers
+from domain.shipments import DEFAULT_PICKUP_GRACE_MINUTES, Activity, Quote, select_carriers
 
 bp = df.Blueprint()
 
@@ -23,7 +23,7 @@ DISPATCHER_SETTING = "DISPATCHER_ADDRESS"
 DEFAULT_DISPATCHER = "dispatch@example.com"
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.CONFIG)
 def shipments_config(request: dict[str, Any]) -> dict[str, Any]:
     """The settings a shipment needs, read here because orchestrators may not read settings.
 
@@ -37,14 +37,14 @@ def shipments_config(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.QUOTE)
 def shipments_quote(request: dict[str, Any]) -> dict[str, Any]:
     """One carrier's quote, reduced to the fields the ranking rule reads (no side effect)."""
     raw = carriers.client().quote(request["carrier"], request["shipment"])
     return to_json(Quote.model_validate(raw))
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.RESERVE)
 def shipments_reserve(request: dict[str, Any]) -> dict[str, Any]:
     """Hold the quoted capacity: `{reservationId}`."""
     result = carriers.client().reserve(
@@ -53,7 +53,7 @@ def shipments_reserve(request: dict[str, Any]) -> dict[str, Any]:
     return {"reservationId": result["reservationId"]}
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.BOOK)
 def shipments_book(request: dict[str, Any]) -> dict[str, Any]:
     """Turn a reservation into a booking: `{bookingId}`."""
     result = carriers.client().book(
@@ -62,7 +62,7 @@ def shipments_book(request: dict[str, Any]) -> dict[str, Any]:
     return {"bookingId": result["bookingId"]}
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.CANCEL_RESERVATION)
 def shipments_cancel_reservation(request: dict[str, Any]) -> dict[str, Any]:
     """Compensation for a reservation that will not be booked."""
     result = carriers.client().cancel_reservation(
@@ -71,7 +71,7 @@ def shipments_cancel_reservation(request: dict[str, Any]) -> dict[str, Any]:
     return {"cancelled": bool(result.get("cancelled"))}
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.CANCEL_BOOKING)
 def shipments_cancel_booking(request: dict[str, Any]) -> dict[str, Any]:
     """Compensation for a booking that will not be used (cancel or missed pickup)."""
     result = carriers.client().cancel_booking(
@@ -80,7 +80,7 @@ def shipments_cancel_booking(request: dict[str, Any]) -> dict[str, Any]:
     return {"cancelled": bool(result.get("cancelled"))}
 
 
-@bp.activity_trigger(input_name="request")
+@bp.activity_trigger(input_name="request", activity=Activity.NOTIFY_DISPATCHER)
 def shipments_notify_dispatcher(request: dict[str, Any]) -> dict[str, Any]:
     """Tell the dispatcher (setting DISPATCHER_ADDRESS) something needs a person: `{messageId}`."""
     recipient = settings.get(DISPATCHER_SETTING, DEFAULT_DISPATCHER)

@@ -1,17 +1,13 @@
 """The HTTP edge every workflow shares: problem+json errors, body validation, start, status, events.
 
-A route is a few lines:
+Each workflow's routes are registered from its contract (api/workflow_routes.py), and come
+here for the work:
 
-    @bp.route(route="claims", methods=["POST"])
-    @bp.durable_client_input(client_name="client")
-    @handle_errors
-    async def start_claim(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-        claim = parse_body(req, ClaimRequest)                      # 400 lists every bad field
-        return await start_workflow(req, client, Workflow.CLAIM, claim.claim_id, to_json(claim))
-
-    ... status:  return await status_response(req, client, Workflow.CLAIM, route_id(req, "claimId"))
-    ... event:   return await deliver_event(req, client, Workflow.CLAIM, business_id,
-                                            "ClaimDecision", DecisionRequest)   # 401/403 first
+    claim = parse_body(req, ClaimRequest)                          # 400 lists every bad field
+    await start_workflow(req, client, Workflow.CLAIM, claim.claim_id, to_json(claim))
+    await status_response(client, Workflow.CLAIM, route_id(req, "claimId"))
+    await deliver_event(req, client, Workflow.CLAIM, business_id,
+                        Event.CLAIM_DECISION, DecisionRequest)     # 401/403 first
 
 `handle_errors` turns a raised `ProblemError` into its response and any other exception into a
 bare 500 problem: no traceback ever reaches a client. Instances run `workflow.orchestrator`

@@ -32,8 +32,9 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from api.problems import ProblemError
-from domain.access import Actor, Role, effective_roles, missing_roles, roles_for
+from domain.access import Actor, Role, effective_roles, missing_roles
 from domain.views import FieldError
+from domain.workflows import roles_for
 
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 ACTOR_FIELD_SETTING = "ACCEPT_ACTOR_FIELD"
@@ -137,7 +138,8 @@ def authorize(
     who acts from the body. Nothing about the instance is looked at before this passes.
     """
     caller = principal(req)
-    needed = sorted(roles_for(action) if roles is None else roles)
+    required = roles_for(action) if roles is None else roles
+    needed = sorted(required)
     if caller is None:
         if actor_field_accepted():
             return None
@@ -147,7 +149,7 @@ def authorize(
             f"{', '.join(needed)}.",
             required_roles=needed,
         )
-    if missing_roles(caller, action, roles):
+    if missing_roles(caller, required):
         held = ", ".join(caller.roles) or "no roles"
         raise ProblemError(
             403,

@@ -13,17 +13,14 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import openapi
 from api.common import (
     ProblemError,
-    deliver_event,
+    Vetting,
     find_status,
-    handle_errors,
     json_response,
     parse_body,
     raise_portal_event,
     route_id,
-    start_workflow,
     started_input,
     status_url,
     status_view,
@@ -31,44 +28,34 @@ from api.common import (
 from api.idempotency import IdempotentAction
 from api.identity import acting, authorize, principal
 from api.verdict import ACTIVE, standing
-from domain.access import Actor, is_requester, roles_for
+from api.workflow_routes import register
+from domain.access import Actor, is_requester
 from domain.common import Workflow, to_json
 from domain.maintenance import (
+    CONTRACT,
     Event,
     MaintenanceOrder,
     MaintenanceOrderRequest,
     MaintenanceStatusView,
     PartsReceived,
-    ReturnToServiceApproval,
     Stage,
     TaskStatus,
     task_instance_id,
 )
-from domain.views import Accepted, Problem, Started
+from domain.workflows import roles_for
 
 bp = df.Blueprint()
 MAINTENANCE = Workflow.MAINTENANCE
 
 
-@bp.route(route="maintenance-orders", methods=["POST"])
-@bp.durable_client_input(client_name="client")
-@handle_errors
-async def start_maintenance_order(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Validate the order and start its workflow under `maintenance-<orderId>`.
-
-    Who started it (when signed in) travels with the order: they may not approve its return
-    to service.
-    """
-    order = parse_body(req, MaintenanceOrderRequest)
+def with_requester(req: func.HttpRequest, order: MaintenanceOrderRequest) -> dict[str, Any]:
+    """The order as it starts: who started it (when signed in) travels with it, since they may
+    not approve its return to service."""
     started_by = principal(req)
-    payload = {**to_json(order), "startedBy": to_json(started_by) if started_by else None}
-    return await start_workflow(req, client, MAINTENANCE, order.order_id, payload)
+    return {**to_json(order), "startedBy": to_json(started_by) if started_by else None}
 
 
-@bp.route(route="maintenance-orders/{orderId}", methods=["GET"])
-@bp.durable_client_input(client_name="client")
-@handle_errors
-async def get_maintenance_order(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+async def order_view(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     """Where the order stands; while tasks run, where each task stands."""
     order_id = route_id(req, "orderId")
     status = await _find_order(client, order_id)
@@ -85,9 +72,6 @@ async def get_maintenance_order(req: func.HttpRequest, client: df.DurableOrchest
     return json_response(body)
 
 
-@bp.route(route="maintenance-orders/{orderId}/parts-received", methods=["POST"])
-@bp.durable_client_input(client_name="client")
-@handle_errors
 async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     """Parts for one task arrived (a maintenance controller): 202 when that task waits for
     them, else 401, 403, 404 or 409."""
@@ -122,28 +106,20 @@ async def receive_parts(req: func.HttpRequest, client: df.DurableOrchestrationCl
     return await action.remember(client, json_response(accepted, 202))
 
 
-@bp.route(route="maintenance-orders/{orderId}/approval", methods=["POST"])
-@bp.durable_client_input(client_name="client")
-@handle_errors
-async def approve_return_to_service(req: func.HttpRequest, client: df.DurableOrchestrationClient):
-    """Return-to-service decision by a certifying inspector who did not request the order;
-    who decided is recorded as approvedBy."""
-    event = Event.RETURN_TO_SERVICE_APPROVAL
+def not_the_requester(client: df.DurableOrchestrationClient) -> Vetting:
+    """A certifying inspector who did not request the order decides its return to service."""
 
-    async def not_the_requester(status: Any, actor: Actor) -> None:
+    async def vet(status: Any, actor: Actor) -> None:
         order = await _order(client, status)
         if is_requester(actor, order.requested_by, order.started_by):
             raise ProblemError(
                 403,
                 f"{actor.name} requested maintenance order {order.order_id} and so may not "
                 "approve its return to service; another certifying inspector must.",
-                required_roles=sorted(roles_for(event)),
+                required_roles=sorted(roles_for(Event.RETURN_TO_SERVICE_APPROVAL)),
             )
 
-    order_id = route_id(req, "orderId")
-    return await deliver_event(
-        req, client, MAINTENANCE, order_id, event, ReturnToServiceApproval, vet=not_the_requester
-    )
+    return vet
 
 
 async def _find_order(client: df.DurableOrchestrationClient, order_id: str) -> Any:
@@ -173,25 +149,11 @@ async def _order(client: df.DurableOrchestrationClient, status: Any) -> Maintena
     return MaintenanceOrder.model_validate((started_input(found) if found else None) or {})
 
 
-openapi.workflow(
-    "maintenance-orders",
-    "orderId",
-    tag="maintenance",
-    start=MaintenanceOrderRequest,
-    started=Started,
-    status=MaintenanceStatusView,
-    problem=Problem,
-    accepted=Accepted,
-    actions={
-        "parts-received": (
-            "Parts for one task were received",
-            PartsReceived,
-            Event.PARTS_RECEIVED,
-        ),
-        "approval": (
-            "Approve (or refuse) the aircraft's return to service; never by its requester",
-            ReturnToServiceApproval,
-            Event.RETURN_TO_SERVICE_APPROVAL,
-        ),
-    },
+register(
+    bp,
+    CONTRACT,
+    start_payload=with_requester,
+    status=order_view,
+    actions={Event.PARTS_RECEIVED: receive_parts},
+    vet={Event.RETURN_TO_SERVICE_APPROVAL: not_the_requester},
 )

@@ -14,8 +14,9 @@ import azure.functions as func
 from api import openapi
 from api.common import handle_errors, json_response
 from api.identity import actor_field_accepted, principal
-from domain.access import ACTION_ROLES, missing_roles
+from domain.access import missing_roles
 from domain.views import ActionRight, Me
+from domain.workflows import ACTION_ROLES
 
 bp = df.Blueprint()
 
@@ -28,7 +29,7 @@ async def who_am_i(req: func.HttpRequest) -> func.HttpResponse:
     local = caller is None and actor_field_accepted()
     actions = {
         event: ActionRight(
-            allowed=local or (caller is not None and not missing_roles(caller, event)),
+            allowed=local or (caller is not None and not missing_roles(caller, roles)),
             needs=sorted(roles),
         )
         for event, roles in ACTION_ROLES.items()

@@ -1,6 +1,7 @@
 """`GET /api/openapi.yaml`: an OpenAPI 3.1 document built from the same models that validate.
 
-Each api module registers its operations next to its routes, at import time:
+Each api module registers its operations next to its routes, at import time (a workflow's
+routes are documented from its contract by api/workflow_routes.py):
 
     from api import openapi
     openapi.operation("POST", "/claims", "Start a claim", tag="claims",
@@ -27,7 +28,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.common import ROUTE_PREFIX, handle_errors
 from api.identity import actor_field_accepted
-from domain.access import ROLE_DESCRIPTIONS, roles_for
+from domain.access import ROLE_DESCRIPTIONS
 from domain.common import PortalAction
 from domain.idempotency import HEADER, KEEP_FOR, KEY_PATTERN
 from domain.views import Problem
@@ -141,59 +142,6 @@ def operation(
         starts,
     )
     _operations[(op.method, op.path)] = op
-
-
-def workflow(
-    collection: str,
-    id_param: str,
-    *,
-    tag: str,
-    start: type[BaseModel],
-    started: type[BaseModel],
-    status: type[BaseModel],
-    problem: type[BaseModel],
-    accepted: type[BaseModel],
-    actions: dict[str, tuple[str, type[BaseModel], str]],
-) -> None:
-    """Document one workflow's routes: start, status, and each portal action by path suffix
-    as (summary, body model, the Durable event it raises, whose roles it needs)."""
-    base = f"/{collection}"
-    instance = f"{base}/{{{id_param}}}"
-    operation(
-        "POST",
-        base,
-        f"Start a {tag} workflow",
-        tag=tag,
-        body=start,
-        responses={202: started, 400: problem, 409: problem},
-        starts=id_param,
-    )
-    operation(
-        "GET",
-        instance,
-        "Business status of one instance",
-        tag=tag,
-        responses={200: status, 404: problem},
-    )
-    for suffix, (summary, model, event) in actions.items():
-        operation(
-            "POST",
-            f"{instance}/{suffix}",
-            summary,
-            tag=tag,
-            body=model,
-            responses={
-                202: accepted,
-                400: problem,
-                401: problem,
-                403: problem,
-                404: problem,
-                409: problem,
-            },
-            roles=roles_for(event),
-            idempotent_action=True,
-            event=event,
-        )
 
 
 def operations() -> list[Operation]:

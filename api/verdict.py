@@ -24,10 +24,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from api.problems import ProblemError
+from domain.common import ACTIVE_STATUSES
 
 VERDICT_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1
-ACTIVE = {"Pending", "Running", "Suspended"}
+ACTIVE = ACTIVE_STATUSES
 
 
 def taken(status: df.DurableOrchestrationStatus | None, event: str) -> list[dict[str, Any]]:

@@ -15,15 +15,13 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
-from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import BeforeValidator, Field
 
+from adapters.instances import host_instances
 from api import openapi
 from api.common import ProblemError, handle_errors, json_response, status_url, validate
 from domain.common import ApiModel, Workflow, parse_instance_id, parse_time
@@ -40,9 +38,6 @@ bp = df.Blueprint()
 
 RuntimeStatus = df.OrchestrationRuntimeStatus
 KEY_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
-CONTINUATION = "x-ms-continuation-token"
-HOST_PAGE_SIZE = 100
-HOST_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
 def _split(value: object) -> object:
@@ -82,34 +77,6 @@ def _decode(token: str) -> tuple[str, str]:
             "Unknown continuation token; start again without one.",
             errors=[FieldError(field="continuationToken", message="not a token from this API")],
         ) from None
-
-
-async def host_instances(
-    client: df.DurableOrchestrationClient, prefix: str | None, statuses: list[RuntimeStatus]
-) -> AsyncIterator[DurableOrchestrationStatus]:
-    """Every instance the host lists for the filters, following its continuation tokens.
-
-    The request is the one `get_status_by` sends to the host's local RPC endpoint (the durable
-    client binding's `rpcBaseUrl`), plus `top` and the token header the SDK leaves out.
-    """
-    query = {"top": str(HOST_PAGE_SIZE)}
-    if prefix:
-        query["instanceIdPrefix"] = prefix
-    if statuses:
-        query["runtimeStatus"] = ",".join(status.value for status in statuses)
-    url = f"{client._orchestration_bindings.rpc_base_url}instances/"
-    headers: dict[str, str] = {}
-    async with aiohttp.ClientSession(timeout=HOST_TIMEOUT) as session:
-        while True:
-            async with session.get(url, params=query, headers=headers) as response:
-                response.raise_for_status()
-                page = await response.json(content_type=None)
-                token = response.headers.get(CONTINUATION)
-            for row in page:
-                yield DurableOrchestrationStatus.from_json(row)
-            if not token:
-                return
-            headers = {CONTINUATION: token}
 
 
 Row = tuple[tuple[str, str], WorkflowSummary]

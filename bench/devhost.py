@@ -1,10 +1,12 @@
 """Benchmark devhost: throughput and latency of durable work, printed as a table.
 
     .venv/bin/python bench/devhost.py [--runs 3] [--only lock_handover] [--workers 2]
+                                      [--write docs/benchmarks.md]
 
 Each run starts a fresh devhost (real clock, every commit fsynced) on bench/app, or on the
 project's app with its partner simulators for the lock hand-over, and drives it over HTTP as
-any client would. Medians of the runs are reported.
+any client would. Medians of the runs are reported; `--write` also keeps the table, with the
+machine it ran on, in a markdown file (`make bench` writes docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -292,6 +294,7 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="FUNCTIONS_WORKER_PROCESS_COUNT (default 2)"
     )
+    parser.add_argument("--write", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args()
     rows = []
     for scenario, names, app in SCENARIOS:
@@ -302,21 +305,48 @@ def main() -> None:
             values = [measured[position][0] for measured in results]
             detail = results[0][position][1]
             rows.append((name, detail, unit, target, statistics.median(values), values))
-    print(
+    header = (
         f"devhost benchmark, {args.runs} runs each, median (all runs), "
         f"{args.workers} worker process(es); "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
-    print()
-    print(
+    table = render(rows)
+    print(header, "", table, sep="\n")
+    if args.write:
+        args.write.write_text(report(header, table))
+
+
+Row = tuple[str, str, str, str, float, list[float]]
+
+
+def render(rows: list[Row]) -> str:
+    """The results as a markdown table."""
+    lines = [
         f"| {'scenario':<22} | {'workload':<46} | {'median':>10} | {'unit':<16} | "
-        f"{'target':<7} | runs |"
-    )
-    print(f"|{'-' * 24}|{'-' * 48}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|")
+        f"{'target':<7} | runs |",
+        f"|{'-' * 24}|{'-' * 48}|{'-' * 12}|{'-' * 18}|{'-' * 9}|------|",
+    ]
     for name, detail, unit, target, median, values in rows:
         runs = ", ".join(f"{v:.1f}" if v >= 10 else f"{v:.2f}" for v in values)
         shown = f"{median:.1f}" if median >= 10 else f"{median:.2f}"
-        print(f"| {name:<22} | {detail:<46} | {shown:>10} | {unit:<16} | {target:<7} | {runs} |")
+        lines.append(
+            f"| {name:<22} | {detail:<46} | {shown:>10} | {unit:<16} | {target:<7} | {runs} |"
+        )
+    return "\n".join(lines)
+
+
+def report(header: str, table: str) -> str:
+    """docs/benchmarks.md: what ran, where and when, and the table (written, never edited)."""
+    when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return (
+        "# Benchmarks\n\n"
+        "Written by `make bench` (bench/devhost.py); run it again rather than editing this file.\n"
+        "Each run starts a fresh devhost and drives it over HTTP; the targets are the project's "
+        "own. The lock hand-over runs the project's app with its simulators: maintenance orders "
+        "queue for one aircraft, and a hand-over runs from the holder's release to the next "
+        "holder's first step.\n\n"
+        f"{header}, {when}.\n\n{table}\n"
+    )
 
 
 if __name__ == "__main__":

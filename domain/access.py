@@ -2,10 +2,11 @@
 
 The role values are the Entra ID app roles of the app registration (docs/deploy.md creates
 them); a principal's `roles` claim carries the ones assigned to it. Every portal action is
-named by the Durable event it raises, and needs one of the roles listed for it:
+named by the Durable event it raises, and needs one of the roles its workflow's contract lists
+for it (domain/workflows.py):
 
-    roles_for("ClaimDecision")                 # frozenset({Role.CLAIMS_SUPERVISOR})
-    missing_roles(actor, "ClaimDecision")      # empty when `actor` may decide claims
+    roles_for("ClaimDecision")                         # frozenset({Role.CLAIMS_SUPERVISOR})
+    missing_roles(actor, roles_for("ClaimDecision"))   # empty when `actor` may decide claims
 
 The carrier role counts only for a principal signed in as an application (a carrier's system
 using the client-credentials flow), never for a person.
@@ -47,24 +48,6 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 APPLICATION_ONLY: frozenset[Role] = frozenset({Role.CARRIER})
 """Roles that count only for a principal signed in as an application."""
 
-ACTION_ROLES: dict[str, frozenset[Role]] = {
-    "DocumentsSubmitted": frozenset({Role.CLAIMS_ADJUSTER}),
-    "ClaimDecision": frozenset({Role.CLAIMS_SUPERVISOR}),
-    "Cancel": frozenset({Role.DISPATCHER}),
-    "PickupConfirmed": frozenset({Role.DISPATCHER, Role.CARRIER}),
-    "Delivered": frozenset({Role.DISPATCHER, Role.CARRIER}),
-    "PartsReceived": frozenset({Role.MAINTENANCE_CONTROLLER}),
-    "ReturnToServiceApproval": frozenset({Role.CERTIFYING_INSPECTOR}),
-}
-"""Portal action (its Durable event name) -> the roles of which the caller needs one."""
-
-TERMINATE_ROLES: dict[str, frozenset[Role]] = {
-    "claim": frozenset({Role.CLAIMS_SUPERVISOR}),
-    "shipment": frozenset({Role.DISPATCHER}),
-    "maintenance": frozenset({Role.MAINTENANCE_CONTROLLER}),
-}
-"""Workflow (its instance-id prefix) -> the roles that may terminate one of its instances."""
-
 
 class Actor(ApiModel):
     """Who did something, as recorded in the event, the status and the output.
@@ -103,11 +86,6 @@ SYSTEM = Actor(name="system", kind="workflow", source="workflow")
 """The workflow itself, for decisions made by rule (e.g. a claim approved automatically)."""
 
 
-def roles_for(action: str) -> frozenset[Role]:
-    """The roles of which a caller needs one to take `action` (a portal event name)."""
-    return ACTION_ROLES[action]
-
-
 def effective_roles(actor: Actor) -> frozenset[Role]:
     """The known app roles `actor` holds; application-only roles count only for applications."""
     held = {Role(role) for role in actor.roles if role in Role._value2member_map_}
@@ -116,12 +94,8 @@ def effective_roles(actor: Actor) -> frozenset[Role]:
     return frozenset(held)
 
 
-def missing_roles(
-    actor: Actor, action: str, needed: frozenset[Role] | None = None
-) -> frozenset[Role]:
-    """Empty when `actor` may take `action`; otherwise the roles of which it needs one
-    (`needed`, or the portal action's own roles)."""
-    needed = roles_for(action) if needed is None else needed
+def missing_roles(actor: Actor, needed: frozenset[Role]) -> frozenset[Role]:
+    """Empty when `actor` holds one of the `needed` roles; otherwise those roles."""
     return frozenset() if effective_roles(actor) & needed else needed
 
 

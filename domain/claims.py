@@ -22,16 +22,19 @@ from pydantic import (
     field_validator,
 )
 
-from domain.access import Actor, TakenAction
+from domain.access import Actor, Role, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
     Money,
     PortalAction,
+    Workflow,
     edge_now,
     require_unique,
     text,
 )
+from domain.contract import Action, Contract
+from domain.views import StatusView
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0
 DEFAULT_FRAUD_THRESHOLD = 0.7
@@ -83,8 +86,8 @@ Email = Annotated[
         strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x85]+@[^@\s\x85]+\.[A-Za-z]{2,63}$"
     ),
 ]
-Text = text(2000)
-PersonName = text(200)
+Text = Annotated[str, text(2000)]
+PersonName = Annotated[str, text(200)]
 
 
 class DocumentKind(StrEnum):
@@ -181,6 +184,35 @@ def submission_refusal(waiting: Mapping[str, Any], documents: int) -> tuple[int,
     return None
 
 
+class Stage(StrEnum):
+    """The business stages of a claim while it runs; it ends at a stage named for its Outcome."""
+
+    WAITING_FOR_POLICY = "waiting_for_policy"
+    ASSESSING = "assessing"
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    AWAITING_DECISION = "awaiting_decision"
+    PAYING = "paying"
+
+
+class Event(StrEnum):
+    """External events a claim accepts; the values are the Durable event names."""
+
+    DOCUMENTS_SUBMITTED = "DocumentsSubmitted"
+    CLAIM_DECISION = "ClaimDecision"
+
+
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    EXTRACT_DOCUMENT = "claims_extract_document"
+    REVIEW_PHOTO = "claims_review_photo"
+    LOOKUP_POLICY = "claims_lookup_policy"
+    SCORE_FRAUD = "claims_score_fraud"
+    ASSESS = "claims_assess"
+    PAY = "claims_pay"
+    NOTIFY = "claims_notify"
+
+
 class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -264,3 +296,30 @@ def assess(
     if reasons:
         return Assessment(route="manual", reasons=reasons)
     return Assessment(route="approve", reasons=["within the auto-approval rules"])
+
+
+CONTRACT = Contract(
+    workflow=Workflow.CLAIM,
+    id_param="claimId",
+    start=ClaimRequest,
+    status=StatusView,
+    stages=Stage,
+    events=Event,
+    actions=(
+        Action(
+            "documents",
+            Event.DOCUMENTS_SUBMITTED,
+            DocumentsSubmission,
+            frozenset({Role.CLAIMS_ADJUSTER}),
+            "Submit missing documents",
+        ),
+        Action(
+            "decision",
+            Event.CLAIM_DECISION,
+            DecisionRequest,
+            frozenset({Role.CLAIMS_SUPERVISOR}),
+            "Approve or reject a claim",
+        ),
+    ),
+    supervisors=frozenset({Role.CLAIMS_SUPERVISOR}),
+)

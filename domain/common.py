@@ -44,21 +44,19 @@ BusinessId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 """A business id as users type it: 1-64 of letters, digits, `_` and `-` (safe in URLs and ids)."""
 
 
-def text(max_length: int) -> Any:
-    """Free text a person types: trimmed, at least one visible character, at most `max_length`.
+def text(max_length: int) -> StringConstraints:
+    """Free text a person types, as `Annotated[str, text(200)]`: trimmed, at least one visible
+    character, at most `max_length`.
 
     The `\\S` pattern puts "not blank" into the JSON Schema too, so the OpenAPI document does
     not promise that "   " is accepted.
     """
-    return Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S"
-        ),
-    ]
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S"
+    )
 
 
-ActorName = text(200)
+ActorName = Annotated[str, text(200)]
 Timestamp = AwareDatetime
 """Datetimes on the wire carry a timezone, so no one guesses what a naive time meant."""
 
@@ -155,6 +153,10 @@ _COLLECTIONS = {
     Workflow.SHIPMENT: "shipments",
     Workflow.MAINTENANCE: "maintenance-orders",
 }
+
+
+ACTIVE_STATUSES = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
+"""Runtime statuses of an instance that has not ended (ContinuedAsNew: it goes on afresh)."""
 
 
 def is_business_id(value: str) -> bool:

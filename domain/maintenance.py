@@ -13,15 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from domain.access import Actor, TakenAction
+from domain.access import Actor, Role, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
     Count,
     PortalAction,
+    Workflow,
     require_unique,
     text,
 )
+from domain.contract import Action, Contract
 from domain.views import StatusView
 
 TailNumber = Annotated[
@@ -29,9 +31,9 @@ TailNumber = Annotated[
 ]
 """An aircraft registration such as `N123AB` or `D-AIBC` (upper-cased on the way in)."""
 
-ShortText = text(64)
-PersonName = text(200)
-Text = text(500)
+ShortText = Annotated[str, text(64)]
+PersonName = Annotated[str, text(200)]
+Text = Annotated[str, text(500)]
 PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 
 PARTS_REMINDER_EVERY = timedelta(hours=24)
@@ -64,6 +66,16 @@ class Stage(StrEnum):
     CHECKING_PARTS = "checking_parts"
     ORDERING_PARTS = "ordering_parts"
     AWAITING_PARTS = "awaiting_parts"
+
+
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    RECORD_INSPECTION = "maintenance_record_inspection"
+    CHECK_PART = "maintenance_check_part"
+    ORDER_PART = "maintenance_order_part"
+    GENERATE_COMPLIANCE = "maintenance_generate_compliance"
+    NOTIFY = "maintenance_notify"
 
 
 class Outcome(StrEnum):
@@ -208,6 +220,7 @@ def plan_parts(
             by_part.get(part.part_number, []), key=lambda o: (o.lead_time_days, o.supplier)
         )
         stocked = [offer for offer in candidates if offer.available >= part.quantity]
+        action: Literal["in_stock", "order", "unsourced"]
         if stocked:
             action, chosen = "in_stock", stocked[0]
         elif candidates:
@@ -261,3 +274,30 @@ def task_result(
         "partsReceivedBy": parts_received_by,
         "completedAt": completed_at,
     }
+
+
+CONTRACT = Contract(
+    workflow=Workflow.MAINTENANCE,
+    id_param="orderId",
+    start=MaintenanceOrderRequest,
+    status=MaintenanceStatusView,
+    stages=Stage,
+    events=Event,
+    actions=(
+        Action(
+            "parts-received",
+            Event.PARTS_RECEIVED,
+            PartsReceived,
+            frozenset({Role.MAINTENANCE_CONTROLLER}),
+            "Parts for one task were received",
+        ),
+        Action(
+            "approval",
+            Event.RETURN_TO_SERVICE_APPROVAL,
+            ReturnToServiceApproval,
+            frozenset({Role.CERTIFYING_INSPECTOR}),
+            "Approve (or refuse) the aircraft's return to service; never by its requester",
+        ),
+    ),
+    supervisors=frozenset({Role.MAINTENANCE_CONTROLLER}),
+)

@@ -21,9 +21,21 @@ from pydantic import (
     model_validator,
 )
 
-from domain.common import ApiModel, BusinessId, Count, PortalAction, Timestamp, edge_now, text
+from domain.access import Role
+from domain.common import (
+    ApiModel,
+    BusinessId,
+    Count,
+    PortalAction,
+    Timestamp,
+    Workflow,
+    edge_now,
+    text,
+)
+from domain.contract import Action, Contract
+from domain.views import StatusView
 
-PostalCode = text(16)
+PostalCode = Annotated[str, text(16)]
 
 CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")]
 """A carrier code as configured (upper case, e.g. `FASTFREIGHT`)."""
@@ -56,6 +68,18 @@ class Stage(StrEnum):
     IN_TRANSIT = "in_transit"
     COMPENSATING = "compensating"
     COMPLETED = "completed"
+
+
+class Activity(StrEnum):
+    """The activities the workflow calls; the values are their function names."""
+
+    CONFIG = "shipments_config"
+    QUOTE = "shipments_quote"
+    RESERVE = "shipments_reserve"
+    BOOK = "shipments_book"
+    CANCEL_RESERVATION = "shipments_cancel_reservation"
+    CANCEL_BOOKING = "shipments_cancel_booking"
+    NOTIFY_DISPATCHER = "shipments_notify_dispatcher"
 
 
 class Outcome(StrEnum):
@@ -217,3 +241,37 @@ def pickup_escalation_at(booked_at: datetime, deadline: datetime) -> datetime | 
 def transit_deadline(picked_up_at: datetime, transit_days: int) -> datetime:
     """When delivery is overdue: the quoted transit time after the confirmed pickup."""
     return picked_up_at + timedelta(days=max(transit_days, 1))
+
+
+CONTRACT = Contract(
+    workflow=Workflow.SHIPMENT,
+    id_param="shipmentId",
+    start=ShipmentRequest,
+    status=StatusView,
+    stages=Stage,
+    events=Event,
+    actions=(
+        Action(
+            "pickup",
+            Event.PICKUP_CONFIRMED,
+            PickupConfirmation,
+            frozenset({Role.DISPATCHER, Role.CARRIER}),
+            "Confirm the pickup",
+        ),
+        Action(
+            "delivery",
+            Event.DELIVERED,
+            DeliveryConfirmation,
+            frozenset({Role.DISPATCHER, Role.CARRIER}),
+            "Confirm the delivery",
+        ),
+        Action(
+            "cancel",
+            Event.CANCEL,
+            CancelRequest,
+            frozenset({Role.DISPATCHER}),
+            "Cancel the shipment, compensating any reservation or booking",
+        ),
+    ),
+    supervisors=frozenset({Role.DISPATCHER}),
+)

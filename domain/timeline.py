@@ -177,7 +177,9 @@ class _Builder:
 
     # -- completions ---------------------------------------------------------------------------
 
-    def _completion(self, kind: SpanKind, event: Mapping[str, Any], now: datetime, ok: bool):
+    def _completion(
+        self, kind: SpanKind, event: Mapping[str, Any], now: datetime, ok: bool
+    ) -> None:
         name = str(event.get("FunctionName") or "?")
         payload = call_input(kind, event)
         if kind == "activity" and name == RECORD_STAGE_ACTIVITY:
@@ -217,7 +219,7 @@ class _Builder:
             return
         payload = call_input(kind, event)
         label = label_of(payload)
-        outcome = "running" if self.running else "cancelled"
+        outcome: Outcome = "running" if self.running else "cancelled"
         self.spans.append(Span(kind=kind, name=name, label=label, start=now, outcome=outcome))
 
     def _task_scheduled(self, event: Event, now: datetime) -> None:
@@ -271,7 +273,9 @@ class _Builder:
             )
         )
 
-    def _lock_reply(self, resource: str, op: str, sent: datetime, reply: Any, now: datetime):
+    def _lock_reply(
+        self, resource: str, op: str, sent: datetime, reply: Any, now: datetime
+    ) -> None:
         """Follow one lock: waited from the first refused acquire to the grant, then held until
         the release (or given up by a withdraw)."""
         result = decode(reply.get("result")) if isinstance(reply, Mapping) else None
@@ -323,14 +327,14 @@ class _Builder:
     def finish(self) -> Timeline:
         for fire_at, waiting in self.timers.items():
             for start, purpose in waiting:
-                outcome = "running" if self.running else "cancelled"
+                pending: Outcome = "running" if self.running else "cancelled"
                 detail = f"fires at {fire_at}"
                 self.spans.append(
-                    Span(kind="timer", name=purpose, start=start, outcome=outcome, detail=detail)
+                    Span(kind="timer", name=purpose, start=start, outcome=pending, detail=detail)
                 )
-        for resource, (state, since, detail) in self.locks.items():
-            outcome = "held" if state == "held" else "waited"
-            self._lock_span(resource, outcome, since, None if self.running else since, detail)
+        for resource, (state, since, why) in self.locks.items():
+            held: Outcome = "held" if state == "held" else "waited"
+            self._lock_span(resource, held, since, None if self.running else since, why)
         _mark_retries(self.spans)
         self.spans.sort(key=lambda span: (span.start, span.kind))
         self.marks.sort(key=lambda mark: mark.time)

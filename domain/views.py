@@ -5,7 +5,7 @@ They are models so the OpenAPI document describes exactly what api/ sends.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -139,10 +139,10 @@ class InstanceHistory(ApiModel):
     timeline: Timeline
 
 
-class TerminateRequest(PortalAction):
-    """Why an instance is stopped for good (kept as the termination reason, with who did it)."""
+class SupportRequest(PortalAction):
+    """Why support terminates or rewinds an instance (kept in its history, with who did it)."""
 
-    reason: text(500)
+    reason: Annotated[str, text(500)]
 
 
 class Terminated(ApiModel):
@@ -154,6 +154,18 @@ class Terminated(ApiModel):
     by: Actor
     released_locks: list[str] = Field(
         description="Locks the instance held or waited for; each passes to its next waiter at once."
+    )
+
+
+class Rewound(ApiModel):
+    """Answer to a rewind: the instance runs again from its failed step."""
+
+    id: str
+    status_url: str
+    reason: str
+    by: Actor
+    retaken_locks: list[str] = Field(
+        description="Locks the instance released as it failed, which it holds again."
     )
 
 

@@ -20,7 +20,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from adapters import settings
-from api.workflows import host_instances
+from adapters.instances import host_instances
 from domain.common import parse_time
 
 bp = df.Blueprint()

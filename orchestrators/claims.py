@@ -1,7 +1,8 @@
 """The claim workflow: lock the policy, assess in parallel, chase documents, decide, pay, notify.
 
-Stages: waiting_for_policy -> assessing -> [awaiting_documents] -> [awaiting_decision] ->
-paying -> the outcome (approved, rejected, abandoned, expired, lock_timeout).
+Stages (domain.claims.Stage): waiting_for_policy -> assessing -> [awaiting_documents] ->
+[awaiting_decision] -> paying -> the outcome (approved, rejected, abandoned, expired,
+lock_timeout).
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase
 
-from domain.access import SYSTEM
+from domain.access import SYSTEM, TakenAction
 from domain.claims import (
     MAX_DOCUMENTS_PER_CLAIM,
     MAX_SUBMISSIONS,
+    Activity,
+    ClaimRequest,
     ClaimResult,
+    Event,
     Outcome,
+    Stage,
     amount_paid,
     missing_documents,
     policy_covers,
 )
 from domain.common import Workflow, to_json
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
@@ -32,6 +37,7 @@ from orchestrators.common import (
     version_at_least,
     wait_for_event,
 )
+from orchestrators.inbox import Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -48,19 +54,19 @@ ACKNOWLEDGED_SINCE = "2.0"  # app version from which the claimant hears the clai
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=Workflow.CLAIM.orchestrator)
-def claim_orchestrator(context: df.DurableOrchestrationContext):
+def claim_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """One claim per policy at a time: the policy lock is held from assessment to payout."""
-    claim: dict[str, Any] = context.get_input()
+    claim = ClaimRequest.model_validate(context.get_input())
     if version_at_least(context, ACKNOWLEDGED_SINCE):
         # Claims started before this version replay without the acknowledgement: inserting a
         # step ahead of recorded ones would break them (tests/histories, docs/releases.md).
         yield from _notify(context, claim, "claim_received", "received")
-    resource = f"policy:{claim['policyNumber']}"
-    lock = yield from acquire_lock(context, resource, LOCK, "waiting_for_policy")
+    resource = f"policy:{claim.policy_number}"
+    lock = yield from acquire_lock(context, resource, LOCK, Stage.WAITING_FOR_POLICY)
     if not lock.granted:
-        reason = f"policy {claim['policyNumber']} stayed busy with {lock.holder}"
+        reason = f"policy {claim.policy_number} stayed busy with {lock.holder}"
         result = ClaimResult(
-            claim_id=claim["claimId"], outcome=Outcome.LOCK_TIMEOUT, reasons=[reason]
+            claim_id=claim.claim_id, outcome=Outcome.LOCK_TIMEOUT, reasons=[reason]
         )
     else:
         result = yield from holding_lock(context, resource, _handle(context, claim))
@@ -69,16 +75,16 @@ def claim_orchestrator(context: df.DurableOrchestrationContext):
     return to_json(result)
 
 
-def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> Steps:
-    yield from set_stage(context, "assessing")
-    documents = claim["documents"]
+def _handle(context: df.DurableOrchestrationContext, claim: ClaimRequest) -> Steps:
+    yield from set_stage(context, Stage.ASSESSING)
+    documents = [to_json(document) for document in claim.documents]
     *read, policy, fraud = yield context.task_all(
         [
             *_document_tasks(context, documents),
             context.call_activity_with_retry(
-                "claims_lookup_policy", PARTNER_RETRY, claim["policyNumber"]
+                Activity.LOOKUP_POLICY, PARTNER_RETRY, claim.policy_number
             ),
-            context.call_activity_with_retry("claims_score_fraud", PARTNER_RETRY, claim),
+            context.call_activity_with_retry(Activity.SCORE_FRAUD, PARTNER_RETRY, to_json(claim)),
         ]
     )
     extractions, reviews = read[: len(documents)], read[len(documents) :]
@@ -95,10 +101,10 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
             )
         reviews = reviews + more_reviews
     assessment = yield context.call_activity_with_retry(
-        "claims_assess",
+        Activity.ASSESS,
         PARTNER_RETRY,
         {
-            "amount": claim["amount"],
+            "amount": claim.amount,
             "fraudScore": fraud["score"],
             "policy": policy,
             "photoReviews": reviews,
@@ -118,18 +124,18 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
     }
     if decision["decision"] != "approve":
         return (yield from _close(context, claim, Outcome.REJECTED, fraud["score"], **decided))
-    paid = amount_paid(claim["amount"], policy)
+    paid = amount_paid(claim.amount, policy)
     payout_id = None
     if paid > 0:
-        yield from set_stage(context, "paying")
+        yield from set_stage(context, Stage.PAYING)
         payout = yield context.call_activity_with_retry(
-            "claims_pay",
+            Activity.PAY,
             PARTNER_RETRY,
             {
-                "claimId": claim["claimId"],
+                "claimId": claim.claim_id,
                 "amount": paid,
-                "currency": claim["currency"],
-                "payee": claim["claimant"],
+                "currency": claim.currency,
+                "payee": to_json(claim.claimant),
                 "idempotencyKey": f"{context.instance_id}:payout",
             },
         )
@@ -149,16 +155,16 @@ def _handle(context: df.DurableOrchestrationContext, claim: dict[str, Any]) -> S
 
 def _document_tasks(
     context: df.DurableOrchestrationContext, documents: list[dict[str, Any]]
-) -> list:
+) -> list[TaskBase]:
     """Extract every document, then review every photo: one task each, to run in parallel."""
     photos = [document for document in documents if document["kind"] == "photo"]
     return [
         *(
-            context.call_activity_with_retry("claims_extract_document", PARTNER_RETRY, d)
+            context.call_activity_with_retry(Activity.EXTRACT_DOCUMENT, PARTNER_RETRY, d)
             for d in documents
         ),
         *(
-            context.call_activity_with_retry("claims_review_photo", PARTNER_RETRY, p)
+            context.call_activity_with_retry(Activity.REVIEW_PHOTO, PARTNER_RETRY, p)
             for p in photos
         ),
     ]
@@ -166,7 +172,7 @@ def _document_tasks(
 
 def _chase_documents(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     policy: dict[str, Any],
     extractions: list[dict[str, Any]],
 ) -> Steps:
@@ -180,7 +186,7 @@ def _chase_documents(
     """
     reviews: list[dict[str, Any]] = []
     reminders = submissions = 0
-    documents = len(claim["documents"])
+    documents = len(claim.documents)
     required = policy.get("requiredDocuments") or []
     while missing := missing_documents(required, extractions):
         if submissions == MAX_SUBMISSIONS:
@@ -189,14 +195,14 @@ def _chase_documents(
         remind_at = context.current_utc_datetime + REMINDER_EVERY
         yield from set_stage(
             context,
-            "awaiting_documents",
-            ["DocumentsSubmitted"],
+            Stage.AWAITING_DOCUMENTS,
+            [Event.DOCUMENTS_SUBMITTED],
             missingDocuments=missing,
             reminders=reminders,
             submissionsLeft=MAX_SUBMISSIONS - submissions,
             documentsLeft=MAX_DOCUMENTS_PER_CLAIM - documents,
         )
-        received = yield from wait_for_event(context, ["DocumentsSubmitted"], remind_at)
+        received = yield from wait_for_event(context, [Event.DOCUMENTS_SUBMITTED], remind_at)
         if received is None:
             if reminders == MAX_REMINDERS:
                 return extractions, reviews, f"no answer to {MAX_REMINDERS} reminders"
@@ -205,7 +211,7 @@ def _chase_documents(
                 context, claim, "claim_documents_reminder", f"reminder-{reminders}", missing=missing
             )
             continue
-        record_action(context, "DocumentsSubmitted", received[1])
+        record_action(context, Event.DOCUMENTS_SUBMITTED, received[1])
         submissions += 1
         submitted = received[1]["documents"][: MAX_DOCUMENTS_PER_CLAIM - documents]
         documents += len(submitted)
@@ -216,7 +222,7 @@ def _chase_documents(
 
 
 def _await_decision(
-    context: df.DurableOrchestrationContext, claim: dict[str, Any], reasons: list[str]
+    context: df.DurableOrchestrationContext, claim: ClaimRequest, reasons: list[str]
 ) -> Steps:
     """An adjuster's decision; escalates once after ESCALATE_AFTER, None after EXPIRE_AFTER."""
     started = context.current_utc_datetime
@@ -224,11 +230,15 @@ def _await_decision(
     while True:
         deadline = started + (EXPIRE_AFTER if escalated else ESCALATE_AFTER)
         yield from set_stage(
-            context, "awaiting_decision", ["ClaimDecision"], escalated=escalated, reasons=reasons
+            context,
+            Stage.AWAITING_DECISION,
+            [Event.CLAIM_DECISION],
+            escalated=escalated,
+            reasons=reasons,
         )
-        received = yield from wait_for_event(context, ["ClaimDecision"], deadline)
+        received = yield from wait_for_event(context, [Event.CLAIM_DECISION], deadline)
         if received is not None:
-            record_action(context, "ClaimDecision", received[1])
+            record_action(context, Event.CLAIM_DECISION, received[1])
             return received[1]
         if escalated:
             return None
@@ -240,20 +250,20 @@ def _await_decision(
 
 def _close(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     outcome: Outcome,
     fraud_score: float,
     **fields: Any,
 ) -> Steps:
     """Tell the claimant the outcome and build the result."""
     result = ClaimResult(
-        claim_id=claim["claimId"],
+        claim_id=claim.claim_id,
         outcome=outcome,
         fraud_score=fraud_score,
-        actions=taken_actions(context),
+        actions=[TakenAction.model_validate(action) for action in taken_actions(context)],
         **fields,
     )
-    summary = {
+    summary: dict[str, Any] = {
         "outcome": outcome.value,
         "amountPaid": result.amount_paid,
         "payoutId": result.payout_id,
@@ -264,7 +274,7 @@ def _close(
 
 def _notify(
     context: df.DurableOrchestrationContext,
-    claim: dict[str, Any],
+    claim: ClaimRequest,
     template: str,
     step: str,
     recipient: str | None = None,
@@ -272,12 +282,12 @@ def _notify(
 ) -> Steps:
     """One message per (instance, step): a retried activity or a replay never sends twice."""
     yield context.call_activity_with_retry(
-        "claims_notify",
+        Activity.NOTIFY,
         PARTNER_RETRY,
         {
-            "recipient": recipient or claim["claimant"]["email"],
+            "recipient": recipient or claim.claimant.email,
             "template": template,
-            "data": {"claimId": claim["claimId"], **data},
+            "data": {"claimId": claim.claim_id, **data},
             "idempotencyKey": f"{context.instance_id}:notify:{step}",
         },
     )

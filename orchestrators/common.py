@@ -76,7 +76,9 @@ def set_stage(
     )
 
 
-def record_action(context: df.DurableOrchestrationContext, event: str, payload: dict) -> None:
+def record_action(
+    context: df.DurableOrchestrationContext, event: str, payload: dict[str, Any]
+) -> None:
     """Show in the custom status that the instance took a portal action, and from whom.
 
     The entry (event, who, when, the action id api/ sent) stays listed in every later stage

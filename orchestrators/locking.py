@@ -23,7 +23,7 @@ Answers recorded by instances that started before leases were checked lack `leas
 yielding there is an error ("generator ignored GeneratorExit"). While it runs, the custom
 status lists the resource under `locks`, so whoever terminates the instance knows what to free:
 the `locks_release` orchestration takes a terminated owner off its locks and wakes the next
-holders at once (api/terminate.py starts it), where a lock would otherwise wait for its lease.
+holders at once (api/support.py starts it), where a lock would otherwise wait for its lease.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import azure.durable_functions as df
 
 from domain.common import iso
 from domain.locks import LOCK_ENTITY, LOCK_GRANTED, LOCKS_RELEASE, LockActivity
-from orchestrators.common import Steps, log, retry, set_stage, wait_for_event
-from orchestrators.inbox import Inbox
+from orchestrators.common import log, retry, set_stage, wait_for_event
+from orchestrators.inbox import Inbox, Steps
 
 bp = df.Blueprint()
 
@@ -156,6 +156,7 @@ def holding_lock(context: df.DurableOrchestrationContext, resource: str, steps: 
         result = yield from steps
     except Exception:
         yield from release_lock(context, resource)
+        _show_released_on_failure(context, resource)
         raise
     yield from release_lock(context, resource)
     return result
@@ -169,8 +170,16 @@ def _show_held(context: df.DurableOrchestrationContext, resource: str, held: boo
     context.set_custom_status(status)
 
 
+def _show_released_on_failure(context: df.DurableOrchestrationContext, resource: str) -> None:
+    """List `resource` under `releasedOnFailure`: a rewind must take it again first, since the
+    lock's state is not rewound with the instance's history (api/support.py)."""
+    status = dict(context.custom_status) if isinstance(context.custom_status, dict) else {}
+    status["releasedOnFailure"] = [*(status.get("releasedOnFailure") or []), resource]
+    context.set_custom_status(status)
+
+
 @bp.orchestration_trigger(context_name="context", orchestration=LOCKS_RELEASE)
-def locks_release(context: df.DurableOrchestrationContext):
+def locks_release(context: df.DurableOrchestrationContext) -> Steps:
     """Take an owner that no longer runs off its locks (input `{owner, resources}`), waking
     whoever holds each next; returns what each lock did."""
     request = context.get_input()
@@ -210,7 +219,9 @@ def _leave(context: df.DurableOrchestrationContext, resource: str, owner: str) -
     return change
 
 
-def _hand_on(context: df.DurableOrchestrationContext, resource: str, change: dict) -> Steps:
+def _hand_on(
+    context: df.DurableOrchestrationContext, resource: str, change: dict[str, Any]
+) -> Steps:
     """Wake the holder `change` made; skip past any that no longer runs.
 
     Repeating this is harmless (the event only makes the holder ask the entity again), and the

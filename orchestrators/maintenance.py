@@ -22,6 +22,7 @@ from domain.maintenance import (
     APPROVAL_REMINDER_EVERY,
     FOLLOWUPS_AT_MOST,
     PARTS_REMINDER_EVERY,
+    Activity,
     Event,
     MaintenanceOrder,
     MaintenanceTask,
@@ -36,7 +37,6 @@ from domain.maintenance import (
     task_result,
 )
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
@@ -44,6 +44,7 @@ from orchestrators.common import (
     taken_actions,
     wait_for_event,
 )
+from orchestrators.inbox import Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -56,7 +57,7 @@ AIRCRAFT_LOCK = LockPolicy(
 
 
 @bp.orchestration_trigger(context_name="context")
-def maintenance_orchestrator(context: df.DurableOrchestrationContext):
+def maintenance_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """Run one maintenance order (input: the validated MaintenanceOrder JSON)."""
     order = MaintenanceOrder.model_validate(context.get_input())
     timestamps = {"requestedAt": iso(context.current_utc_datetime)}
@@ -90,7 +91,7 @@ def _work_on_aircraft(
     key = context.instance_id
     yield from set_stage(context, Stage.INSPECTING)
     inspection = yield context.call_activity_with_retry(
-        "maintenance_record_inspection",
+        Activity.RECORD_INSPECTION,
         STEP_RETRY,
         {"order": order_json, "idempotencyKey": f"{key}:inspection"},
     )
@@ -111,7 +112,7 @@ def _work_on_aircraft(
 
     yield from set_stage(context, Stage.DOCUMENTING)
     document = yield context.call_activity_with_retry(
-        "maintenance_generate_compliance",
+        Activity.GENERATE_COMPLIANCE,
         STEP_RETRY,
         {"order": order_json, "results": results, "idempotencyKey": f"{key}:compliance"},
     )
@@ -199,7 +200,7 @@ def _await_return_to_service(
 
 
 @bp.orchestration_trigger(context_name="context")
-def maintenance_task(context: df.DurableOrchestrationContext):
+def maintenance_task(context: df.DurableOrchestrationContext) -> Steps:
     """One task of an order: check parts, order what is missing, wait for it, complete.
 
     Input `{orderId, task}`; output the task result (domain.maintenance.task_result).
@@ -212,7 +213,7 @@ def maintenance_task(context: df.DurableOrchestrationContext):
         answers = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "maintenance_check_part",
+                    Activity.CHECK_PART,
                     STEP_RETRY,
                     {"partNumber": part.part_number, "quantity": part.quantity},
                 )
@@ -229,7 +230,7 @@ def maintenance_task(context: df.DurableOrchestrationContext):
         orders = yield context.task_all(
             [
                 context.call_activity_with_retry(
-                    "maintenance_order_part",
+                    Activity.ORDER_PART,
                     STEP_RETRY,
                     {
                         "supplier": decision.supplier,
@@ -281,7 +282,7 @@ def _notify(
 ) -> Steps:
     """Send one message (to a recipient or a role), once per instance and step."""
     yield context.call_activity_with_retry(
-        "maintenance_notify",
+        Activity.NOTIFY,
         STEP_RETRY,
         {
             **to,

@@ -24,6 +24,7 @@ from azure.durable_functions.models.Task import LongTimerTask, TaskBase, TimerTa
 from domain.common import iso, to_json
 from domain.shipments import (
     QUOTE_DEADLINE,
+    Activity,
     Event,
     Outcome,
     Quote,
@@ -36,14 +37,13 @@ from domain.shipments import (
     transit_deadline,
 )
 from orchestrators.common import (
-    Steps,
     log,
     record_action,
     retry,
     set_stage,
     taken_actions,
 )
-from orchestrators.inbox import Inbox
+from orchestrators.inbox import Inbox, Steps
 from orchestrators.locking import LockPolicy, acquire_lock, holding_lock
 
 bp = df.Blueprint()
@@ -67,7 +67,7 @@ class Cancelled(Exception):
 
 
 @bp.orchestration_trigger(context_name="context")
-def shipment_orchestrator(context: df.DurableOrchestrationContext):
+def shipment_orchestrator(context: df.DurableOrchestrationContext) -> Steps:
     """Run one shipment from quotes to delivery (input: the validated ShipmentRequest JSON)."""
     return (yield from ShipmentRun(context).run())
 
@@ -95,7 +95,7 @@ class ShipmentRun:
             # Raced like every wait, so a Cancel is honoured from the very first one.
             config = yield from self.outcome_of(
                 self.context.call_activity_with_retry(
-                    "shipments_config", QUOTE_RETRY, {"carriers": self.request.carriers}
+                    Activity.CONFIG, QUOTE_RETRY, {"carriers": self.request.carriers}
                 )
             )
             quotes = yield from self.collect_quotes(config["carriers"])
@@ -129,7 +129,7 @@ class ShipmentRun:
         shipment = to_json(self.request)
         tasks = [
             self.context.call_activity_with_retry(
-                "shipments_quote", QUOTE_RETRY, {"carrier": code, "shipment": shipment}
+                Activity.QUOTE, QUOTE_RETRY, {"carrier": code, "shipment": shipment}
             )
             for code in carriers
         ]
@@ -166,7 +166,7 @@ class ShipmentRun:
         """Reserve, then book, holding the carrier's lock; compensates a failed booking."""
         self.raise_if_cancelled()
         reserved = yield from self.effect(
-            "shipments_reserve",
+            Activity.RESERVE,
             quote.carrier,
             quote=to_json(quote),
             idempotencyKey=f"{self.id}:reserve:{quote.carrier}:{quote.quote_id}",
@@ -177,7 +177,7 @@ class ShipmentRun:
         self.reservation = {"carrier": quote.carrier, **reserved}
         self.raise_if_cancelled()
         booked = yield from self.effect(
-            "shipments_book",
+            Activity.BOOK,
             quote.carrier,
             reservationId=reserved["reservationId"],
             idempotencyKey=f"{self.id}:book:{quote.carrier}:{reserved['reservationId']}",
@@ -235,6 +235,7 @@ class ShipmentRun:
         waiting = [Event.DELIVERED, Event.CANCEL]
         yield from set_stage(self.context, Stage.IN_TRANSIT, waiting)
         delivered = self.inbox.waiter(Event.DELIVERED)
+        assert self.booking is not None, "a shipment in transit is booked"
         due = transit_deadline(self.context.current_utc_datetime, self.booking["transitDays"])
         timer = self.context.create_timer(due)
         if (yield from self.race([delivered, timer])) is timer:
@@ -330,8 +331,9 @@ class ShipmentRun:
     def cancel_with_carrier(self, kind: str, held: dict[str, Any]) -> Steps:
         """Cancel a carrier's `booking` or `reservation` (idempotent per held id)."""
         id_field = f"{kind}Id"
+        cancel = {"booking": Activity.CANCEL_BOOKING, "reservation": Activity.CANCEL_RESERVATION}
         yield self.context.call_activity_with_retry(
-            f"shipments_cancel_{kind}",
+            cancel[kind],
             EFFECT_RETRY,
             {
                 "carrier": held["carrier"],
@@ -349,7 +351,7 @@ class ShipmentRun:
         """Tell the dispatcher; one message per template and instance, however often retried."""
         booking = self.booking or {}
         yield self.context.call_activity_with_retry(
-            "shipments_notify_dispatcher",
+            Activity.NOTIFY_DISPATCHER,
             EFFECT_RETRY,
             {
                 "template": template,

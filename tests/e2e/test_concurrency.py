@@ -340,3 +340,12 @@ def test_a_claim_that_fails_while_holding_its_policy_hands_the_lock_on_at_once(c
     assert app.view(failing)["runtimeStatus"] == "Failed"
     assert app.wait_stage(waiting, "awaiting_decision")["runtimeStatus"] == "Running"
     assert app.view("/api/locks/policy:POL-FAILS")["holder"] == "claim-CLM-AFTER-FAIL"
+
+    # Rewound now, it would pay while the other claim holds its policy: refused, naming why.
+    body = {"reason": "payments fixed", "actor": "support"}
+    refused = app.http.post("/api/workflows/claim-CLM-FAILS/rewind", json=body)
+    assert refused.status_code == 409, refused.text
+    assert "claim-CLM-AFTER-FAIL holds policy:POL-FAILS" in refused.json()["detail"]
+    app.host.idle()  # the route took its place in the queue back: a signal, processed since
+    assert app.view(failing)["runtimeStatus"] == "Failed"
+    assert app.view("/api/locks/policy:POL-FAILS")["queue"] == []

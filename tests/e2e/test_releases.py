@@ -19,7 +19,7 @@ from devhost.testing import command
 from tests.conftest import ROOT, example_settings
 from tests.histories import HISTORIES, PATHS
 
-ASSESSING = '    yield from set_stage(context, "assessing")\n'
+ASSESSING = "    yield from set_stage(context, Stage.ASSESSING)\n"
 ENDED = '    log(context, "claim %s ended %s", result.claim_id, result.outcome.value)\n'
 RECORDED = len(list(HISTORIES.rglob("*.json")))  # the paths, and older versions' kept beside
 
@@ -87,7 +87,7 @@ def test_a_step_inserted_before_a_recorded_one_is_caught_with_both_sides_named(t
     ("anchor", "added", "before"),
     [
         pytest.param(
-            ASSESSING, '    log(context, "assessing %s", claim["claimId"])\n', False, id="log-line"
+            ASSESSING, '    log(context, "assessing %s", claim.claim_id)\n', False, id="log-line"
         ),
         pytest.param(
             ENDED,

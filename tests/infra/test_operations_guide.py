@@ -1,5 +1,7 @@
 """docs/operations.md is support's runbook: every route, CLI command, setting, function name,
-deployment output, stage and telemetry name it uses must exist, so the runbook cannot drift."""
+deployment output, stage and telemetry name it uses must exist, so the runbook cannot drift.
+tests/e2e/test_docs_run.py runs its commands against devhost; these checks need no host, and use
+devhost only through its command line (`devhost.testing.command`)."""
 
 from __future__ import annotations
 
@@ -11,18 +13,42 @@ import pytest
 
 from adapters.telemetry import STAGE_EVENT
 from api.openapi import build_document, operations
-from devhost.cli import _parser
-from devhost.http.keys import SYSTEM_KEY
-from devhost.http.management import ManagementApi
+from devhost.testing import command
 from domain import claims, maintenance, shipments
-from domain.access import ACTION_ROLES
+from domain.workflows import ACTION_ROLES
 from tests.conftest import app_functions
-from tests.infra.bicep_tree import INFRA, declarations, parse_file
+from tests.infra.bicep_tree import INFRA, declarations, params, parse_file
 
 ROOT = INFRA.parent
 GUIDE = (ROOT / "docs" / "operations.md").read_text()
 WEBHOOKS = "/runtime/webhooks/durabletask"
-SHELL_VARIABLES = {"RG", "APP", "HOST", "AI", "KEY", "DURABLE_KEY", "APP_ID", "KQL"}
+SHELL_VARIABLES = {
+    "RG",
+    "DEPLOYMENT",
+    "APP",
+    "HOST",
+    "AI",
+    "AUTH_CLIENT_ID",
+    "TOKEN",
+    "DURABLE_KEY",
+    "APP_ID",
+    "KQL",
+}
+SYSTEM_KEY = "durabletask_extension"  # the Durable extension's system key, as Azure names it
+# The Durable Functions HTTP API (Microsoft's "HTTP API reference"): the routes a runbook may call.
+DURABLE_HTTP_API = [
+    ("GET", "/instances"),
+    ("GET", "/instances/{instanceId}"),
+    ("DELETE", "/instances"),
+    ("DELETE", "/instances/{instanceId}"),
+    ("POST", "/instances/{instanceId}/raiseEvent/{eventName}"),
+    ("POST", "/instances/{instanceId}/terminate"),
+    ("POST", "/instances/{instanceId}/suspend"),
+    ("POST", "/instances/{instanceId}/resume"),
+    ("POST", "/instances/{instanceId}/rewind"),
+    ("POST", "/orchestrators/{functionName}"),
+    ("POST", "/orchestrators/{functionName}/{instanceId}"),
+]
 
 
 def commands() -> list[str]:
@@ -69,25 +95,46 @@ def test_every_app_route_the_guide_calls_is_a_documented_route():
     assert unknown == []
 
 
-def test_every_durable_api_call_is_a_route_the_host_serves():
-    served = [
-        (route.method, template_regex(route.path))
-        for route in ManagementApi(None, lambda request: None).routes(WEBHOOKS)
-    ]
+def test_every_durable_api_call_is_a_route_of_the_durable_http_api():
+    """tests/e2e/test_docs_run.py calls each of them on devhost."""
+    documented = [(method, template_regex(WEBHOOKS + path)) for method, path in DURABLE_HTTP_API]
     used = calls(WEBHOOKS)
-    assert {method for method, _ in used} == {"GET", "POST", "DELETE"}
-    assert any(path.endswith("/rewind") for _, path in used)
-    unknown = [(m, p) for m, p in used if not any(m == sm and rx.match(p) for sm, rx in served)]
+    assert {method for method, _ in used} == {"GET", "DELETE"}  # rewinds go through the app
+    unknown = [(m, p) for m, p in used if not any(m == dm and rx.match(p) for dm, rx in documented)]
     assert unknown == []
     assert f"systemKeys.{SYSTEM_KEY}" in GUIDE
 
 
+def test_every_call_signs_in_and_only_the_durable_api_takes_a_key_in_its_header():
+    """People sign in: App Service Authentication takes their token, on the Durable HTTP API
+    too. The system key is the platform's, for the Durable HTTP API alone, and goes in the
+    header: a key in a URL ends up in logs."""
+    curls = [line for line in commands() if line.startswith("curl")]
+    assert len(curls) >= 10
+    for line in curls:
+        assert '-H "Authorization: Bearer $TOKEN"' in line, line
+        keyed = '-H "x-functions-key: $DURABLE_KEY"' in line
+        assert keyed == (f'"https://$HOST{WEBHOOKS}' in line), line
+    assert "code=" not in GUIDE
+    assert 'get-access-token --resource "api://$AUTH_CLIENT_ID"' in GUIDE
+
+
+PARSE_PROBE = "--docs-parse-probe"
+
+
 def test_every_devhost_command_parses():
+    """Each devhost command the guide shows, given to devhost's command line with one more
+    argument it does not know: argparse stops before running anything, and names that argument
+    alone when everything else parsed."""
     lines = [line for line in commands() if line.startswith("python -m devhost")]
     lines += re.findall(r"`(python -m devhost [^`]+)`", GUIDE)
-    assert len(lines) >= 3
+    assert len(lines) >= 5
     for line in lines:
-        _parser().parse_args(shlex.split(line)[3:])
+        args = shlex.split(line.replace("NAME", "someone").replace("R1,R2", "Workflows.Reader"))
+        run = command(*args[3:], PARSE_PROBE)
+        assert run.returncode == 2, (line, run.stdout, run.stderr)
+        expected = f"error: unrecognized arguments: {PARSE_PROBE}"
+        assert run.stderr.strip().endswith(expected), (line, run.stderr)
 
 
 def test_every_setting_named_is_an_app_setting():
@@ -97,11 +144,16 @@ def test_every_setting_named_is_an_app_setting():
     assert named - set(example) == set()
 
 
-def test_every_deployment_output_read_exists():
+def test_every_deployment_output_and_parameter_read_exists():
+    template = parse_file(INFRA / "main.bicep")
     read = set(re.findall(r"properties\.outputs\.(\w+)\.value", GUIDE))
-    outputs = declarations(parse_file(INFRA / "main.bicep"), "output_declaration")
+    outputs = declarations(template, "output_declaration")
     assert {"functionAppName", "functionAppHostName", "applicationInsightsName"} <= read
     assert read <= set(outputs)
+    # The app registration's client id is a parameter of the deployment, not an output.
+    parameters = set(re.findall(r"properties\.parameters\.(\w+)\.value", GUIDE))
+    assert parameters == {"authClientId"}
+    assert parameters <= set(params(template))
 
 
 def test_the_functions_the_guide_names_are_the_apps():
@@ -129,7 +181,7 @@ def roles_named(text: str) -> set[str]:
 
 def action_roles(text: str) -> set[str]:
     """The roles that may take the portal actions whose routes `text` names, per
-    domain/access.py's ACTION_ROLES (route -> the Durable event it raises -> roles)."""
+    domain/workflows.py's ACTION_ROLES (route -> the Durable event it raises -> roles)."""
     app_functions()  # importing the app registers every route's OpenAPI entry
     events = {f"/api{op.path}": op.event for op in operations() if op.event}
     routes = re.findall(r"`POST (/api/[^`]+)`", text)
@@ -165,9 +217,8 @@ def test_who_may_do_what_lists_each_actions_roles():
 
 
 def claim_stages() -> set[str]:
-    source = (ROOT / "orchestrators" / "claims.py").read_text()
-    named = set(re.findall(r"(?:set_stage|acquire_lock)\([^)]*?\"(\w+)\"", source, re.DOTALL))
-    return named | {outcome.value for outcome in claims.Outcome}
+    """A claim's stages while it runs, then the one named for its outcome."""
+    return {stage.value for stage in claims.Stage} | {outcome.value for outcome in claims.Outcome}
 
 
 @pytest.mark.parametrize(

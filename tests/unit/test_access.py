@@ -11,8 +11,9 @@ import pytest
 
 from api.identity import acting, authorize, principal
 from api.problems import ProblemError
-from domain.access import ACTION_ROLES, SYSTEM, Actor, Role, is_requester, missing_roles
+from domain.access import SYSTEM, Actor, Role, is_requester, missing_roles
 from domain.claims import DecisionRequest
+from domain.workflows import ACTION_ROLES, roles_for
 
 NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
@@ -116,9 +117,9 @@ def test_a_caller_without_the_role_is_403_naming_what_it_holds_and_needs():
 def test_the_carrier_role_counts_only_for_an_application():
     person = Actor(name="eve", roles=[Role.CARRIER])
     system = Actor(name="carrier-app", roles=[Role.CARRIER], kind="application")
-    assert missing_roles(person, "PickupConfirmed") == {Role.DISPATCHER, Role.CARRIER}
-    assert not missing_roles(system, "PickupConfirmed")
-    assert missing_roles(system, "Cancel") == {Role.DISPATCHER}
+    assert missing_roles(person, roles_for("PickupConfirmed")) == {Role.DISPATCHER, Role.CARRIER}
+    assert not missing_roles(system, roles_for("PickupConfirmed"))
+    assert missing_roles(system, roles_for("Cancel")) == {Role.DISPATCHER}
 
 
 def test_every_action_names_roles_that_exist():
