@@ -21,7 +21,7 @@ from devhost.durable import failures
 from devhost.durable import history as h
 from devhost.durable.clock import to_wire
 from devhost.durable.entities import BatchOutcome, failed, reply, split_entity_id
-from devhost.engine.instances import BATCH, Instances, by_target
+from devhost.engine.instances import BATCH, Instances
 from devhost.engine.pending import Pending
 from devhost.hub.store import Message, TaskHub
 from devhost.worker.messages import EntityBatch
@@ -55,20 +55,10 @@ class EntityBatches:
     def dispatch(self) -> bool:
         """Hand a batch to a worker for each entity with messages, up to the limit; True if
         any message was read."""
-        if len(self.running) >= self.limit:
-            return False
         now, epoch = self.instances.now()
-        messages = self.hub.ready(
-            "entity",
-            epoch,
-            BATCH * 5,
-            busy=self.running.keys(),
-            targets=self.limit - len(self.running),
-        )
+        ready = self.instances.ready("entity", epoch, BATCH * 5, self.running, self.limit)
         loop = asyncio.get_running_loop()
-        for entity_id, batch in by_target(messages).items():
-            if len(self.running) >= self.limit:
-                break
+        for entity_id, batch in ready.items():
             name, _ = split_entity_id(entity_id)
             requests = [m.body for m in batch]
             exists = self.hub.entity_exists(entity_id)
@@ -82,7 +72,7 @@ class EntityBatches:
                 self._run(entity_id, batch, exists, state, now),
                 name=f"entity {entity_id}",
             )
-        return bool(messages)
+        return bool(ready)
 
     async def _run(
         self,

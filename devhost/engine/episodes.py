@@ -22,7 +22,7 @@ from devhost.app.versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning
 from devhost.durable import history as h
 from devhost.durable.decisions import Decision
 from devhost.engine.apply import Applier
-from devhost.engine.instances import BATCH, Instances, by_target
+from devhost.engine.instances import BATCH, Instances
 from devhost.engine.pending import Pending
 from devhost.hub.store import Instance, Message, TaskHub
 from devhost.worker.messages import Episode
@@ -75,22 +75,18 @@ class Episodes:
     def dispatch(self) -> bool:
         """Hand an episode to a worker for each instance with messages, up to the limit; True
         if any message was read."""
-        if len(self.running) >= self.limit:
-            return False
         now, epoch = self.instances.now()
-        messages = self.hub.ready(
+        ready = self.instances.ready(
             "orchestrator",
             epoch,
             BATCH,
+            self.running,
+            self.limit,
             exclude=self.rejected,
             skip_suspended=True,
-            busy=self.running.keys(),
-            targets=self.limit - len(self.running),
         )
         loop = asyncio.get_running_loop()
-        for instance_id, group in by_target(messages).items():
-            if len(self.running) >= self.limit:
-                break
+        for instance_id, group in ready.items():
             instance = self.hub.instance(instance_id)
             if self._refused(instance, group):
                 continue
@@ -102,7 +98,7 @@ class Episodes:
             self.running[instance_id] = loop.create_task(
                 self._replay(work), name=f"episode {instance_id}"
             )
-        return bool(messages)
+        return bool(ready)
 
     def _refused(self, instance: Instance | None, batch: list[Message]) -> bool:
         """Apply versionMatchStrategy/versionFailureStrategy before an instance runs.

@@ -172,8 +172,20 @@ class Instances:
     def drop_messages(self, target: str, unwanted: Callable[[Message], bool]) -> None:
         self.hub.delete_messages([m.id for m in self.hub.pending_messages(target) if unwanted(m)])
 
+    def ready(
+        self, queue: str, epoch: float, count: int, running: dict[str, Any], limit: int, **only: Any
+    ) -> dict[str, list[Message]]:
+        """Due messages of `queue` (at most `count`, `only` filtering them as TaskHub.ready
+        does) by target, for targets not `running` and no more of them than `limit` leaves
+        room for: each may then start one piece of work."""
+        room = limit - len(running)
+        if room <= 0:
+            return {}
+        messages = self.hub.ready(queue, epoch, count, busy=running.keys(), targets=room, **only)
+        return _by_target(messages)
 
-def by_target(messages: list[Message]) -> dict[str, list[Message]]:
+
+def _by_target(messages: list[Message]) -> dict[str, list[Message]]:
     """Messages grouped by instance or entity, each group in arrival order."""
     groups: dict[str, list[Message]] = {}
     for message in messages:
