@@ -197,7 +197,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay_check(args: argparse.Namespace) -> int:
-    from devhost.tools.commands import replay_check
+    from devhost.tools.replaycheck import replay_check
 
     return replay_check(args)
 

@@ -32,7 +32,12 @@ from pathlib import Path
 #: What every host needs before it serves: the CLI, the host with its web server and engine,
 #: the commands beside it, and the worker's side (azure.functions and the Durable SDK), which
 #: its forked workers inherit.
-PRELOAD = ("devhost.cli", "devhost.host.start", "devhost.tools.commands", "devhost.worker.process")
+PRELOAD = (
+    "devhost.cli",
+    "devhost.host.start",
+    "devhost.tools.replaycheck",
+    "devhost.worker.process",
+)
 #: Libraries of the app's that the forkserver imports as well (see `preload_libraries`).
 _libraries: list[str] = []
 MAIN = Path(__file__).resolve().parents[1] / "__main__.py"

@@ -1,21 +1,19 @@
-"""`devhost instances | show ID | purge | export ID… | replay-check`: a task hub listed, read,
-pruned and exported from the command line, and its histories (or exported ones) replayed
-against the current code; none of them needs a host running."""
+"""`devhost instances | show ID | purge | export ID…`: a task hub listed, read, pruned and
+exported from the command line, with or without a host running on it. These stay clear of the
+SDK and the web server, so they start at once."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from devhost.app.config import ConfigError, hub_file, load_host_config, load_local_settings
-from devhost.app.loader import load_app
 from devhost.http.status import instance_status, readable_history
 from devhost.hub.store import TERMINAL, InstanceQuery, TaskHub
-from devhost.tools.replaycheck import ExportError, Recorded, check, exports_in
+from devhost.tools.exports import Recorded
 
 
 def hub_path(args: argparse.Namespace) -> Path:
@@ -127,28 +125,3 @@ def export(args: argparse.Namespace) -> int:
 def _file_name(instance_id: str) -> str:
     """Instance ids may hold characters some file systems refuse (`:` in child ids)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in instance_id)
-
-
-def replay_check(args: argparse.Namespace) -> int:
-    app_dir = args.app.resolve()
-    load_local_settings(app_dir)
-    index = load_app(app_dir)
-    logging.getLogger().setLevel(logging.WARNING)  # replays re-run the app's own log lines
-    if args.paths:
-        try:
-            recorded = list(exports_in(args.paths))
-        except ExportError as problem:
-            raise ConfigError(str(problem)) from problem
-    else:
-        hub = open_existing(args)
-        query = InstanceQuery(statuses=tuple(args.status or ()), prefix=args.prefix)
-        rows = [(row, hub.history(row.id)) for row in hub.query_instances(query)]
-        recorded = [Recorded(row.id, row.name, events) for row, events in rows if events]
-    diverged = [d for d in (check(index.orchestrators, r) for r in recorded) if d]
-    for divergence in diverged:
-        print(divergence.describe() + "\n")
-    print(
-        f"replay-check: {len(recorded)} histories replayed against the current code, "
-        f"{len(diverged)} diverged"
-    )
-    return 1 if diverged else 0

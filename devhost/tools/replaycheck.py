@@ -14,12 +14,15 @@ does not: an activity replayed with a changed input silently gets the old input'
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from devhost.app.config import ConfigError, load_local_settings
+from devhost.app.loader import load_app
 from devhost.durable.decisions import (
     CallEntity,
     CreateTimer,
@@ -29,9 +32,11 @@ from devhost.durable.decisions import (
     Work,
 )
 from devhost.durable.history import SCHEDULING_EVENTS, EventType
+from devhost.hub.store import InstanceQuery
+from devhost.tools.commands import open_existing
+from devhost.tools.exports import ExportError, Recorded, exports_in
 from devhost.worker.replay import ReplayHistory, run_episode
 
-EXPORT_FORMAT = "devhost-history/1"
 _EPISODE_ENDS = SCHEDULING_EVENTS | {
     EventType.ORCHESTRATOR_STARTED,
     EventType.ORCHESTRATOR_COMPLETED,
@@ -43,47 +48,6 @@ _KIND = {
     EventType.TIMER_CREATED: "timer",
     EventType.SUB_ORCHESTRATION_CREATED: "sub-orchestration",
 }
-
-
-class ExportError(ValueError):
-    """A file that is not a history this module wrote."""
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One instance's history (its current generation), as the task hub holds it."""
-
-    instance_id: str
-    name: str
-    history: list[dict[str, Any]]
-    source: str = "task hub"
-
-    def to_export(self, status: str, version: str) -> dict[str, Any]:
-        return {
-            "format": EXPORT_FORMAT,
-            "instanceId": self.instance_id,
-            "name": self.name,
-            "version": version,
-            "runtimeStatus": status,
-            "history": self.history,
-        }
-
-    @classmethod
-    def from_export(cls, path: Path) -> Recorded:
-        try:
-            document = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise ExportError(f"{path}: cannot read it as JSON: {error}") from error
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise ExportError(f"{path}: not a history written by `devhost export`")
-        history = document.get("history")
-        started = isinstance(history, list) and any(
-            isinstance(e, dict) and e.get("EventType") == EventType.EXECUTION_STARTED
-            for e in history
-        )
-        if not started or not document.get("instanceId") or not document.get("name"):
-            raise ExportError(f"{path}: needs instanceId, name and a history that starts")
-        return cls(document["instanceId"], document["name"], history, str(path))
 
 
 @dataclass(frozen=True)
@@ -106,14 +70,6 @@ class Divergence:
             f"  history: {self.recorded}\n"
             f"  code:    {self.replayed}"
         )
-
-
-def exports_in(paths: list[Path]) -> Iterator[Recorded]:
-    """Every exported history in `paths` (files, or folders searched for *.json), in order."""
-    for path in paths:
-        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
-        for file in files:
-            yield Recorded.from_export(file)
 
 
 def check(orchestrators: Mapping[str, Any], recorded: Recorded) -> Divergence | None:
@@ -317,3 +273,29 @@ def _divergence(
         code_side,
         recorded.source,
     )
+
+
+def replay_check(args: argparse.Namespace) -> int:
+    """`devhost replay-check`: exit 1 when any history diverges, naming where and how."""
+    app_dir = args.app.resolve()
+    load_local_settings(app_dir)
+    index = load_app(app_dir)
+    logging.getLogger().setLevel(logging.WARNING)  # replays re-run the app's own log lines
+    if args.paths:
+        try:
+            recorded = list(exports_in(args.paths))
+        except ExportError as problem:
+            raise ConfigError(str(problem)) from problem
+    else:
+        hub = open_existing(args)
+        query = InstanceQuery(statuses=tuple(args.status or ()), prefix=args.prefix)
+        rows = [(row, hub.history(row.id)) for row in hub.query_instances(query)]
+        recorded = [Recorded(row.id, row.name, events) for row, events in rows if events]
+    diverged = [d for d in (check(index.orchestrators, r) for r in recorded) if d]
+    for divergence in diverged:
+        print(divergence.describe() + "\n")
+    print(
+        f"replay-check: {len(recorded)} histories replayed against the current code, "
+        f"{len(diverged)} diverged"
+    )
+    return 1 if diverged else 0
