@@ -129,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
         help="exported histories (files or folders); without any, the task hub's instances",
     )
     check.add_argument("--status", action="append", choices=STATUSES)
-    check.add_argument("--prefix", help="instance id prefix (task hub only)")
+    check.add_argument("--prefix", help="instance id prefix (task hub, or --from)")
+    _replay_from_options(check)
     check.set_defaults(command=_replay_check)
 
     token = commands.add_parser(
@@ -160,6 +161,52 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--hub", type=Path, help="task hub file, to find its key file")
     token.set_defaults(command=_token)
     return parser
+
+
+def _replay_from_options(check: argparse.ArgumentParser) -> None:
+    remote = check.add_argument_group(
+        "in flight in a running app (--from)",
+        "list the app's instances through its Durable HTTP API (Running, Pending and "
+        "Suspended unless --status says otherwise) and replay each one's history; exit 2 "
+        "when the app cannot be reached or refuses",
+    )
+    remote.add_argument("--from", dest="from_url", metavar="URL", help="the app's base URL")
+    remote.add_argument(
+        "--key",
+        help="the durabletask_extension system key, sent as x-functions-key "
+        "(default: $REPLAY_CHECK_KEY)",
+    )
+    remote.add_argument(
+        "--bearer",
+        metavar="TOKEN",
+        help="an access token for App Service Authentication (default: $REPLAY_CHECK_TOKEN)",
+    )
+    remote.add_argument(
+        "--azure-cli",
+        action="store_true",
+        help="get the token from Azure CLI's signed-in account (azure-identity) for --resource",
+    )
+    remote.add_argument("--resource", metavar="api://CLIENT_ID", help="the token's audience")
+    remote.add_argument("--limit", type=int, help="check at most N instances")
+    remote.add_argument(
+        "--version",
+        action="append",
+        help="an orchestration version instances in flight may carry (the API does not say "
+        "which each has); each must replay under one (default: host.json's defaultVersion)",
+    )
+    remote.add_argument(
+        "--concurrency", type=int, default=8, help="histories read at once (default 8)"
+    )
+    remote.add_argument(
+        "--retry-for",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep asking while the app answers 502-504 or cannot be reached (a restart)",
+    )
+    remote.add_argument(
+        "--summary", type=Path, metavar="FILE", help="append a markdown report (a job summary)"
+    )
 
 
 # Each command imports what it needs when it runs: `instances` never loads the web server or
@@ -197,6 +244,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay_check(args: argparse.Namespace) -> int:
+    if args.from_url:
+        from devhost.tools.replayfrom import replay_from
+
+        return replay_from(args)
     from devhost.tools.replaycheck import replay_check
 
     return replay_check(args)

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from devhost.app.config import ConfigError, load_local_settings
@@ -35,6 +36,7 @@ from devhost.durable.history import SCHEDULING_EVENTS, EventType
 from devhost.hub.store import InstanceQuery
 from devhost.tools.commands import open_existing
 from devhost.tools.exports import ExportError, Recorded, exports_in
+from devhost.tools.timejson import same_json
 from devhost.worker.replay import ReplayHistory, run_episode
 
 _EPISODE_ENDS = SCHEDULING_EVENTS | {
@@ -72,8 +74,12 @@ class Divergence:
         )
 
 
-def check(orchestrators: Mapping[str, Any], recorded: Recorded) -> Divergence | None:
-    """Replay `recorded` episode by episode; the first divergence, or None if it replays."""
+def check(
+    orchestrators: Mapping[str, Any], recorded: Recorded, slack: timedelta = timedelta(0)
+) -> Divergence | None:
+    """Replay `recorded` episode by episode; the first divergence, or None if it replays.
+    `slack`: how much later than the code's a moment in a recorded input may be, when the
+    history does not say exactly when its episodes began (devhost/tools/timejson.py)."""
     handle = orchestrators.get(recorded.name)
     if handle is None:
         return _divergence(
@@ -110,7 +116,7 @@ def check(orchestrators: Mapping[str, Any], recorded: Recorded) -> Divergence | 
         recorded_here = {e["EventId"] for e in _scheduling(history, received, end)}
         for task_id in sorted(set(asked) | recorded_here):
             work, index = asked.get(task_id), scheduled.get(task_id)
-            problem = _compare(work, index, history, range(received, end), last_id)
+            problem = _compare(work, index, history, range(received, end), last_id, slack)
             if problem is not None:
                 return _divergence(
                     recorded, task_id, received if index is None else index, *problem
@@ -124,6 +130,7 @@ def _compare(
     history: list[dict[str, Any]],
     episode_events: range,
     last_id: int,
+    slack: timedelta,
 ) -> tuple[str, str] | None:
     """(history side, code side) if the code's step at one sequence number breaks replay."""
     if work is None:
@@ -137,7 +144,7 @@ def _compare(
             f"{describe_event(history[index])}, recorded later (history event {index})",
             f"schedules {describe_work(work)} here, before history says it came",
         )
-    if not _same(work, history[index]):
+    if not same_step(work, history[index], slack):
         return describe_event(history[index]), f"schedules {describe_work(work)}"
     return None
 
@@ -181,13 +188,14 @@ def _episode_summary(history: list[dict[str, Any]], begin: int, end: int) -> str
     return "; ".join(steps) or "waited"
 
 
-def _same(work: Work, event: dict[str, Any]) -> bool:
+def same_step(work: Work, event: dict[str, Any], slack: timedelta = timedelta(0)) -> bool:
+    """Whether the step the code asks for is the one history recorded at its sequence number."""
     kind = EventType(event["EventType"])
     if isinstance(work, ScheduleActivity):
         return (
             kind == EventType.TASK_SCHEDULED
             and work.name.lower() == event["Name"].lower()
-            and _same_json(work.input, event.get("Input"))
+            and _same_json(work.input, event.get("Input"), slack)
         )
     if isinstance(work, CreateTimer):
         return kind == EventType.TIMER_CREATED  # DurableTask compares timers by kind alone
@@ -196,7 +204,7 @@ def _same(work: Work, event: dict[str, Any]) -> bool:
             kind == EventType.SUB_ORCHESTRATION_CREATED
             and work.name.lower() == event["Name"].lower()
             and work.instance_id in (None, event.get("InstanceId"))
-            and _same_input(work.input, event.get("Input"))
+            and _same_input(work.input, event.get("Input"), slack)
         )
     if kind != EventType.EVENT_SENT:
         return False
@@ -205,26 +213,19 @@ def _same(work: Work, event: dict[str, Any]) -> bool:
         isinstance(work, SignalEntity) == bool(request.get("signal"))
         and work.entity_id == event.get("InstanceId")
         and work.operation == request.get("op")
-        and _same_json(work.input, request.get("input"))
+        and _same_json(work.input, request.get("input"), slack)
     )
 
 
-def _same_input(work_input: str | None, recorded: str | None) -> bool:
+def _same_input(work_input: str | None, recorded: str | None, slack: timedelta) -> bool:
     """A sub-orchestration's input as stored now, or as devhost recorded it before it kept the
     extension's extra string layer (the SDK's JSON text itself)."""
     bare = None if work_input is None else json.loads(work_input)
-    return _same_json(work_input, recorded) or _same_json(bare, recorded)
+    return _same_json(work_input, recorded, slack) or _same_json(bare, recorded, slack)
 
 
-def _same_json(left: str | None, right: str | None) -> bool:
-    try:
-        return _load(left) == _load(right)
-    except json.JSONDecodeError:
-        return left == right
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def _same_json(left: str | None, right: str | None, slack: timedelta) -> bool:
+    return same_json(left, right, slack)
 
 
 def describe_work(work: Work) -> str:
