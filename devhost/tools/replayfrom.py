@@ -69,13 +69,7 @@ def _replay_from(args: argparse.Namespace) -> int:
     warnings.filterwarnings("ignore", "Potential duplicate Task completion", UserWarning)
     versions = args.version or [default_version(app_dir)]
     key, token = credentials(args)
-    webhook = Webhook(
-        args.from_url,
-        key,
-        token,
-        connections=args.concurrency,
-        retry_for=args.retry_for,
-    )
+    webhook = Webhook(args.from_url, key, token, retry_for=args.retry_for)
     try:
         checked = _check_all(webhook, orchestrators, versions, args)
     finally:

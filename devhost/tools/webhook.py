@@ -9,6 +9,7 @@ a listing or a history that cannot be read is never taken for an empty one.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -44,7 +45,6 @@ class Webhook:
         key: str | None = None,
         bearer: str | None = None,
         *,
-        connections: int = 8,
         retry_for: float = 0.0,
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
@@ -57,17 +57,33 @@ class Webhook:
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         self.retry_for = retry_for
-        self.client = httpx.Client(
-            base_url=self.base + PATH,
-            headers=headers,
-            timeout=timeout,
-            follow_redirects=False,  # a sign-in redirect is a refusal, not a page to read
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            transport=transport,
-        )
+        self._options: dict[str, Any] = {
+            "base_url": self.base + PATH,
+            "headers": headers,
+            "timeout": timeout,
+            "follow_redirects": False,  # a sign-in redirect is a refusal, not a page to read
+            "transport": transport,
+        }
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        """This thread's own client and connection: httpx's pool, shared between threads,
+        can close a socket one of them is still reading ([Errno 9] Bad file descriptor)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(**self._options)
+            with self._lock:
+                self._clients.append(client)
+        return client
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
 
     def instances(
         self, statuses: list[str], prefix: str | None = None, page_size: int = 500
