@@ -352,7 +352,7 @@ class _Rebuild:
                     self._file_through(row.step)
                 position += 1
             elif row.kind in CLOSING or row.kind not in WAKING:
-                self._current(position).closing.append(row)
+                self._current().closing.append(row)
                 position += 1
             else:
                 if row.answers is not None and row.answers.id is None:
@@ -364,9 +364,8 @@ class _Rebuild:
         slack = max((episode.width() for episode in self.episodes), default=timedelta(0))
         return Rebuilt(Recorded(self.instance_id, name, self.history, source), slack)
 
-    def _current(self, position: int) -> Episode:
-        if not self.episodes:
-            raise CondensedError(f"history event {position} comes before any episode")
+    def _current(self) -> Episode:
+        """The episode being filed (`read` made sure the first row begins one)."""
         return self.episodes[-1]
 
     def _episode(self, position: int) -> int:
@@ -474,7 +473,7 @@ class _Rebuild:
         self.filed.append(step)
         if step in self.folded:
             self.folded.remove(step)
-        self._current(step.answered_at or 0).steps.append(step)
+        self._current().steps.append(step)
         if step.answered_at is not None:
             answer = self.rows[step.answered_at].event
             key = "TimerId" if answer["EventType"] == EventType.TIMER_FIRED else "TaskScheduledId"
