@@ -93,8 +93,9 @@ class Devhost:
 class Client:
     """A thin JSON client over aiohttp, which costs the load generator far less CPU than httpx."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
         self.session = session
+        self.url = url
 
     async def request(self, method: str, path: str, **kwargs) -> tuple[int, object]:
         async with self.session.request(method, path, **kwargs) as response:
@@ -246,6 +247,33 @@ async def lock_handover(client: Client, count: int = 20) -> Measured:
     return statistics.median(gaps) * 1000, f"median of {count}, release to next holder"
 
 
+async def replay_in_flight(client: Client, count: int = 10_000) -> Measured:
+    """`devhost replay-check --from` over `count` instances in flight, each waiting for an
+    approval after a step: listed page by page, each history read and replayed. From the
+    command's start to its exit, so the interpreter and the app's import are in the figure."""
+    semaphore = asyncio.Semaphore(64)
+
+    async def start_one(n: int) -> None:
+        async with semaphore:
+            await start(client, "awaits_approval", f"waits-{n:05d}", n)
+
+    await asyncio.gather(*(start_one(n) for n in range(count)))
+    status, _ = await client.get("/devhost/idle", params={"timeout": "900"})
+    assert status == 200, "the instances did not settle"
+    began = time.perf_counter()
+    checked = subprocess.run(
+        [sys.executable, "-m", "devhost", "replay-check", "--app", str(APP), "--from", client.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - began
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+    assert f"{count} instances in flight at {client.url} replayed" in checked.stdout
+    return elapsed, f"{count:,} waiting instances, read and replayed"
+
+
 async def until(client: Client, path: str, check: Callable[[dict], object]) -> object:
     """The first truthy `check(body)` of GET `path`, polled."""
     while True:
@@ -271,6 +299,7 @@ SCENARIOS: list[tuple[Scenario, list[tuple[str, str, str]], Path]] = [
         APP,
     ),
     (lock_handover, [("Lock hand-over", "ms", "<= 1000")], ROOT),
+    (replay_in_flight, [("Replay-check --from", "seconds", "<= 120")], APP),
 ]
 
 
@@ -279,7 +308,7 @@ async def run_once(scenario: Scenario, app: Path, workers: int) -> list[Measured
         host = Devhost(Path(workdir), app, workers)
         try:
             async with aiohttp.ClientSession(host.url) as session:
-                measured = await scenario(Client(session))
+                measured = await scenario(Client(session, host.url))
         finally:
             host.close()
     return measured if isinstance(measured, list) else [measured]

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from devhost.clock import MODES, from_wire, make_clock
-from devhost.config import ConfigError, load_host_config, load_local_settings
-from devhost.failures import timespan
-from devhost.store import SYNC_MODES, TERMINAL, InstanceQuery, TaskHub
-
-STATUSES = ("Pending", "Running", "Suspended", "Completed", "Failed", "Terminated")
+from devhost.app.config import ConfigError
+from devhost.durable.clock import MODES
+from devhost.hub.store import STATUSES, SYNC_MODES, TERMINAL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
         help="exported histories (files or folders); without any, the task hub's instances",
     )
     check.add_argument("--status", action="append", choices=STATUSES)
-    check.add_argument("--prefix", help="instance id prefix (task hub only)")
+    check.add_argument("--prefix", help="instance id prefix (task hub, or --from)")
+    _replay_from_options(check)
     check.set_defaults(command=_replay_check)
 
     token = commands.add_parser(
@@ -168,291 +163,97 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _hub_path(args: argparse.Namespace) -> Path:
-    app_dir = args.app.resolve()
-    load_local_settings(app_dir)
-    if args.hub:
-        return args.hub
-    return app_dir / ".devhost" / f"{load_host_config(app_dir).hub_name}.sqlite"
+def _replay_from_options(check: argparse.ArgumentParser) -> None:
+    remote = check.add_argument_group(
+        "in flight in a running app (--from)",
+        "list the app's instances through its Durable HTTP API (Running, Pending and "
+        "Suspended unless --status says otherwise) and replay each one's history; exit 2 "
+        "when the app cannot be reached or refuses",
+    )
+    remote.add_argument("--from", dest="from_url", metavar="URL", help="the app's base URL")
+    remote.add_argument(
+        "--key",
+        help="the durabletask_extension system key, sent as x-functions-key "
+        "(default: $REPLAY_CHECK_KEY)",
+    )
+    remote.add_argument(
+        "--bearer",
+        metavar="TOKEN",
+        help="an access token for App Service Authentication (default: $REPLAY_CHECK_TOKEN)",
+    )
+    remote.add_argument(
+        "--azure-cli",
+        action="store_true",
+        help="get the token from Azure CLI's signed-in account (azure-identity) for --resource",
+    )
+    remote.add_argument("--resource", metavar="api://CLIENT_ID", help="the token's audience")
+    remote.add_argument("--limit", type=int, help="check at most N instances")
+    remote.add_argument(
+        "--version",
+        action="append",
+        help="an orchestration version instances in flight may carry (the API does not say "
+        "which each has); each must replay under one (default: host.json's defaultVersion)",
+    )
+    remote.add_argument(
+        "--concurrency", type=int, default=8, help="histories read at once (default 8)"
+    )
+    remote.add_argument(
+        "--retry-for",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep asking while the app answers 502-504 or cannot be reached (a restart)",
+    )
+    remote.add_argument(
+        "--summary", type=Path, metavar="FILE", help="append a markdown report (a job summary)"
+    )
 
 
-def _open_existing(args: argparse.Namespace) -> TaskHub:
-    path = _hub_path(args)
-    if not path.exists():
-        raise ConfigError(f"no task hub at {path}; start the app first")
-    return TaskHub(path)
+# Each command imports what it needs when it runs: `instances` never loads the web server or
+# the SDK, and `start` loads them in the host, as preload's forkserver already has.
 
 
 def _start(args: argparse.Namespace) -> int:
-    from devhost.easyauth import APP_SETTINGS, EasyAuth
-    from devhost.engine import Engine
-    from devhost.keys import keys_path, load_or_create
-    from devhost.server import Host, HostOptions
-    from devhost.workers import WorkerPool, thread_count, worker_count
+    from devhost.host.start import start
 
-    app_dir = args.app.resolve()
-    if not (app_dir / "function_app.py").exists():
-        raise ConfigError(f"no function_app.py in {app_dir}")
-    load_local_settings(app_dir)
-    config = load_host_config(app_dir)
-    # The workers load the app meanwhile; with --easyauth they see what App Service sets.
-    environment = APP_SETTINGS if args.easyauth else {}
-    workers = WorkerPool(app_dir, worker_count(), thread_count(), environment)
-    hub_path = args.hub or app_dir / ".devhost" / f"{config.hub_name}.sqlite"
-    hub = TaskHub(hub_path, args.sync)
-    keys = load_or_create(keys_path(hub_path))
-    position = hub.clock_position()
-    clock = make_clock(args.clock, from_wire(position) if position else None)
-    index = workers.start()
-    engine = Engine(
-        hub,
-        index,
-        clock,
-        workers,
-        config.limits,
-        config.versioning,
-        replace_running=config.replace_running,
-        function_timeout=config.function_timeout,
-    )
-    host = Host(
-        config,
-        index,
-        engine,
-        keys,
-        HostOptions(
-            port=args.port,
-            require_keys=args.require_keys,
-            bind=args.bind,
-            easyauth=EasyAuth(args.easyauth_anonymous, token_store=args.easyauth_token_store)
-            if args.easyauth
-            else None,
-            watch=args.watch,
-        ),
-    )
-
-    def announce() -> None:
-        print(_banner(host, args, hub, keys), flush=True)
-
-    try:
-        asyncio.run(host.serve(announce))
-    finally:
-        workers.stop()  # work still running in them runs again on the next start
-        hub.close()
-    return 0
-
-
-def _banner(host, args, hub, keys) -> str:
-    base = f"http://localhost:{args.port}"
-    prefix = f"/{host.config.route_prefix}" if host.config.route_prefix else ""
-    lines = ["", "Functions:", ""]
-    for function in host.index.http:
-        methods = ",".join(sorted(function.methods)) if function.methods else "ALL"
-        lines.append(f"        {function.name}: [{methods}] {base}{prefix}/{function.route}")
-        lines.append("")
-    for name, kind in host.index.describe():
-        if kind != "http":
-            lines += [f"        {name}: {kind}", ""]
-    commits = "fsynced" if hub.sync == "full" else f"not fsynced, sync {hub.sync}"
-    lines.append(
-        f"Task hub '{host.config.hub_name}' in {hub.path} (clock: {args.clock}, "
-        f"keys {'required' if args.require_keys else 'not checked'}, commits {commits})"
-    )
-    limit = host.config.function_timeout
-    lines.append(
-        f"Activities and entity batches time out after {timespan(limit)} (functionTimeout)"
-        if limit is not None
-        else "Activities and entity batches run without a time limit (functionTimeout -1)"
-    )
-    if keys.created:
-        lines.append(
-            f"New keys written beside the hub: master={keys.master} "
-            f"function={keys.function} durabletask_extension={keys.system}"
-        )
-    if args.easyauth:
-        store = "on" if args.easyauth_token_store else "off, /.auth/me answers 404"
-        lines.append(
-            f"App Service Authentication emulated: sign in at {base}/.auth/login/aad, or send "
-            f"`Authorization: Bearer $(python -m devhost token --as NAME)` (token store {store})"
-        )
-    if args.watch:
-        lines.append(f"Watching {args.app.resolve()} for changes to Python files")
-    lines.append(f"Host started on {base}")
-    return "\n".join(lines)
+    return start(args)
 
 
 def _instances(args: argparse.Namespace) -> int:
-    hub = _open_existing(args)
-    rows = hub.query_instances(
-        InstanceQuery(statuses=tuple(args.status or ()), name=args.name, prefix=args.prefix)
-    )
-    rows = sorted(rows, key=lambda r: r.created_at, reverse=True)[: args.limit]
-    table = [("ID", "NAME", "VERSION", "STATUS", "CUSTOM STATUS", "CREATED", "UPDATED")]
-    table += [
-        (
-            r.id,
-            r.name,
-            r.version or "-",
-            r.status,
-            _short(r.custom_status),
-            r.created_at[:19],
-            r.updated_at[:19],
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print(f"\n{len(rows)} instance(s)")
-    return 0
+    from devhost.tools.commands import list_instances
 
-
-def _short(text: str | None, width: int = 48) -> str:
-    if text is None:
-        return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return list_instances(args)
 
 
 def _show(args: argparse.Namespace) -> int:
-    from devhost.status import instance_status, readable_history
+    from devhost.tools.commands import show
 
-    hub = _open_existing(args)
-    instance = hub.instance(args.instance_id)
-    if instance is None:
-        print(f"devhost: no instance '{args.instance_id}'", file=sys.stderr)
-        return 1
-    status = instance_status(instance)
-    for field in ("instanceId", "name", "runtimeStatus", "createdTime", "lastUpdatedTime"):
-        print(f"{field:>16}: {status[field]}")
-    # Azure's status payload leaves the version out (HttpApiHandler.ConvertFrom); the hub has it.
-    print(f"{'version':>16}: {instance.version or '-'}")
-    for field in ("input", "customStatus", "output"):
-        print(f"{field:>16}: {json.dumps(status[field])}")
-    print("\nHistory:")
-    history = hub.history(instance.id)
-    for event in readable_history(
-        history, with_output=True, with_input=True, scheduled_inputs=True
-    ):
-        details = {k: v for k, v in event.items() if k not in ("EventType", "Timestamp")}
-        summary = ", ".join(f"{k}={_short(json.dumps(v), 60)}" for k, v in details.items())
-        print(f"  {event['Timestamp'][:23]}  {event['EventType']:<34} {summary}")
-    return 0
+    return show(args)
 
 
 def _purge(args: argparse.Namespace) -> int:
-    hub = _open_existing(args)
-    cutoff = datetime.now(UTC) - timedelta(hours=args.older_than)
-    rows = hub.query_instances(
-        InstanceQuery(
-            statuses=tuple(args.status or TERMINAL),
-            created_to=cutoff.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        )
-    )
-    with hub.transaction():
-        for row in rows:
-            hub.delete_instance(row.id)
-    print(f"purged {len(rows)} instance(s)")
-    return 0
+    from devhost.tools.commands import purge
+
+    return purge(args)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from devhost.replaycheck import Recorded
+    from devhost.tools.commands import export
 
-    hub = _open_existing(args)
-    instances = [(i, hub.instance(i)) for i in args.instance_ids]
-    missing = [i for i, instance in instances if instance is None]
-    if missing:
-        print(f"devhost: no instance {', '.join(repr(i) for i in missing)}", file=sys.stderr)
-        return 1
-    args.out.mkdir(parents=True, exist_ok=True)
-    for instance_id, instance in instances:
-        assert instance is not None
-        recorded = Recorded(instance_id, instance.name, hub.history(instance_id))
-        path = args.out / f"{_file_name(instance_id)}.json"
-        document = recorded.to_export(instance.status, instance.version)
-        path.write_text(json.dumps(document, indent=1) + "\n")
-        print(path)
-    return 0
-
-
-def _file_name(instance_id: str) -> str:
-    """Instance ids may hold characters some file systems refuse (`:` in child ids)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in instance_id)
+    return export(args)
 
 
 def _replay_check(args: argparse.Namespace) -> int:
-    from devhost.loader import load_app
-    from devhost.replaycheck import ExportError, Recorded, check, exports_in
+    if args.from_url:
+        from devhost.tools.replayfrom import replay_from
 
-    app_dir = args.app.resolve()
-    load_local_settings(app_dir)
-    index = load_app(app_dir)
-    logging.getLogger().setLevel(logging.WARNING)  # replays re-run the app's own log lines
-    if args.paths:
-        try:
-            recorded = list(exports_in(args.paths))
-        except ExportError as problem:
-            raise ConfigError(str(problem)) from problem
-    else:
-        hub = _open_existing(args)
-        query = InstanceQuery(statuses=tuple(args.status or ()), prefix=args.prefix)
-        rows = [(row, hub.history(row.id)) for row in hub.query_instances(query)]
-        recorded = [Recorded(row.id, row.name, events) for row, events in rows if events]
-    diverged = [d for d in (check(index.orchestrators, r) for r in recorded) if d]
-    for divergence in diverged:
-        print(divergence.describe() + "\n")
-    print(
-        f"replay-check: {len(recorded)} histories replayed against the current code, "
-        f"{len(diverged)} diverged"
-    )
-    return 1 if diverged else 0
+        return replay_from(args)
+    from devhost.tools.replaycheck import replay_check
+
+    return replay_check(args)
 
 
 def _token(args: argparse.Namespace) -> int:
-    """Ask the running host's `/devhost/token` for a bearer token; print it alone."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
+    from devhost.tools.token import token
 
-    body = {
-        "name": args.name,
-        "roles": [role.strip() for role in args.roles.split(",") if role.strip()],
-        "application": args.application,
-    }
-    if args.object_id:
-        body["objectId"] = args.object_id
-    key = args.key or _master_key(args.hub)
-    url = args.url.rstrip("/") + "/devhost/token"
-    request = urllib.request.Request(
-        url + (f"?{urllib.parse.urlencode({'code': key})}" if key else ""),
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            print(json.loads(answer.read())["accessToken"])
-            return 0
-    except urllib.error.HTTPError as refused:
-        status, text = refused.code, refused.read().decode(errors="replace")[:300]
-    except (urllib.error.URLError, OSError) as problem:
-        raise ConfigError(f"cannot reach devhost at {args.url}: {problem}") from None
-    if status == 404:
-        raise ConfigError(f"{url} answered 404: is devhost running there with --easyauth?")
-    if status in (401, 403):
-        raise ConfigError(
-            f"{url} answered {status}: the host runs with --require-keys; pass --key with its "
-            "master key, or --hub to find the key file"
-        )
-    raise ConfigError(f"{url} answered {status}: {text}")
-
-
-def _master_key(hub: Path | None) -> str | None:
-    """The master key from the key file beside `hub` (default: the task hub of the app folder
-    that is the current directory), or None when there is none."""
-    from devhost.keys import keys_path
-
-    try:
-        path = keys_path(hub or _hub_path(argparse.Namespace(app=Path("."), hub=None)))
-        return json.loads(path.read_text())["master"]
-    except (ConfigError, OSError, ValueError, KeyError):
-        return None
+    return token(args)

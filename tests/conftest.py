@@ -17,8 +17,6 @@ os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
 pytest.register_assert_rewrite("devhost.testing")
 
-from devhost.testing import DevHost, free_port  # noqa: E402
-
 pytest_plugins = ["devhost.testing", "pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +53,7 @@ def example_settings() -> dict[str, str]:
     return json.loads((ROOT / "local.settings.json.example").read_text())["Values"]
 
 
-RunningHost = DevHost  # the name the project's tests import
-
-__all__ = ["ROOT", "RunningHost", "app_functions", "example_settings", "free_port"]
+__all__ = ["ROOT", "app_functions", "example_settings"]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -1,4 +1,7 @@
-"""The workloads the devhost benchmark drives: sequences, a fan-out, events and an entity."""
+"""The workloads the devhost benchmark drives: sequences, a fan-out, events, an entity, and
+instances in flight for replay-check --from."""
+
+from datetime import timedelta
 
 import azure.durable_functions as df
 
@@ -42,3 +45,14 @@ def long_sequence(context: df.DurableOrchestrationContext):
     for step in range(context.get_input()):
         yield context.call_activity("noop", step)
     return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def awaits_approval(context: df.DurableOrchestrationContext):
+    """In flight for days, as a claim waiting for its adjuster: a step done, then an approval
+    or a deadline."""
+    checked = yield context.call_activity("noop", context.get_input())
+    deadline = context.current_utc_datetime + timedelta(days=5)
+    approval = context.wait_for_external_event("Approval")
+    yield context.task_any([approval, context.create_timer(deadline)])
+    return checked

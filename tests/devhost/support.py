@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import RunningHost
+from devhost.testing import DevHost
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 APPS = Path(__file__).resolve().parent / "apps"
@@ -23,7 +23,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def start(host: RunningHost, name: str, instance_id: str, payload: Any = None) -> str:
+def start(host: DevHost, name: str, instance_id: str, payload: Any = None) -> str:
     """Start an orchestration through the management API and check it was accepted. The
     payload goes as the SDK client's start_new sends it, JSON text in a JSON string: the only
     body any value reaches `get_input` through on Azure (a bare string, number or list makes
@@ -34,17 +34,17 @@ def start(host: RunningHost, name: str, instance_id: str, payload: Any = None) -
     return response.json()["id"]
 
 
-def run(host: RunningHost, name: str, payload: Any = None, prefix: str | None = None) -> dict:
+def run(host: DevHost, name: str, payload: Any = None, prefix: str | None = None) -> dict:
     """Start an orchestration and wait for its final status, with full history."""
     instance_id = start(host, name, unique(prefix or name), payload)
     return host.wait_for(instance_id, showHistory="true", showHistoryOutput="true")
 
 
-def status(host: RunningHost, instance_id: str, **query: str) -> httpx.Response:
+def status(host: DevHost, instance_id: str, **query: str) -> httpx.Response:
     return host.http.get(f"{WEBHOOKS}/instances/{instance_id}", params=query)
 
 
-def history(host: RunningHost, instance_id: str) -> list[dict[str, Any]]:
+def history(host: DevHost, instance_id: str) -> list[dict[str, Any]]:
     response = status(host, instance_id, showHistory="true", showHistoryOutput="true")
     assert response.status_code in (200, 202), response.text
     return response.json()["historyEvents"]
@@ -57,7 +57,7 @@ def kinds(events: list[dict[str, Any]]) -> list[str]:
 DONE = ("Completed", "Failed", "Terminated")
 
 
-def settle(host: RunningHost, instance_id: str, seconds: float = 60) -> dict[str, Any]:
+def settle(host: DevHost, instance_id: str, seconds: float = 60) -> dict[str, Any]:
     """The final status after `seconds` of host time: more than the sampler's retry policies
     wait in all (one-second intervals). The advance fires each timer at its own time and
     answers once the work they caused has run out."""
@@ -67,7 +67,7 @@ def settle(host: RunningHost, instance_id: str, seconds: float = 60) -> dict[str
     return body
 
 
-def raise_event(host: RunningHost, instance_id: str, name: str, data: Any) -> httpx.Response:
+def raise_event(host: DevHost, instance_id: str, name: str, data: Any) -> httpx.Response:
     return host.http.post(f"{WEBHOOKS}/instances/{instance_id}/raiseEvent/{name}", json=data)
 
 

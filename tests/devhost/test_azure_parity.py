@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devhost.history import EventType
+from devhost.durable.history import EventType
 from devhost.testing import command
 from tests.devhost.support import (
     DURABLE,

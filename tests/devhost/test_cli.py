@@ -7,8 +7,7 @@ import shutil
 import pytest
 
 from devhost.cli import _parser
-from devhost.testing import command
-from tests.conftest import free_port
+from devhost.testing import command, free_port
 from tests.devhost.support import APPS, DURABLE, SAMPLER, WEBHOOKS, raise_event, run, start, unique
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from devhost.clock import from_wire
+from devhost.durable.clock import from_wire
 from tests.devhost.support import (
     DURABLE,
     SAMPLER,

@@ -34,8 +34,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devhost.testing import command
-from tests.conftest import RunningHost
+from devhost.testing import DevHost, command
 from tests.devhost.support import SAMPLER, WEBHOOKS, unique
 
 ECHO = "/api/echo/a/1/x"
@@ -50,7 +49,7 @@ FORGED = {
 
 
 @pytest.fixture(scope="module")
-def host(devhost_factory) -> RunningHost:
+def host(devhost_factory) -> DevHost:
     """As the project's Bicep configures it: token store off, excluded paths."""
     return devhost_factory(
         SAMPLER,
@@ -63,7 +62,7 @@ def host(devhost_factory) -> RunningHost:
 
 
 @pytest.fixture(scope="module")
-def keyed(devhost_factory) -> RunningHost:
+def keyed(devhost_factory) -> DevHost:
     """Easy Auth in front of a host that checks keys, with the token store on."""
     return devhost_factory(SAMPLER, "--easyauth", "--easyauth-token-store", "--require-keys")
 
@@ -79,7 +78,7 @@ def keys(keyed) -> dict[str, str]:
 
 
 @contextmanager
-def sign_in(host: RunningHost, name: str, *roles: str, **form: str) -> Iterator[httpx.Client]:
+def sign_in(host: DevHost, name: str, *roles: str, **form: str) -> Iterator[httpx.Client]:
     """A browser that filled in the local sign-in page."""
     with host.client() as browser:
         data = {"name": name, "roles": "\n".join(roles), **form}
@@ -88,7 +87,7 @@ def sign_in(host: RunningHost, name: str, *roles: str, **form: str) -> Iterator[
         yield browser
 
 
-def token(host: RunningHost, name: str, *roles: str, **more) -> str:
+def token(host: DevHost, name: str, *roles: str, **more) -> str:
     """A bearer token from `POST /devhost/token` (with the master key if the host wants it)."""
     params = {"code": host.keys()["master"]} if "--require-keys" in host.args else {}
     body = {"name": name, "roles": list(roles), **more}
@@ -404,7 +403,7 @@ def env_app(tmp_path_factory) -> Path:
     return app
 
 
-def worker_sees(host: RunningHost, headers: dict[str, str]) -> dict:
+def worker_sees(host: DevHost, headers: dict[str, str]) -> dict:
     answer = host.http.get("/api/env", headers=headers)
     assert answer.status_code == 200, answer.text
     return answer.json()

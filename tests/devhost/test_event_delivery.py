@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from devhost.history import EventType
+from devhost.durable.history import EventType
 from tests.devhost.support import APPS, history, raise_event, raw_history, start, status, unique
 
 EVENTS = APPS / "events"

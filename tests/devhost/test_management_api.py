@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from devhost.clock import from_wire, to_wire
+from devhost.durable.clock import from_wire, to_wire
 from tests.devhost.support import (
     WEBHOOKS,
     assert_error,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from devhost.history import EventType
+from devhost.durable.history import EventType
 from tests.devhost.support import (
     WEBHOOKS,
     history,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from devhost.clock import from_wire
-from devhost.loader import TimerFunction
-from devhost.schedule import Schedules
+from devhost.app.loader import TimerFunction
+from devhost.durable.clock import from_wire
+from devhost.engine.schedules import Schedules
 from devhost.testing import command
 from tests.devhost.support import SAMPLER
 

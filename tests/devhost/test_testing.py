@@ -1,5 +1,5 @@
-"""devhost.testing as another project uses it: the README's example, run by pytest in a fresh
-folder whose app is the sampler, passes as written."""
+"""devhost.testing as another project uses it: devhost/README.md's example, run by pytest in a
+fresh folder whose app is the sampler, passes as written."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tests.devhost.support import DURABLE, SAMPLER
 
 
 def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Testing an app on devhost") :]
+    readme = (ROOT / "devhost" / "README.md").read_text()
+    section = readme[readme.index("## Testing an app on devhost") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -64,7 +64,7 @@ def test_libraries_named_in_the_ini_are_loaded_before_the_app_in_preloaded_hosts
     pytester.makepyfile(
         test_preloaded="""
 import pytest
-from devhost import preload
+from devhost.testing import preload
 
 def probed(host):
     return host.http.get("/hooks/process").json()["probedBeforeTheApp"]
@@ -85,7 +85,7 @@ def test_only_the_forked_host_had_it(devhost_factory, tmp_path):
 
 def test_a_host_nobody_stopped_is_killed_when_the_test_process_ends(tmp_path):
     """multiprocessing waits at exit for every child that is not a daemon, so a forked host
-    left running would keep pytest from ever ending; devhost.preload kills it instead."""
+    left running would keep pytest from ever ending; devhost.testing.preload kills it instead."""
     script = tmp_path / "leaves_a_host_running.py"
     script.write_text(
         "import os\n"

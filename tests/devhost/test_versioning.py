@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from devhost.testing import command
-from devhost.versioning import compare_versions
-from tests.conftest import RunningHost
+from devhost.app.versioning import compare_versions
+from devhost.testing import DevHost, command
 from tests.devhost.support import APPS, WEBHOOKS, unique
 
 VERSIONED = APPS / "versioned"
@@ -37,14 +36,14 @@ def versioned_app(folder: Path, **durable: str) -> Path:
     return folder
 
 
-def start_versioned(host: RunningHost, instance_id: str, version: str | None = None) -> None:
+def start_versioned(host: DevHost, instance_id: str, version: str | None = None) -> None:
     params = {} if version is None else {"version": version}
     url = f"{WEBHOOKS}/orchestrators/versioned_parent/{instance_id}"
     response = host.http.post(url, params=params)
     assert response.status_code == 202, response.text
 
 
-def logged(host: RunningHost, text: str) -> bool:
+def logged(host: DevHost, text: str) -> bool:
     assert host.log is not None
     return text in host.log.read_text()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from watchfiles import Change
 
-from devhost.watch import AppFiles
+from devhost.host.watch import AppFiles
 from tests.devhost.support import APPS, kinds
 
 FIRST = "hello from the first version"

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from adapters import simulator
+from devhost.testing import DevHost
 from tests import histories
-from tests.conftest import ROOT, RunningHost, example_settings
+from tests.conftest import ROOT, example_settings
 
 DONE = ("Completed", "Failed", "Terminated")
 
@@ -20,7 +21,7 @@ DONE = ("Completed", "Failed", "Terminated")
 class App:
     """The app as a portal sees it: its HTTP API, plus the clock and the simulators' ledger."""
 
-    def __init__(self, host: RunningHost, state: Path) -> None:
+    def __init__(self, host: DevHost, state: Path) -> None:
         self.host = host
         self.http = host.http
         self.state = state

@@ -79,9 +79,9 @@ import pytest
 
 from adapters import simulator
 from adapters.telemetry import STAGE_EVENT
-from devhost.testing import command
+from devhost.testing import DevHost, command
 from orchestrators.claims import PARTNER_RETRY
-from tests.conftest import ROOT, RunningHost, example_settings
+from tests.conftest import ROOT, example_settings
 from tests.e2e.conftest import App
 from tests.e2e.portal import RETRIES_RUN_OUT
 from tests.e2e.test_claims import claim
@@ -296,7 +296,7 @@ def shell_quote(value: str) -> str:
 class Site:
     """The running app as the guides reach it, and the stand-ins' records."""
 
-    host: RunningHost
+    host: DevHost
     app: App
     folder: Path
     env: dict[str, str]
@@ -339,7 +339,7 @@ class Site:
         return self.host.keys()["systemKeys"]["durabletask_extension"]
 
 
-def token(host: RunningHost, name: str, roles: str) -> str:
+def token(host: DevHost, name: str, roles: str) -> str:
     run = command(
         "token", "--as", name, "--roles", roles, "--url", host.base_url, "--hub", str(host.hub)
     )
@@ -347,7 +347,7 @@ def token(host: RunningHost, name: str, roles: str) -> str:
     return run.stdout.strip()
 
 
-def loaded_functions(host: RunningHost) -> list[str]:
+def loaded_functions(host: DevHost) -> list[str]:
     """The functions the host lists at start, as `func start` lists them."""
     assert host.log is not None
     listing = host.log.read_text().split("Functions:", 1)[1].split("Task hub", 1)[0]

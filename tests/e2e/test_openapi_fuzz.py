@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.easyauth import COOKIE
+from devhost.http.easyauth import COOKIE
 from domain.access import Role
 from tests.conftest import ROOT
 

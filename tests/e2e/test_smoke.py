@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from adapters import simulator
-from tests.conftest import ROOT, RunningHost, example_settings, free_port
+from devhost.testing import DevHost, free_port
+from tests.conftest import ROOT, example_settings
 
 SCRIPT = ROOT / "scripts" / "smoke.sh"
 CLAIM_ID = re.compile(r"claimId=(SMOKE-[0-9]+-[0-9a-f]+)")
@@ -72,14 +73,14 @@ def azure_state(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def azure_like(devhost_factory, azure_state) -> RunningHost:
+def azure_like(devhost_factory, azure_state) -> DevHost:
     """The app as Azure serves it: App Service Authentication, keys required, the actor field
     off, a real clock and healthy simulators."""
     env = settings(azure_state, ACCEPT_ACTOR_FIELD="false", WEBSITE_SITE_NAME="workflows-smoke")
     return devhost_factory(ROOT, "--easyauth", "--require-keys", env=env)
 
 
-def token(host: RunningHost, name: str, roles: str) -> str:
+def token(host: DevHost, name: str, roles: str) -> str:
     """A token for `name`, as `az account get-access-token` gives one in Azure (here devhost's
     emulated sign-in issues it)."""
     command = [sys.executable, "-m", "devhost", "token", "--as", name, "--roles", roles]
@@ -88,7 +89,7 @@ def token(host: RunningHost, name: str, roles: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stuck(devhost_factory, tmp_path_factory) -> RunningHost:
+def stuck(devhost_factory, tmp_path_factory) -> DevHost:
     """A manual clock and a fraud service that always fails: claims stay in `assessing`
     (waiting for a retry timer) until the test moves the clock; then they fail."""
     state = tmp_path_factory.mktemp("smoke-stuck") / "simulator.sqlite"

@@ -1,0 +1,1 @@
+"""The app folder as the Functions host reads it: host.json, settings, registered functions."""

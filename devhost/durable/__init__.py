@@ -1,0 +1,1 @@
+"""What every room shares: host time, history events, decisions, entity ids, failure texts."""

@@ -1,0 +1,1 @@
+"""The host process: assembles hub, workers, engine and listeners; serves until stopped."""

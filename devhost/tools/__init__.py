@@ -1,0 +1,1 @@
+"""Commands beside the host: list, show, purge, export instances; replay-check; token."""

@@ -1,0 +1,82 @@
+"""Invoke an activity function as the Python worker does: decode the input with the SDK's
+converter, call the function (async on the loop, sync in a thread), encode what it returns.
+
+A durable client input binding on an activity receives the same JSON an HTTP trigger's does:
+the extension binds `DurableClientAttribute` on any function, whatever its trigger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost.app.loader import ActivityFunction, InvocationContext
+from devhost.durable import failures
+from devhost.durable.decisions import Outcome
+
+log = logging.getLogger("devhost")
+
+
+def is_async(function: ActivityFunction) -> bool:
+    return asyncio.iscoroutinefunction(function.handler)
+
+
+def invoke_sync(
+    function: ActivityFunction | None,
+    name: str,
+    input_json: str | None,
+    client_binding: str | None = None,
+) -> Outcome:
+    """Run a synchronous activity here, in the calling (pool) thread; failures come back as
+    an Outcome, never raised. `client_binding` is the durableClient binding JSON."""
+    try:
+        kwargs = _arguments(function, name, input_json, client_binding)
+        assert function is not None
+        return _returned(function.handler(**kwargs))
+    except Exception as error:
+        return _failed(name, error)
+
+
+async def invoke(
+    function: ActivityFunction | None,
+    name: str,
+    input_json: str | None,
+    client_binding: str | None = None,
+) -> Outcome:
+    """Run an async activity on the worker's loop, as invoke_sync runs a synchronous one."""
+    try:
+        kwargs = _arguments(function, name, input_json, client_binding)
+        assert function is not None
+        return _returned(await function.handler(**kwargs))
+    except Exception as error:
+        return _failed(name, error)
+
+
+def _arguments(
+    function: ActivityFunction | None, name: str, input_json: str | None, client_binding: str | None
+) -> dict[str, Any]:
+    """The function's keyword arguments, decoded with the SDK's converter."""
+    if function is None:
+        raise LookupError(f"The activity function '{name}' is not in this app.")
+    value = ActivityTriggerConverter.decode(
+        meta.Datum(value=input_json or "null", type="json"), trigger_metadata=None
+    )
+    kwargs: dict[str, Any] = {function.input_param: value}
+    if function.context_param:
+        kwargs[function.context_param] = InvocationContext.new(function.name)
+    if function.client_param:
+        kwargs[function.client_param] = client_binding
+    return kwargs
+
+
+def _returned(result: Any) -> Outcome:
+    return Outcome(result=ActivityTriggerConverter.encode(result, expected_type=None).value)
+
+
+def _failed(name: str, error: Exception) -> Outcome:
+    log.warning("activity %s failed: %s", name, error)
+    message = failures.worker_message(error)
+    return Outcome(failure=failures.activity_failure(name, message, failures.python_stack(error)))

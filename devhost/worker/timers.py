@@ -1,0 +1,41 @@
+"""Run a timer-triggered function in the worker with the TimerInfo the host binds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.timer import TimerRequestConverter
+
+from devhost.app.loader import InvocationContext, TimerFunction
+
+log = logging.getLogger("devhost")
+
+
+async def invoke(
+    function: TimerFunction,
+    info_json: str,
+    client_binding: str | None,
+    pool: Executor,
+) -> None:
+    """Run one timer trigger; a failure is logged (the schedule goes on, as in Azure)."""
+    try:
+        timer = TimerRequestConverter.decode(
+            meta.Datum(value=info_json, type="json"), trigger_metadata=None
+        )
+        kwargs: dict[str, Any] = {function.timer_param: timer}
+        if function.client_param:
+            kwargs[function.client_param] = client_binding
+        if function.context_param:
+            kwargs[function.context_param] = InvocationContext.new(function.name)
+        if asyncio.iscoroutinefunction(function.handler):
+            await function.handler(**kwargs)
+        else:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(pool, lambda: function.handler(**kwargs))
+        log.info("timer trigger %s ran", function.name)
+    except Exception:
+        log.exception("timer trigger %s failed", function.name)
