@@ -4,8 +4,8 @@ Locally (and in CI) a secret is just an environment variable; in Azure the app r
 through its managed identity, so no secret sits in settings, templates or code. Key Vault answers
 are cached for the life of the process, misses included, because every partner call asks.
 
-The Azure SDK (azure-identity, azure-keyvault-secrets and the cryptography they load, 100+ ms)
-is imported only when a vault is asked: a worker that never reads Key Vault (devhost, tests, an
+The Azure SDK (azure-identity, azure-keyvault-secrets and the cryptography they load: slow to
+import) is imported only when a vault is asked: a worker that never reads Key Vault (devhost, tests, an
 app whose secrets are all settings) starts without it, and so does a cold start on Azure until
 the first partner call that needs a secret.
 """

@@ -57,9 +57,9 @@ CREATE TABLE IF NOT EXISTS failures (rule TEXT PRIMARY KEY, spent INTEGER NOT NU
 """
 
 #: Open connections not in use, by process and state file, each with the identity of the file it
-#: opened. Opening a connection per call cost more than the call (0.25 ms of CPU against 0.07 ms
-#: for a kept one), and in WAL mode closing a file's last connection also checkpoints the log into
-#: the database and deletes it (1.1 ms). Keyed by process, so a forked child opens its own.
+#: opened. Opening a connection per call costs more than the call itself, and in WAL mode closing
+#: a file's last connection also checkpoints the log into the database and deletes it. Keyed by
+#: process, so a forked child opens its own.
 _idle: dict[tuple[int, Path], list[tuple[tuple[int, int], sqlite3.Connection]]] = {}
 _idle_lock = threading.Lock()
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 # Hypothesis loads its plugins when first imported: the only one installed is trio's (a
-# dependency of the dev tools), about 60 ms of imports per process that nothing here uses.
+# dependency of the dev tools): imports in every process that nothing here uses.
 # Schemathesis's subprocess inherits the setting.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 

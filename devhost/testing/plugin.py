@@ -62,7 +62,7 @@ class PortTaken(RuntimeError):
 @cache
 def _tls() -> ssl.SSLContext:
     """The TLS settings every client here shares. httpx builds a context per client otherwise,
-    reading the whole CA bundle (about 25 ms of CPU) for a host it reaches over plain HTTP."""
+    reading the whole CA bundle for a host it reaches over plain HTTP."""
     return ssl.create_default_context()
 
 

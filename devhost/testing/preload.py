@@ -1,8 +1,8 @@
 """Start devhost hosts forked from a process that has already imported devhost and the SDK.
 
 A test suite starts many hosts, and each fresh `python -m devhost start` spends most of its
-start-up importing aiohttp, azure.functions and the Durable SDK before it serves anything
-(about 0.25 s of CPU in the host and as much again in its worker). `start` forks hosts instead
+start-up importing aiohttp, azure.functions and the Durable SDK before it serves anything, in
+the host and again in its worker. `start` forks hosts instead
 from the standard library's forkserver, which imported those modules once.
 
 A host started this way is otherwise the process `python -m devhost start` makes: its own pid,
