@@ -5,9 +5,9 @@ through its managed identity, so no secret sits in settings, templates or code. 
 are cached for the life of the process, misses included, because every partner call asks.
 
 The Azure SDK (azure-identity, azure-keyvault-secrets and the cryptography they load: slow to
-import) is imported only when a vault is asked: a worker that never reads Key Vault (devhost, tests, an
-app whose secrets are all settings) starts without it, and so does a cold start on Azure until
-the first partner call that needs a secret.
+import) is imported only when a vault is asked: a worker that never reads Key Vault (devhost,
+tests, an app whose secrets are all settings) starts without it, and so does a cold start on
+Azure until the first partner call that needs a secret.
 """
 
 from __future__ import annotations
