@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", stream=sys.stderr
     )
     try:
-        return args.command(args)
+        code: int = args.command(args)  # the subcommand's function, from set_defaults
+        return code
     except ConfigError as problem:
         print(f"devhost: {problem}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import traceback
+from typing import Any
 
 RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException"
 
@@ -27,7 +28,9 @@ def python_stack(error: BaseException) -> str:
     return "".join(traceback.extract_tb(error.__traceback__).format())
 
 
-def _dotnet_exception(class_name: str, message: str, inner: dict | None = None) -> dict:
+def _dotnet_exception(
+    class_name: str, message: str, inner: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "$type": f"{class_name}, System.Private.CoreLib",
         "ClassName": class_name,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from devhost.app.config import Limits
 from devhost.durable import failures
@@ -43,7 +42,7 @@ class Activities:
         self.function_timeout = function_timeout
         self.wake = wake
         self.client_binding: str | None = None  # for activities' durableClient bindings
-        self.running: dict[int, asyncio.Future[Any]] = {}  # by message id
+        self.running: dict[int, asyncio.Task[None]] = {}  # by message id
         self.finished: list[tuple[Message, Outcome]] = []  # waiting for the next commit
 
     def dispatch(self) -> bool:

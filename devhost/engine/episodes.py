@@ -202,7 +202,7 @@ class Episodes:
     def _record(self, work: EpisodeWork, decision: Decision) -> None:
         instance = self.hub.instance(work.instance.id)
         same_run = instance is not None and instance.execution_id == work.instance.execution_id
-        if same_run and not instance.finished:
+        if same_run and instance is not None and not instance.finished:
             self.applier.apply(instance, decision, work.new, work.now)
         self.hub.delete_messages([m.id for m in work.messages])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -165,7 +166,7 @@ class HostTime:
             moment = from_epoch(due)
             if moment > target:
                 break
-            await self.pending.write(lambda at=moment: self._move_clock(at))
+            await self.pending.write(functools.partial(self._move_clock, moment))
             await self.wait_idle(timeout)
         await self.pending.write(lambda: self._move_clock(target))
         await self.wait_idle(timeout)
@@ -196,7 +197,7 @@ class HostTime:
     def _next_due(self, after: float) -> float | None:
         """The earliest durable timer or timer-trigger occurrence after `after` (epoch)."""
         scheduled = self.schedules.next_due()
-        times = [self.hub.next_due(after=after), scheduled and scheduled.timestamp()]
+        times = [self.hub.next_due(after=after), scheduled.timestamp() if scheduled else None]
         return min((t for t in times if t is not None), default=None)
 
     # -- timer triggers ----------------------------------------------------------------------

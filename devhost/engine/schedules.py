@@ -18,6 +18,7 @@ import logging
 import os
 import re
 from datetime import datetime
+from typing import cast
 
 from croniter import croniter
 
@@ -51,7 +52,8 @@ def resolve(function_name: str, schedule: str) -> str:
 
 def next_after(expression: str, moment: datetime) -> datetime:
     """The first occurrence strictly after `moment`."""
-    return croniter(expression, moment, second_at_beginning=True).get_next(datetime)
+    occurrence = croniter(expression, moment, second_at_beginning=True).get_next(datetime)
+    return cast(datetime, occurrence)  # croniter ships no type information
 
 
 class Schedules:

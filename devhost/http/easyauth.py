@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 COOKIE = "AppServiceAuthSession"
@@ -137,7 +138,7 @@ class EasyAuth:
         ]
 
     @web.middleware
-    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Drop client-sent identity headers, inject the session's, require sign-in."""
         headers = CIMultiDict(
             (name, value)

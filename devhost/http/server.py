@@ -6,9 +6,9 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from devhost.app.config import ConfigError, HostConfig
 from devhost.app.loader import FunctionIndex
@@ -126,7 +126,7 @@ class Host:
     # -- middleware --------------------------------------------------------------------------
 
     @web.middleware
-    async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every failure becomes a JSON answer (a 404 or 410 from the Durable HTTP API has no
         body, as HttpApiHandler's have none); tracebacks stay in the host's log."""
         try:
@@ -142,7 +142,7 @@ class Host:
             return error(500, "The host failed to process the request; see its log.")
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if self.options.require_keys:
             level = None
             if request.path.startswith(WEBHOOKS):

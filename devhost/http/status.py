@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from devhost.durable.history import EventType, event_name
@@ -96,13 +96,13 @@ def stored_input(event: dict[str, Any]) -> str | None:
     TaskOrchestrationContext.ScheduleTaskInternal serializes, `[input]`, around the SDK's
     JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim); a
     termination's is the reason itself, not JSON (TaskHubClient.TerminateInstanceAsync)."""
-    text = event.get("Input")
+    text: str | None = event.get("Input")
     if text is None:
         return None
     if event["EventType"] == EventType.TASK_SCHEDULED:
         return json.dumps([text], ensure_ascii=False, separators=(",", ":"))
     if event["EventType"] == EventType.EXECUTION_TERMINATED:
-        return json.loads(text)
+        return cast(str, json.loads(text))
     return text
 
 

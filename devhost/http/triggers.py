@@ -4,6 +4,7 @@ to and from the worker process that runs the function (devhost/worker/http.py)."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from aiohttp import web
 
@@ -26,7 +27,9 @@ class HttpTriggers:
         # Literal segments win over parameters, as in ASP.NET routing.
         self.routes = sorted(routes, key=lambda r: -r.template.literal_segments)
 
-    def match(self, path: str, method: str) -> tuple[HttpFunction, dict[str, str]] | str:
+    def match(
+        self, path: str, method: str
+    ) -> tuple[HttpFunction, dict[str, str]] | Literal["missing", "method"]:
         """The function and route values, or "missing" / "method" when nothing fits."""
         found_path = False
         for route in self.routes:

@@ -207,7 +207,8 @@ class TaskHub:
         )
 
     def query_instances(self, query: InstanceQuery) -> list[Instance]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         if query.statuses:
             clauses.append(f"status IN ({','.join('?' * len(query.statuses))})")
             params += list(query.statuses)
@@ -289,6 +290,7 @@ class TaskHub:
             "INSERT INTO messages (queue, target, body, visible_at) VALUES (?, ?, ?, ?)",
             (queue, target, json.dumps(body), visible_at),
         )
+        assert cursor.lastrowid is not None, "an INSERT sets lastrowid"
         return cursor.lastrowid
 
     def ready(
@@ -345,7 +347,8 @@ class TaskHub:
         row = self.db.execute(
             f"SELECT MIN(visible_at) FROM messages WHERE visible_at > ? AND {RUNNABLE}", (after,)
         ).fetchone()
-        return row[0]
+        due: float | None = row[0]  # MIN() over no rows is NULL
+        return due
 
     def runnable_among(self, ids: set[int]) -> set[int]:
         """Which of these messages are still queued and runnable."""

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -69,7 +69,8 @@ def _tls() -> ssl.SSLContext:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def command(
@@ -115,7 +116,7 @@ class DevHost:
     args: list[str]
     env: dict[str, str]
     preloaded: bool = False  # fork it from devhost.testing.preload's forkserver
-    process: subprocess.Popen | preload.HostProcess | None = None
+    process: subprocess.Popen[bytes] | preload.HostProcess | None = None
     log: Path | None = None
     http: httpx.Client = field(init=False)
 
@@ -127,9 +128,9 @@ class DevHost:
     def keys_file(self) -> Path:
         return self.hub.with_name(self.hub.stem + ".keys.json")
 
-    def keys(self) -> dict:
+    def keys(self) -> dict[str, Any]:
         """The key file devhost keeps beside the hub: master, functionKeys, systemKeys."""
-        return json.loads(self.keys_file.read_text())
+        return cast(dict[str, Any], json.loads(self.keys_file.read_text()))
 
     def client(self, timeout: float = 30.0, **options: Any) -> httpx.Client:
         """A new client of this host, with its own cookies and connections; `options` go to
@@ -209,18 +210,19 @@ class DevHost:
         """Let host time pass; returns the new time once the work the fired timers caused has
         run out (manual and auto clocks)."""
         total = seconds + 60 * minutes + 3600 * hours + 86400 * days
-        return self._devhost("POST", "/devhost/clock/advance", json={"seconds": total})["now"]
+        now = self._devhost("POST", "/devhost/clock/advance", json={"seconds": total})["now"]
+        return cast(str, now)
 
     def idle(self, timeout: float = 30.0) -> str:
         """Wait until nothing is runnable or running; returns the host time."""
-        return self._devhost("GET", "/devhost/idle", params={"timeout": timeout})["now"]
+        return cast(str, self._devhost("GET", "/devhost/idle", params={"timeout": timeout})["now"])
 
     def _devhost(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         params = {**self._admin_params(), **kwargs.pop("params", {})}
         response = self.http.request(method, path, params=params, timeout=None, **kwargs)
         if response.status_code != 200:
             raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
-        return response.json()
+        return cast(dict[str, Any], response.json())
 
     # -- instances ---------------------------------------------------------------------------
 
@@ -231,9 +233,10 @@ class DevHost:
         `get_input` returns it whatever its type; on Azure a bare string, number or list body
         reaches the SDK as it is, and `get_input` raises."""
         path = f"{WEBHOOKS}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else "")
-        response = self.http.post(path, **({} if input is None else {"json": json.dumps(input)}))
+        sent: dict[str, Any] = {} if input is None else {"json": json.dumps(input)}
+        response = self.http.post(path, **sent)
         assert response.status_code == 202, response.text
-        return response.json()["id"]
+        return cast(str, response.json()["id"])
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         response = self.http.post(
@@ -245,15 +248,19 @@ class DevHost:
         """The Durable HTTP API's status of one instance (query: showHistory=true, ...)."""
         response = self.http.get(f"{WEBHOOKS}/instances/{instance_id}", params=query)
         assert response.status_code in (200, 202), response.text
-        return response.json()
+        return cast(dict[str, Any], response.json())
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         """The instance's history events, with inputs and outputs, as Azure's API shows them."""
         body = self.status(instance_id, showHistory="true", showHistoryOutput="true")
-        return body["historyEvents"]
+        return cast(list[dict[str, Any]], body["historyEvents"])
 
     def wait_for(
-        self, instance_id: str, statuses: tuple[str, ...] = DONE, timeout: float = 30.0, **query
+        self,
+        instance_id: str,
+        statuses: tuple[str, ...] = DONE,
+        timeout: float = 30.0,
+        **query: str,
     ) -> dict[str, Any]:
         """The instance's status once it reaches one of `statuses`."""
 
@@ -264,7 +271,10 @@ class DevHost:
                 return body if body.get("runtimeStatus") in statuses else None
             return None
 
-        return self.wait_until(reached, timeout, f"{instance_id} to reach {statuses}")
+        status: dict[str, Any] = self.wait_until(
+            reached, timeout, f"{instance_id} to reach {statuses}"
+        )
+        return status
 
     wait = wait_for
 

@@ -18,6 +18,7 @@ other devhost command the same way and waits for its end.
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import multiprocessing
 import os
@@ -131,7 +132,7 @@ def _fork(
 
 
 @cache
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([*PRELOAD, *_libraries])
     atexit.register(_kill_leftovers)
@@ -178,6 +179,7 @@ def _run(
         stream.flush()
         os.dup2(sink, stream.fileno())
         os.close(sink)
+        assert isinstance(stream, io.TextIOWrapper), "a fresh interpreter's standard streams"
         stream.reconfigure(
             line_buffering=stream is sys.stderr, write_through=bool(env.get("PYTHONUNBUFFERED"))
         )

@@ -21,7 +21,8 @@ def hub_path(args: argparse.Namespace) -> Path:
     app_dir = args.app.resolve()
     load_local_settings(app_dir)
     if args.hub:
-        return args.hub
+        hub: Path = args.hub
+        return hub
     return hub_file(app_dir, load_host_config(app_dir).hub_name)
 
 

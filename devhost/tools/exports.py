@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from devhost.durable.history import EventType
 
@@ -53,7 +53,8 @@ class Recorded:
         )
         if not started or not document.get("instanceId") or not document.get("name"):
             raise ExportError(f"{path}: needs instanceId, name and a history that starts")
-        return cls(document["instanceId"], document["name"], history, str(path))
+        events = cast(list[dict[str, Any]], history)  # JSON: a list, as checked above
+        return cls(document["instanceId"], document["name"], events, str(path))
 
 
 def exports_in(paths: list[Path]) -> Iterator[Recorded]:

@@ -134,6 +134,7 @@ def _compare(
 ) -> tuple[str, str] | None:
     """(history side, code side) if the code's step at one sequence number breaks replay."""
     if work is None:
+        assert index is not None, "a step only the history has is one of its scheduling events"
         return describe_event(history[index]), "does not schedule it here"
     if index is None:
         if work.task_id > last_id:

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import cast
 
 from devhost.app.config import ConfigError
 from devhost.http.keys import keys_path
@@ -55,6 +56,6 @@ def _master_key(hub: Path | None) -> str | None:
     that is the current directory), or None when there is none."""
     try:
         path = keys_path(hub or hub_path(argparse.Namespace(app=Path("."), hub=None)))
-        return json.loads(path.read_text())["master"]
+        return cast(str, json.loads(path.read_text())["master"])
     except (ConfigError, OSError, ValueError, KeyError):
         return None

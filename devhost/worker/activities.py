@@ -35,6 +35,7 @@ def invoke_sync(
     try:
         kwargs = _arguments(function, name, input_json, client_binding)
         assert function is not None
+        assert function.handler is not None, "the worker's index keeps the code"
         return _returned(function.handler(**kwargs))
     except Exception as error:
         return _failed(name, error)
@@ -50,6 +51,7 @@ async def invoke(
     try:
         kwargs = _arguments(function, name, input_json, client_binding)
         assert function is not None
+        assert function.handler is not None, "the worker's index keeps the code"
         return _returned(await function.handler(**kwargs))
     except Exception as error:
         return _failed(name, error)

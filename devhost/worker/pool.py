@@ -108,7 +108,11 @@ class Worker:
     ) -> None:
         """Start the process: forked when `siblings` (the workers started before it) is
         given, spawned otherwise; `environment` goes over the host's in the worker."""
-        context = multiprocessing.get_context("spawn" if siblings is None else "fork")
+        context = (
+            multiprocessing.get_context("spawn")
+            if siblings is None
+            else multiprocessing.get_context("fork")
+        )
         self.conn, child = context.Pipe()
         inherited = () if siblings is None else (*(w.conn for w in siblings), self.conn)
         self.process = context.Process(
@@ -139,7 +143,12 @@ class Worker:
         loop = asyncio.get_running_loop()
         reported: asyncio.Future[None] = loop.create_future()
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: reported.done() or reported.set_result(None))
+
+        def report() -> None:
+            if not reported.done():
+                reported.set_result(None)
+
+        loop.add_reader(fd, report)
         try:
             await asyncio.wait_for(reported, LOAD_SECONDS)
         except TimeoutError:
@@ -154,7 +163,8 @@ class Worker:
 
     def _first_message(self) -> Loaded | LoadFailed:
         try:
-            return self.conn.recv()
+            message: Loaded | LoadFailed = self.conn.recv()  # the worker's first message
+            return message
         except (EOFError, OSError):
             self.process.join()
             return LoadFailed(f"the worker process exited (code {self.process.exitcode})")

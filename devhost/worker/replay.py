@@ -14,6 +14,7 @@ import importlib
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from azure.durable_functions.models.actions.SignalEntityAction import SignalEnti
 from azure.durable_functions.models.actions.WaitForExternalEventAction import (
     WaitForExternalEventAction,
 )
+from azure.durable_functions.models.history.HistoryEvent import HistoryEvent
 from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
 
 from devhost.durable import failures
@@ -51,12 +53,15 @@ from devhost.durable.decisions import (
 )
 from devhost.durable.history import SCHEDULING_EVENTS, EventType
 
-history_event_module = importlib.import_module(
+# The SDK ships no type information: its module's attributes are unknown to the checker.
+history_event_module: Any = importlib.import_module(
     "azure.durable_functions.models.history.HistoryEvent"
 )
 
 
-def _parse_timestamp(text: str, _dateutil=history_event_module.dt_parse) -> datetime:
+def _parse_timestamp(
+    text: str, _dateutil: Callable[[str], datetime] = history_event_module.dt_parse
+) -> datetime:
     """Parse a history timestamp the fast way when it is in the host's own ISO format.
 
     The SDK parses every history event's timestamp with dateutil on every replay, which
@@ -70,7 +75,6 @@ def _parse_timestamp(text: str, _dateutil=history_event_module.dt_parse) -> date
 
 
 history_event_module.dt_parse = _parse_timestamp
-HistoryEvent = history_event_module.HistoryEvent
 
 OUT_OF_PROC_LABEL = "\n\n$OutOfProcData$:"
 RETRY_TIMER = "-WithRetry timer"
@@ -122,7 +126,8 @@ def _is_signal(event: dict[str, Any]) -> bool:
     return bool(json.loads(event["Input"]).get("signal"))
 
 
-class _EpisodeExecutor(TaskOrchestrationExecutor):
+# The Durable SDK ships no type information, so the checker sees its class as Any.
+class _EpisodeExecutor(TaskOrchestrationExecutor):  # type: ignore[misc]
     """The SDK's executor, made once per thread and reset for each episode.
 
     Its constructor defines a namedtuple class, which cost more than the replay of a short
@@ -136,7 +141,8 @@ class _EpisodeExecutor(TaskOrchestrationExecutor):
         actions = context._action_payload_v1, context._action_payload_v2
         context._action_payload_v1, context._action_payload_v2 = [], []
         try:
-            return super().get_orchestrator_state_str()
+            state: str = super().get_orchestrator_state_str()
+            return state
         finally:
             context._action_payload_v1, context._action_payload_v2 = actions
 

@@ -31,11 +31,13 @@ async def invoke(
             kwargs[function.client_param] = client_binding
         if function.context_param:
             kwargs[function.context_param] = InvocationContext.new(function.name)
-        if asyncio.iscoroutinefunction(function.handler):
-            await function.handler(**kwargs)
+        handler = function.handler
+        assert handler is not None, "the worker's index keeps the code"
+        if asyncio.iscoroutinefunction(handler):
+            await handler(**kwargs)
         else:
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(pool, lambda: function.handler(**kwargs))
+            await loop.run_in_executor(pool, lambda: handler(**kwargs))
         log.info("timer trigger %s ran", function.name)
     except Exception:
         log.exception("timer trigger %s failed", function.name)
