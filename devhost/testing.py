@@ -46,7 +46,7 @@ WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
 #: The folder `python -m devhost` runs from: the one that holds the devhost package, a
 #: checkout's root or, when devhost is installed, site-packages.
-DEVHOST_HOME = Path(__file__).resolve().parents[2]
+DEVHOST_HOME = Path(__file__).resolve().parents[1]
 #: An installed devhost is importable anyway; a checkout's is put on hosts' PYTHONPATH.
 INSTALLED = str(DEVHOST_HOME) in {
     str(Path(sysconfig.get_path(kind)).resolve()) for kind in ("purelib", "platlib")
