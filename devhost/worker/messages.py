@@ -42,6 +42,8 @@ class HttpCall:
 
 @dataclass(frozen=True)
 class HttpReply:
+    """A function's reply, as the Python worker's `$return` http binding converts it."""
+
     status: int
     headers: dict[str, str]
     body: bytes

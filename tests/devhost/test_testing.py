@@ -64,7 +64,7 @@ def test_libraries_named_in_the_ini_are_loaded_before_the_app_in_preloaded_hosts
     pytester.makepyfile(
         test_preloaded="""
 import pytest
-from devhost.testing import preload
+from devhost import preload
 
 def probed(host):
     return host.http.get("/hooks/process").json()["probedBeforeTheApp"]
@@ -85,7 +85,7 @@ def test_only_the_forked_host_had_it(devhost_factory, tmp_path):
 
 def test_a_host_nobody_stopped_is_killed_when_the_test_process_ends(tmp_path):
     """multiprocessing waits at exit for every child that is not a daemon, so a forked host
-    left running would keep pytest from ever ending; devhost.testing.preload kills it instead."""
+    left running would keep pytest from ever ending; devhost.preload kills it instead."""
     script = tmp_path / "leaves_a_host_running.py"
     script.write_text(
         "import os\n"

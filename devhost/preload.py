@@ -13,6 +13,11 @@ they still import the app afresh: only devhost and the libraries it builds on ar
 shows the forkserver's command line for it, and it runs with the interpreter options (-X, -W)
 of the process that started the forkserver, which multiprocessing passes on. `run` forks any
 other devhost command the same way and waits for its end.
+
+Like __main__.py beside it, this module is how a process becomes devhost, so it stands at the
+top of the package rather than in a room: a forked child imports it to run `_run`, and it
+imports nothing the forkserver has not (devhost.testing, its user, would bring pytest and httpx
+into every host and command, a fifth of a second each).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ PRELOAD = (
 )
 #: Libraries of the app's that the forkserver imports as well (see `preload_libraries`).
 _libraries: list[str] = []
-MAIN = Path(__file__).resolve().parents[1] / "__main__.py"
+MAIN = Path(__file__).with_name("__main__.py")
 NAME = "devhost"
 
 

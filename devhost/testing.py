@@ -7,7 +7,7 @@ Enable it with `pytest_plugins = ["devhost.testing"]` in a conftest.py. It gives
   its task hub in a temporary folder;
 - `devhost_factory(app, *args, clock=..., env=..., hub=..., port=..., preloaded=...)` for more
   hosts; each is forked from a process that imported devhost and the SDK once (see
-  devhost/testing/preload.py; the ini option `devhost_preload = false` starts fresh
+  devhost/preload.py; the ini option `devhost_preload = false` starts fresh
   interpreters, and `devhost_preload_libraries` names libraries of the app's to import there
   too);
 - `command(*args)`, which runs `python -m devhost <args>` to its end (forked the same way) and
@@ -40,13 +40,13 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from devhost.testing import preload
+from devhost import preload
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
 #: The folder `python -m devhost` runs from: the one that holds the devhost package, a
 #: checkout's root or, when devhost is installed, site-packages.
-DEVHOST_HOME = Path(__file__).resolve().parents[2]
+DEVHOST_HOME = Path(__file__).resolve().parents[1]
 #: An installed devhost is importable anyway; a checkout's is put on hosts' PYTHONPATH.
 INSTALLED = str(DEVHOST_HOME) in {
     str(Path(sysconfig.get_path(kind)).resolve()) for kind in ("purelib", "platlib")
@@ -115,7 +115,7 @@ class DevHost:
     port: int
     args: list[str]
     env: dict[str, str]
-    preloaded: bool = False  # fork it from devhost.testing.preload's forkserver
+    preloaded: bool = False  # fork it from devhost.preload's forkserver
     process: subprocess.Popen[bytes] | preload.HostProcess | None = None
     log: Path | None = None
     http: httpx.Client = field(init=False)
