@@ -38,6 +38,7 @@ Raising to a finished instance (410) is pinned in test_management_api.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,19 @@ def events_host(devhost_factory, gates):
 def hold(host, gates: Path, name: str, instance_id: str) -> Path:
     """Start `name` held at its gate; return once its first episode is blocked there."""
     gate = gates / f"{instance_id}.hold"
-    gate.touch()
+    os.mkfifo(gate)
     start(host, name, instance_id)
     reached = gates / f"{instance_id}.reached"
     host.wait_until(reached.exists, message=f"{instance_id} to reach its gate")
     return gate
+
+
+def release(gate: Path) -> None:
+    """Let the held episode go: open the FIFO's other end, remove it (so the instance's next
+    replay passes its gate), then close the end, which ends the gate's read."""
+    end = os.open(gate, os.O_WRONLY)
+    gate.unlink()
+    os.close(end)
 
 
 def episodes(raw: list[dict[str, Any]]) -> list[list[int]]:
@@ -115,7 +124,7 @@ def test_events_raised_together_arrive_in_one_episode_and_the_sdk_repeats_the_la
         assert status(events_host, instance_id).json()["runtimeStatus"] in ("Pending", "Running")
         assert "EventRaised" not in [e["EventType"] for e in history(events_host, instance_id)]
     finally:
-        gate.unlink()
+        release(gate)
 
     body = events_host.wait_for(instance_id, showHistory="true", showHistoryOutput="true")
 

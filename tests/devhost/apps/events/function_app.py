@@ -1,12 +1,11 @@
 """Orchestrators that wait for external events, for tests/devhost/test_event_delivery.py.
 
-An orchestrator's code may be held at a gate: while `$EVENTS_DIR/<instance id>.hold` exists it
-blocks (after creating `<instance id>.reached`), so its episode is still running when the test
-raises events. The test removes the file before the instance replays again.
+An orchestrator's code may be held at a gate: when `$EVENTS_DIR/<instance id>.hold` (a FIFO)
+exists it blocks on it (after creating `<instance id>.reached`), so its episode is still running
+when the test raises events. The test removes the FIFO, then lets the gate go.
 """
 
 import os
-import time
 from pathlib import Path
 
 import azure.durable_functions as df
@@ -14,20 +13,21 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-HOLD_SECONDS = 60  # a test that failed half-way leaves its hold file: give up after this
-
 
 def _gate(instance_id: str) -> None:
     """Block while the test holds this instance (orchestrator code must not block on Azure;
-    here it stands for an episode that takes a while)."""
+    here it stands for an episode that takes a while). The hold is a FIFO: opening it blocks
+    until the test opens its other end, and reading it until the test closes that end."""
     folder = Path(os.environ["EVENTS_DIR"])
     hold = folder / f"{instance_id}.hold"
     if not hold.exists():
         return
     (folder / f"{instance_id}.reached").touch()
-    deadline = time.monotonic() + HOLD_SECONDS
-    while hold.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    fd = os.open(hold, os.O_RDONLY)
+    try:
+        os.read(fd, 1)  # returns once the test closes its end
+    finally:
+        os.close(fd)
 
 
 @app.orchestration_trigger(context_name="context")
