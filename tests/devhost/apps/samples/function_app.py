@@ -310,10 +310,10 @@ def DoCleanup(unused: None) -> str:
 
 @app.orchestration_trigger(context_name="context")
 def CheckSiteAvailable(context: df.DurableOrchestrationContext):
-    """GET the URL given as input; a status of 400 or more fails the orchestration. A 202
-    with a Location is followed by the extension (the polling consumer pattern) until it ends."""
+    """GET the URL given as input and return the response; a status of 400 or more fails the
+    orchestration."""
     url = context.get_input()
     response = yield context.call_http("GET", url)
     if response["statusCode"] >= 400:
         raise Exception(f"{url} answered {response['statusCode']}")
-    return {"statusCode": response["statusCode"], "content": response["content"]}
+    return response
