@@ -10,6 +10,7 @@ in each test, and the installed SDK (azure-functions-durable 1.7.0) the samples 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,34 @@ def final_status(host: DevHost, urls: dict[str, str]) -> dict[str, Any]:
     return dict(response.json())
 
 
+def test_timer_trigger_runs_once_when_the_host_starts(host: DevHost) -> None:
+    """https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer
+    (Python v2 example: `run_on_startup=True`): "the function is invoked when the runtime
+    starts" (TimerTriggerAttribute.RunOnStartup), so scheduled_greeting has started
+    hello_orchestrator as `scheduled-greeting` before any schedule is due."""
+    host.idle()
+    at_start = host.http.get(f"{WEBHOOKS}/instances/scheduled-greeting")
+    assert at_start.status_code == 200, (at_start.status_code, at_start.text)
+    assert at_start.json()["output"] == ["Hello Seattle", "Hello Tokyo", "Hello London"]
+
+
+def test_timer_trigger_starts_the_orchestration_on_its_schedule(host: DevHost) -> None:
+    """https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer
+    (Python v2 example: schedule "0 */5 * * * *", every five minutes on the minute): at the next
+    five-minute mark the function starts hello_orchestrator as `scheduled-greeting` again (a
+    finished instance's id may be reused: overridableExistingInstanceStates is NonRunningStates
+    by default)."""
+    now = datetime.fromisoformat(host.clock()["now"].replace("Z", "+00:00"))
+    into = timedelta(minutes=now.minute % 5, seconds=now.second, microseconds=now.microsecond)
+    due = now - into + timedelta(minutes=5)
+    host.advance((due - now).total_seconds())
+    status = host.status("scheduled-greeting")
+    assert status["runtimeStatus"] == "Completed", status
+    created = datetime.fromisoformat(status["createdTime"].replace("Z", "+00:00"))
+    assert created == due
+    assert status["output"] == ["Hello Seattle", "Hello Tokyo", "Hello London"]
+
+
 def test_quickstart_starts_by_the_url_and_reports_the_greetings(host: DevHost) -> None:
     """https://learn.microsoft.com/azure/azure-functions/durable/quickstart-python-vscode
     quickstart-python-vscode: browse (GET) to /api/orchestrators/hello_orchestrator, copy
@@ -106,6 +135,19 @@ def test_durable_names_in_the_decorators_start_and_call_the_functions(host: DevH
     assert status["name"] == "HelloCities"
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == ["Hi Lisbon!", "Hi Oslo!"]
+
+
+def test_entity_name_in_the_decorator_names_the_entity(host: DevHost) -> None:
+    """azure-functions-durable 1.7.0 DFApp.entity_trigger(entity_name=) and
+    orchestration_trigger(orchestration=): the extension knows the entity as `Tally`
+    (EntityTriggerAttributeBindingProvider, as for orchestrators), so CountCities' call to
+    Tally@cities reaches `tally_entity` and the client reads its state under that name."""
+    urls = check_status(host, host.http.post("/api/orchestrators/CountCities"))
+    status = final_status(host, urls)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == 2
+    read = host.http.get("/api/entity/Tally/cities")
+    assert read.json() == {"entity": "Tally", "key": "cities", "state": 2}
 
 
 def test_fan_out_fan_in_totals_the_bytes_of_every_file(host: DevHost, tmp_path: Path) -> None:
@@ -216,6 +258,19 @@ def test_counter_entity_is_signalled_called_and_read(host: DevHost) -> None:
     assert host.http.post("/api/entity/Counter/myCounter/add", json=4).status_code == 202
     host.idle()
     assert host.http.get(f"{WEBHOOKS}/entities/Counter/myCounter").json() == 7
+
+
+def test_client_raise_event_reaches_the_waiting_instance(host: DevHost) -> None:
+    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-external-events
+    ("Send events"): an HTTP function's client.raise_event(instance_id, "Approval", True) reaches
+    the instance waiting in wait_for_external_event("Approval")."""
+    instance_id = unique("MyInstanceId")
+    check_status(host, host.http.post(f"/api/orchestrators/approval_workflow/{instance_id}"))
+    host.idle()
+    assert host.status(instance_id)["runtimeStatus"] == "Running"
+    assert host.http.post(f"/api/approve/{instance_id}").status_code == 202
+    host.idle()
+    assert host.status(instance_id)["output"] == "approved"
 
 
 def test_sub_orchestrations_provision_each_device_under_the_parents_id(host: DevHost) -> None:

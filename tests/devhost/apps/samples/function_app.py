@@ -124,6 +124,19 @@ def greet_city(city: str) -> str:
     return f"Hi {city}!"
 
 
+@app.orchestration_trigger(context_name="context", orchestration="CountCities")
+def count_cities(context: df.DurableOrchestrationContext):
+    total = yield context.call_entity(df.EntityId("Tally", "cities"), "add", 2)
+    return total
+
+
+@app.entity_trigger(context_name="context", entity_name="Tally")
+def tally_entity(context: df.DurableEntityContext) -> None:
+    total = context.get_state(lambda: 0) + context.get_input()
+    context.set_state(total)
+    context.set_result(total)
+
+
 # -- Fan-out/fan-in (samples-v2/fan_in_fan_out, durable-functions-cloud-backup) ---------------
 
 
@@ -303,6 +316,33 @@ def Periodic_Cleanup_Loop(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="unused")
 def DoCleanup(unused: None) -> str:
     return "cleaned"
+
+
+# -- External events from a client (durable-functions-external-events) ------------------------
+
+
+@app.orchestration_trigger(context_name="context")
+def approval_workflow(context: df.DurableOrchestrationContext):
+    approved = yield context.wait_for_external_event("Approval")
+    return "approved" if approved else "denied"
+
+
+@app.route(route="approve/{instanceId}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def approve(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    await client.raise_event(req.route_params["instanceId"], "Approval", True)
+    return func.HttpResponse(status_code=202)
+
+
+# -- A timer trigger that starts an orchestration (functions-bindings-timer) ------------------
+
+
+@app.timer_trigger(schedule="0 */5 * * * *", arg_name="myTimer", run_on_startup=True)
+@app.durable_client_input(client_name="client")
+async def scheduled_greeting(myTimer: func.TimerRequest, client: df.DurableOrchestrationClient):
+    if myTimer.past_due:
+        logging.info("The timer is past due!")
+    await client.start_new("hello_orchestrator", "scheduled-greeting")
 
 
 # -- Durable HTTP (durable-functions-http-features, "Consuming HTTP APIs") --------------------
