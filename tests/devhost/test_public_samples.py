@@ -69,7 +69,7 @@ def final_status(host: DevHost, urls: dict[str, str]) -> dict[str, Any]:
 
 
 def test_timer_trigger_runs_once_when_the_host_starts(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer
+    """learn.microsoft.com/azure/azure-functions/functions-bindings-timer
     (Python v2 example: `run_on_startup=True`): "the function is invoked when the runtime
     starts" (TimerTriggerAttribute.RunOnStartup), so scheduled_greeting has started
     hello_orchestrator as `scheduled-greeting` before any schedule is due."""
@@ -80,7 +80,7 @@ def test_timer_trigger_runs_once_when_the_host_starts(host: DevHost) -> None:
 
 
 def test_timer_trigger_starts_the_orchestration_on_its_schedule(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer
+    """learn.microsoft.com/azure/azure-functions/functions-bindings-timer
     (Python v2 example: schedule "0 */5 * * * *", every five minutes on the minute): at the next
     five-minute mark the function starts hello_orchestrator as `scheduled-greeting` again (a
     finished instance's id may be reused: overridableExistingInstanceStates is NonRunningStates
@@ -97,10 +97,9 @@ def test_timer_trigger_starts_the_orchestration_on_its_schedule(host: DevHost) -
 
 
 def test_quickstart_starts_by_the_url_and_reports_the_greetings(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/quickstart-python-vscode
-    quickstart-python-vscode: browse (GET) to /api/orchestrators/hello_orchestrator, copy
-    statusQueryGetUri, see Completed with the three greetings; samples-v2/function_chaining has
-    the same starter."""
+    """learn.microsoft.com/azure/azure-functions/durable/quickstart-python-vscode: browse (GET)
+    to /api/orchestrators/hello_orchestrator, copy statusQueryGetUri, see Completed with the
+    three greetings; samples-v2/function_chaining has the same starter."""
     urls = check_status(host, host.http.get("/api/orchestrators/hello_orchestrator"))
     status = final_status(host, urls)
     assert status["name"] == "hello_orchestrator"
@@ -151,7 +150,7 @@ def test_entity_name_in_the_decorator_names_the_entity(host: DevHost) -> None:
 
 
 def test_fan_out_fan_in_totals_the_bytes_of_every_file(host: DevHost, tmp_path: Path) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-cloud-backup
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-cloud-backup
     samples-v2/fan_in_fan_out: POST the directory as a JSON string to
     /api/orchestrators/E2_BackupSiteContent; one activity per file, the output is the total of
     the bytes copied."""
@@ -171,11 +170,12 @@ def test_fan_out_fan_in_totals_the_bytes_of_every_file(host: DevHost, tmp_path: 
 
 
 def test_phone_verification_accepts_the_code_sent_to_the_phone(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-phone-verification
-    (samples/human_interaction): POST the number to /api/orchestrators/E4_SmsPhoneVerification (the
-    doc's spelling of the function E4_SMSPhoneVerification: function names ignore case on
-    Azure), then POST the code to sendEventPostUri with {eventName} = SmsChallengeResponse. A
-    wrong code leaves it waiting (three tries); the right one completes it with output true."""
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-phone-verification
+    (samples/human_interaction): POST the number to /api/orchestrators/E4_SmsPhoneVerification,
+    the doc's spelling of the function E4_SMSPhoneVerification (the extension matches function
+    names ignoring case: FunctionName.Equals, OrdinalIgnoreCase), then POST the code to
+    sendEventPostUri with {eventName} = SmsChallengeResponse. A wrong code leaves it waiting
+    (three tries); the right one completes it with output true."""
     response = host.http.post("/api/orchestrators/E4_SmsPhoneVerification", json="+14255550123")
     urls = check_status(host, response)
     host.idle()
@@ -193,8 +193,8 @@ def test_phone_verification_accepts_the_code_sent_to_the_phone(host: DevHost) ->
 
 
 def test_phone_verification_fails_when_nobody_answers_in_time(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-phone-verification
-    : after the 180-second timeout, or after three wrong codes, the orchestration completes with
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-phone-verification:
+    after the 180-second timeout, or after three wrong codes, the orchestration completes with
     output false."""
     timed_out = check_status(
         host, host.http.post("/api/orchestrators/E4_SMSPhoneVerification", json="+14255550124")
@@ -215,7 +215,7 @@ def test_phone_verification_fails_when_nobody_answers_in_time(host: DevHost) -> 
 
 
 def test_monitor_polls_until_the_condition_then_alerts(host: DevHost, tmp_path: Path) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-monitor-python
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-monitor-python
     (samples/monitor): E3_Monitor checks once a minute, saying so in its custom status, and alerts
     and ends ("Monitor completed!") once there are too many open issues; after five minutes
     without, it ends the same way."""
@@ -241,7 +241,7 @@ def test_monitor_polls_until_the_condition_then_alerts(host: DevHost, tmp_path: 
 
 
 def test_counter_entity_is_signalled_called_and_read(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-entities
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-entities
     samples/counter_entity: GET /api/orchestrators/DurableOrchestration signals Counter@myCounter
     "add" 3 and calls "get" (output 3); GET /api/entity/Counter/myCounter answers the state, 404
     "Entity not found" before it exists; the client's signal_entity adds, and the Durable HTTP
@@ -261,7 +261,7 @@ def test_counter_entity_is_signalled_called_and_read(host: DevHost) -> None:
 
 
 def test_client_raise_event_reaches_the_waiting_instance(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-external-events
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-external-events
     ("Send events"): an HTTP function's client.raise_event(instance_id, "Approval", True) reaches
     the instance waiting in wait_for_external_event("Approval")."""
     instance_id = unique("MyInstanceId")
@@ -274,8 +274,8 @@ def test_client_raise_event_reaches_the_waiting_instance(host: DevHost) -> None:
 
 
 def test_sub_orchestrations_provision_each_device_under_the_parents_id(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-sub-orchestrations
-    : ProvisionNewDevices runs one DeviceProvisioningOrchestration per device, each under the id
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-sub-orchestrations:
+    ProvisionNewDevices runs one DeviceProvisioningOrchestration per device, each under the id
     `{parent}:{n}`, and ends when all have."""
     urls = check_status(host, host.http.post("/api/orchestrators/ProvisionNewDevices"))
     status = final_status(host, urls)
@@ -290,7 +290,7 @@ def test_sub_orchestrations_provision_each_device_under_the_parents_id(host: Dev
 
 
 def test_eternal_cleanup_loop_runs_as_a_singleton(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-eternal-orchestrations
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-eternal-orchestrations
     and durable-functions-singletons: POST /api/orchestrators/Periodic_Cleanup_Loop/{id} starts the
     loop once (a second start is 409 while it runs); it cleans up once an hour, starting afresh
     each time (continue_as_new), and runs until terminated through terminatePostUri, after which
@@ -318,7 +318,7 @@ def test_eternal_cleanup_loop_runs_as_a_singleton(host: DevHost) -> None:
 
 
 def test_wait_for_completion_answers_the_output_or_the_check_status(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-features
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-features
     (async operation tracking) with the SDK's wait_for_completion_or_create_check_status_response: a
     200 with the output as JSON when the orchestration ends within the timeout, else the same
     202 create_check_status_response answers."""
@@ -335,7 +335,7 @@ def test_wait_for_completion_answers_the_output_or_the_check_status(host: DevHos
 
 
 def test_call_http_answers_the_response_as_the_python_sdk_replays_it(host: DevHost) -> None:
-    """https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-features
+    """learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-features
     ("Consuming HTTP APIs"): context.call_http's result is the extension's DurableHttpResponse as
     JSON: `statusCode` a number, `headers` one string per single-valued header, `content` the
     body text (azure-functions-durable-extension DurableHttpResponse.cs, HttpHeadersConverter).
