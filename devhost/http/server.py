@@ -230,7 +230,12 @@ class Host:
         except (WorkerLost, WorkerFailed) as problem:
             reply = str(problem)
         if isinstance(reply, str):  # what the function raised, or the worker's refusal
-            log.error("Executed 'Functions.%s' (Failed): %s", function.name, reply)
+            # The host's words for a failed invocation (FunctionExecutor, RpcException).
+            log.error(
+                "Exception while executing function: Functions.%s. Result: Failure Exception: %s",
+                function.name,
+                reply,
+            )
             return web.Response(status=500)
         return to_web(reply)
 

@@ -233,7 +233,8 @@ def test_a_return_value_the_http_binding_cannot_take_is_a_500_with_the_reason_lo
     ]:
         assert_no_body(host.http.get(f"/api/returns/{kind}"), 500)
         assert (
-            "'Functions.returns' (Failed): TypeError: unable to encode outgoing TypedData: "
+            "Functions.returns. Result: Failure Exception: TypeError: unable to encode "
+            "outgoing TypedData: "
             f'unsupported type "http" for Python type "{type_name}"'
         ) in host.log.read_text()
 

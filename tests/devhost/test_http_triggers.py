@@ -69,7 +69,10 @@ def test_a_failing_function_is_500_with_no_body_and_its_error_in_the_log(host):
     response = host.http.get("/api/boom")
 
     assert_no_body(response, 500)
-    assert "'Functions.boom' (Failed): RuntimeError: secret internals" in host.log.read_text()
+    assert (
+        "Functions.boom. Result: Failure Exception: RuntimeError: secret internals"
+        in host.log.read_text()
+    )
 
 
 def test_sdk_start_new_and_check_status_response(host):
