@@ -206,12 +206,14 @@ class Host:
         return web.json_response({"idle": True, "now": to_wire(self.engine.clock.now())})
 
     async def http_trigger(self, request: web.Request) -> web.StreamResponse:
-        """A function route. The function's failure, or a return value its binding cannot
-        take, is a 500 without a body, as the host answers a failed invocation; the reason
-        goes to the log."""
+        """A function route. A path or method no route takes is a 404 and the function's
+        failure, or a return value its binding cannot take, a 500, both without a body as the
+        host answers them (FunctionInvocationMiddleware); the failure's reason goes to the log."""
         found = self.triggers.match(HttpTriggers.path_of(request), request.method)
-        if found is None:
-            return error(404, f"No function serves {request.path}.")
+        if found is None and request.path.startswith(WEBHOOKS):  # a method the API lacks
+            return error(404, f"No handler for {request.method} {request.path}.")
+        if found is None:  # no route took it: ASP.NET's pipeline ends in an empty 404
+            return web.Response(status=404)
         function, values = found
         if self.options.require_keys and not self.keys.allows(
             self._given_key(request), function.auth_level

@@ -50,16 +50,17 @@ def test_catch_all_may_be_empty_and_body_arrives(host):
 @pytest.mark.parametrize(
     "path", ["/api/echo/abc/notanumber/x", "/api/echo/123/1", "/api/nothing/here", "/echo/abc/1"]
 )
-def test_paths_no_function_serves_are_404_json(host, path):
-    assert_error(host.http.get(path), 404)
+def test_paths_no_function_serves_are_an_empty_404(host, path):
+    """No route takes the request, so ASP.NET's pipeline ends with its bare 404."""
+    assert_no_body(host.http.get(path), 404)
 
 
 def test_a_method_the_function_does_not_accept_is_404_as_on_azure(host):
     """The host maps each function's methods as a route constraint
     (WebScriptHostHttpRoutesManager: HttpMethodRouteConstraint), so a method no route allows
     matches no route: 404, as for a path nothing serves (azure-functions-host 4.1036)."""
-    assert_error(host.http.delete("/api/echo/abc/1"), 404)
-    assert_error(host.http.get("/api/start/hello_sequence/x"), 404)
+    assert_no_body(host.http.delete("/api/echo/abc/1"), 404)
+    assert_no_body(host.http.get("/api/start/hello_sequence/x"), 404)
     assert_no_body(status(host, "x"), 404)  # and nothing was started
 
 
