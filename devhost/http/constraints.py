@@ -26,7 +26,7 @@ _NUMBER = re.compile(  # NumberStyles.Number: thousands, a point, one sign befor
 _FLOAT = re.compile(  # NumberStyles.Float | AllowThousands
     rf"[{_WHITE}]*[+-]?(?:[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[{_WHITE}]*"
 )
-_FLOAT_SYMBOLS = {"infinity", "+infinity", "-infinity", "nan", "∞", "+∞", "-∞"}
+_FLOAT_SYMBOLS = {"infinity", "+infinity", "-infinity", "nan"}
 _HEX = "[0-9A-Fa-f]"
 _GUID_D = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 _GUID = re.compile(  # Guid.TryParse's formats N, D, B, P and X
@@ -36,13 +36,16 @@ _GUID = re.compile(  # Guid.TryParse's formats N, D, B, P and X
 )
 _DECIMAL_MAX = Decimal("79228162514264337593543950335")
 _DATE_FORMATS = (  # the invariant culture's patterns DateTime.TryParse reads
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
     "%m/%d/%Y",
-    "%m/%d/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y %I:%M:%S %p",
     "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
     "%d %B %Y",
     "%d %b %Y",
     "%B %d, %Y",
@@ -50,6 +53,7 @@ _DATE_FORMATS = (  # the invariant culture's patterns DateTime.TryParse reads
     "%d %b %Y %H:%M:%S",
     "%a, %d %b %Y %H:%M:%S GMT",  # RFC 1123
 )
+_ZONE = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$", re.IGNORECASE)
 
 
 def _integer(value: str, bits: int) -> int | None:
@@ -83,17 +87,13 @@ def _is_float(value: str) -> bool:
 
 
 def _is_datetime(value: str) -> bool:
-    """DateTime.TryParse in the invariant culture: ISO 8601 and the culture's usual patterns
-    (the parser accepts more shapes than these; these are the ones a route value carries)."""
-    text = value.strip()
-    try:
-        datetime.fromisoformat(text.replace("z", "Z"))
-        return True
-    except ValueError:
-        pass
+    """DateTime.TryParse in the invariant culture, for the shapes a route value carries: ISO
+    8601 dates and times (a `Z` or offset allowed) and the culture's usual patterns. The .NET
+    parser takes yet more shapes; a date that does not exist (Feb 30) is refused by both."""
+    text = _ZONE.sub("", value.strip()) if "T" in value.upper() else value.strip()
     for pattern in _DATE_FORMATS:
         try:
-            datetime.strptime(text, pattern)
+            datetime.strptime(text.replace("t", "T"), pattern)
             return True
         except ValueError:
             continue
@@ -173,7 +173,7 @@ def _plain(check: Check) -> Callable[[str], Check]:
     return make
 
 
-_ALPHA = re.compile(r"^[a-z]*$", re.IGNORECASE)
+_ALPHA = re.compile(r"^[A-Za-z]*$")
 FACTORIES: dict[str, Callable[[str], Check]] = {
     "int": _plain(lambda v: _integer(v, 32) is not None),
     "long": _plain(lambda v: _integer(v, 64) is not None),
