@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from devhost.app.config import ConfigError
 from devhost.app.loader import HttpFunction
 from devhost.http.routes import RouteTemplate, compile_route
 from devhost.worker.messages import HttpCall, HttpReply
@@ -35,8 +36,7 @@ class HttpTriggers:
         joins each template as BuildRouteTemplate joins it."""
         prefix = route_prefix.strip("/")
         self.routes = [
-            _Route(f, compile_route(f"{prefix}/{f.route}" if prefix else f.route))
-            for f in sorted(functions, key=lambda f: f.name.upper())
+            _Route(f, _compiled(f, prefix)) for f in sorted(functions, key=lambda f: f.name.upper())
         ]
 
     def match(self, path: str, method: str) -> tuple[HttpFunction, dict[str, str]] | None:
@@ -79,6 +79,13 @@ class HttpTriggers:
             route_params=route_values,
             body=await request.read() if length else b"",
         )
+
+
+def _compiled(function: HttpFunction, prefix: str) -> RouteTemplate:
+    try:
+        return compile_route(f"{prefix}/{function.route}" if prefix else function.route)
+    except ConfigError as problem:
+        raise ConfigError(f"function {function.name}: {problem}") from None
 
 
 def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
