@@ -22,7 +22,16 @@ def host(devhost_factory):
 
 
 def _function(name: str, route: str, methods: frozenset[str] | None = None) -> HttpFunction:
-    return HttpFunction(name, route, methods, "anonymous", None, "req", None, None)
+    return HttpFunction(
+        name=name,
+        route=route,
+        methods=methods,
+        auth_level="anonymous",
+        handler=None,
+        request_param="req",
+        client_param=None,
+        context_param=None,
+    )
 
 
 # -- route constraints --------------------------------------------------------------------------
