@@ -66,7 +66,7 @@ class Host:
         self.engine = engine
         self.keys = keys
         self.options = options
-        self.triggers = HttpTriggers(index.http)
+        self.triggers = HttpTriggers(index.http, config.route_prefix)
         self.started = time.monotonic()
         self.rpc_base_url = ""
         self.ready = False
@@ -75,7 +75,7 @@ class Host:
 
     def use_index(self, index: FunctionIndex) -> None:
         """Serve a reloaded app's functions: its routes here, the rest in the engine."""
-        triggers = HttpTriggers(index.http)
+        triggers = HttpTriggers(index.http, self.config.route_prefix)
         self.engine.use_index(index)
         self.index, self.triggers = index, triggers
 
@@ -206,17 +206,14 @@ class Host:
         return web.json_response({"idle": True, "now": to_wire(self.engine.clock.now())})
 
     async def http_trigger(self, request: web.Request) -> web.StreamResponse:
-        prefix = f"/{self.config.route_prefix}/" if self.config.route_prefix else "/"
-        path = request.path
-        if not (path + "/").startswith(prefix):
-            return error(404, f"No function serves {path}.")
-        found = self.triggers.match(path[len(prefix) :], request.method)
-        if found == "missing":
-            return error(404, f"No function serves {path}.")
-        if found == "method":
-            refused = error(405, f"{request.method} is not allowed on {path}.")
-            refused.headers["Allow"] = ", ".join(self.triggers.allowed(path[len(prefix) :]))
-            return refused
+        """A function route. A path or method no route takes is a 404 and the function's
+        failure, or a return value its binding cannot take, a 500, both without a body as the
+        host answers them (FunctionInvocationMiddleware); the failure's reason goes to the log."""
+        found = self.triggers.match(HttpTriggers.path_of(request), request.method)
+        if found is None and request.path.startswith(WEBHOOKS):  # a method the API lacks
+            return error(404, f"No handler for {request.method} {request.path}.")
+        if found is None:  # no route took it: ASP.NET's pipeline ends in an empty 404
+            return web.Response(status=404)
         function, values = found
         if self.options.require_keys and not self.keys.allows(
             self._given_key(request), function.auth_level
@@ -233,10 +230,15 @@ class Host:
         except web.HTTPRequestEntityTooLarge:
             return body_too_large(self.body_limit)
         except (WorkerLost, WorkerFailed) as problem:
-            log.error("function %s did not answer: %s", function.name, problem)
             reply = str(problem)
-        if isinstance(reply, str):  # what the function raised; the worker logged it
-            return error(500, f"Function '{function.name}' failed; see the host's log.")
+        if isinstance(reply, str):  # what the function raised, or the worker's refusal
+            # The host's words for a failed invocation (FunctionExecutor, RpcException).
+            log.error(
+                "Exception while executing function: Functions.%s. Result: Failure Exception: %s",
+                function.name,
+                reply,
+            )
+            return web.Response(status=500)
         return to_web(reply)
 
     # -- listening -------------------------------------------------------------------------

@@ -4,11 +4,16 @@ converted as the Python worker's `$return` http binding converts it."""
 from __future__ import annotations
 
 import asyncio
-import json
 from concurrent.futures import Executor
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.cookies import Morsel
 from typing import Any
+from urllib.parse import quote
 
 import azure.functions as func
+from azure.functions.http import HttpResponseConverter
+from dateutil import parser
 
 from devhost.app.loader import HttpFunction, InvocationContext
 from devhost.worker.messages import HttpCall, HttpReply
@@ -41,17 +46,55 @@ async def invoke(
 
 
 def reply_of(result: Any) -> HttpReply:
-    """Convert what a function returned, as the worker's `$return` http binding does."""
-    if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
-        content_type = result.headers.get("content-type") or result.mimetype or "text/plain"
-        if "charset" not in content_type and content_type.startswith(("text/", "application/")):
-            content_type = f"{content_type}; charset={result.charset or 'utf-8'}"
-        return HttpReply(result.status_code, headers, result.get_body(), content_type)
-    if result is None:
-        return HttpReply(204, {}, b"", None)
-    if isinstance(result, bytes):
-        return HttpReply(200, {}, result, "application/octet-stream")
-    if isinstance(result, str):
-        return HttpReply(200, {}, result.encode(), "text/plain; charset=utf-8")
-    return HttpReply(200, {}, json.dumps(result).encode(), "application/json; charset=utf-8")
+    """Convert what a function returned as the worker's `$return` http binding does: only a
+    `str` or a `func.HttpResponse` (azure.functions 1.26 HttpResponseConverter.encode); any
+    other value fails the invocation with the TypeError python-worker 4.34 raises
+    (bindings/meta.py get_datum), which the host answers with a 500."""
+    try:
+        datum = HttpResponseConverter.encode(result, expected_type=None)
+    except NotImplementedError:
+        raise TypeError(
+            'unable to encode outgoing TypedData: unsupported type "http" for Python type '
+            f'"{type(result).__name__}"'
+        ) from None
+    if datum.type == "string":
+        # HttpBinding.CreateResult: a string is written by ASP.NET's StringOutputFormatter.
+        return HttpReply(200, [("Content-Type", "text/plain; charset=utf-8")], result.encode())
+    fields = datum.value
+    headers: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name, value in fields["headers"].items():
+        # RawScriptResult.ExecuteResultAsync: Content-Type becomes the response's content
+        # type, as given; a name already written (ignoring case) is not written again.
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            written = "Content-Type" if name.lower() == "content-type" else name
+            headers.append((written, value.value))
+    for cookies in fields["cookies"] or ():
+        headers.extend(("Set-Cookie", set_cookie(morsel)) for morsel in cookies.values())
+    return HttpReply(int(fields["status_code"].value), headers, fields["body"].value)
+
+
+def set_cookie(morsel: Morsel[str]) -> str:
+    """One cookie as the host writes it: the worker sends each parsed cookie as an
+    RpcHttpCookie (bindings/datumdef.py parse_to_rpc_http_cookie_list: domain and path always,
+    empty when unset), the host appends it with CookieOptions (RpcHttpCookieConverter), and
+    ASP.NET Core's SetCookieHeaderValue writes it, its value escaped by Uri.EscapeDataString:
+    `foo=bar` comes out as `foo=bar; domain=; path=` (python-worker 4.34
+    test_set_cookie_header_in_response_default_value)."""
+    parts = [f"{morsel.key}={quote(morsel.value, safe='')}"]
+    if morsel["expires"]:
+        expires = parser.parse(morsel["expires"])  # the worker's parse; a bad date fails it
+        moment = datetime.fromtimestamp(int(expires.timestamp()), UTC)
+        parts.append(f"expires={format_datetime(moment, usegmt=True)}")
+    if morsel["max-age"] != "":
+        parts.append(f"max-age={int(float(morsel['max-age']))}")
+    parts += [f"domain={morsel['domain']}", f"path={morsel['path']}"]
+    if morsel["secure"]:
+        parts.append("secure")
+    same_site = str(morsel["samesite"]).lower()
+    if same_site in ("strict", "lax", "none"):
+        parts.append(f"samesite={same_site}")
+    if morsel["httponly"]:
+        parts.append("httponly")
+    return "; ".join(parts)

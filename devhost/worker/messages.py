@@ -42,12 +42,12 @@ class HttpCall:
 
 @dataclass(frozen=True)
 class HttpReply:
-    """A function's reply, as the Python worker's `$return` http binding converts it."""
+    """A function's reply, as the Python worker's `$return` http binding converts it and the
+    host writes it: the headers in order, Content-Type among them, one `Set-Cookie` each."""
 
     status: int
-    headers: dict[str, str]
+    headers: list[tuple[str, str]]
     body: bytes
-    content_type: str | None  # None: aiohttp's default for the body
 
 
 @dataclass(frozen=True)
