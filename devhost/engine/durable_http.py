@@ -26,10 +26,10 @@ import logging
 import os
 import re
 import socket
+from urllib.parse import urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
-from yarl import URL
 
 from devhost.durable import failures
 from devhost.durable.decisions import Outcome
@@ -146,19 +146,19 @@ async def _token(scope: str) -> str:
             raise _Escaped(failed, error.message) from error
 
 
-def _absolute(uri: str) -> URL:
+def _absolute(uri: str) -> str:
     """HttpClient.SendAsync's checks of the request's uri."""
-    url = URL(uri)
-    if not url.absolute:
+    url = urlsplit(uri)
+    if not (url.scheme and url.netloc):
         raise _Escaped(
             "System.InvalidOperationException",
             "An invalid request URI was provided. Either the request URI must be an absolute "
             "URI or BaseAddress must be set.",
         )
-    if url.scheme not in ("http", "https"):
+    if url.scheme.lower() not in ("http", "https"):
         problem = f"The '{url.scheme}' scheme is not supported."
         raise _Escaped("System.NotSupportedException", problem)
-    return url
+    return uri
 
 
 async def _send(

@@ -212,6 +212,8 @@ def test_a_request_and_its_response_have_the_extensions_shapes(host, target):
     assert scheduled["Input"] == json.dumps([stored], separators=(",", ":"))
     (completed,) = [e for e in events if e["EventType"] == 5]
     assert list(json.loads(completed["Result"])) == ["statusCode", "headers", "content"]
+    (row,) = [row for row in host.history(instance_id) if row["EventType"] == "TaskCompleted"]
+    assert (row["FunctionName"], row["Input"]) == (HTTP_ACTIVITY, scheduled["Input"])
 
 
 def test_a_202_is_the_calls_result_and_the_orchestrator_polls_on_durable_timers(host, target):
