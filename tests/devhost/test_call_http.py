@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +44,7 @@ import pytest
 
 from devhost.durable.http_activity import HTTP_ACTIVITY, scheduled_input
 from devhost.engine.durable_http import USER_AGENT, run_http_activity
-from devhost.testing import free_port
+from devhost.testing import command, free_port
 from tests.devhost.support import APPS, raw_history
 
 CALLS = APPS / "calls"
@@ -271,6 +272,15 @@ def test_a_refused_connection_fails_the_call_with_the_http_request_exception(hos
     details = json.loads(failed["Details"])
     assert details["ClassName"] == "System.Net.Http.HttpRequestException"
     assert details["InnerException"]["Message"] == "Connection refused"
+
+
+def test_the_recorded_histories_replay_against_the_code(host, target):
+    """devhost replay-check replays the hub's instances, their HTTP calls compared by name and
+    stored request, as DurableTask compares a TaskScheduled on replay."""
+    host.wait_for(host.start_instance("fetch", {"method": "GET", "url": target.url("/echo")}))
+    result = command("replay-check", "--app", str(CALLS), "--hub", str(host.hub))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"[1-9]\d* histories replayed .*, 0 diverged", result.stdout), result.stdout
 
 
 def _failure(request: dict[str, Any], timeout: float = 240.0) -> tuple[str, str]:
