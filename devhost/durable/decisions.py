@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from devhost.durable.http_activity import HTTP_ACTIVITY
+
 
 @dataclass(frozen=True)
 class ScheduleActivity:
@@ -46,7 +48,20 @@ class SignalEntity:
     input: str | None
 
 
-Work = ScheduleActivity | CreateTimer | StartSubOrchestration | CallEntity | SignalEntity
+@dataclass(frozen=True)
+class CallHttp:
+    """`context.call_http`: the extension's built-in HTTP activity, which the host runs
+    itself. `input` is the request as TaskScheduled stores it (durable/http_activity.py)."""
+
+    task_id: int
+    input: str
+
+    @property
+    def name(self) -> str:
+        return HTTP_ACTIVITY
+
+
+Work = ScheduleActivity | CreateTimer | StartSubOrchestration | CallEntity | SignalEntity | CallHttp
 
 
 @dataclass

@@ -29,10 +29,13 @@ def python_stack(error: BaseException) -> str:
 
 
 def _dotnet_exception(
-    class_name: str, message: str, inner: dict[str, Any] | None = None
+    class_name: str,
+    message: str,
+    inner: dict[str, Any] | None = None,
+    assembly: str = "System.Private.CoreLib",
 ) -> dict[str, Any]:
     return {
-        "$type": f"{class_name}, System.Private.CoreLib",
+        "$type": f"{class_name}, {assembly}",
         "ClassName": class_name,
         "Message": message,
         "Data": None,
@@ -56,6 +59,26 @@ def host_failure(name: str, message: str) -> tuple[str, str]:
         _dotnet_exception("Microsoft.Azure.WebJobs.Host.FunctionTimeoutException", message)
     )
     return f"Activity function '{name}' failed: {message}", details
+
+
+def http_request_failure(
+    message: str, inner_class: str, inner_assembly: str, inner_message: str
+) -> tuple[str, str]:
+    """(Reason, Details) of the TaskFailureException TaskHttpActivityShim throws for an
+    HttpRequestException: its message, and the exception with its cause serialized
+    (Utils.SerializeCause)."""
+    inner = _dotnet_exception(inner_class, inner_message, assembly=inner_assembly)
+    error = _dotnet_exception(
+        "System.Net.Http.HttpRequestException", message, inner, assembly="System.Net.Http"
+    )
+    return message, json.dumps(error)
+
+
+def unhandled_task_failure(class_name: str, message: str) -> tuple[str, str]:
+    """(Reason, Details) DurableTask's TaskActivityDispatcher records for an exception that
+    escapes an activity without being a TaskFailureException: its message, and
+    `"Unhandled exception while executing task: " + e.ToString()` (here without .NET frames)."""
+    return message, f"Unhandled exception while executing task: {class_name}: {message}"
 
 
 def timed_out(function_name: str, seconds: float) -> str:

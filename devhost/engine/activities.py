@@ -15,6 +15,8 @@ from devhost.app.config import Limits
 from devhost.durable import failures
 from devhost.durable import history as h
 from devhost.durable.decisions import Outcome
+from devhost.durable.http_activity import HTTP_ACTIVITY
+from devhost.engine.durable_http import run_http_activity
 from devhost.engine.instances import Instances
 from devhost.hub.store import Message, TaskHub
 from devhost.worker.messages import Activity
@@ -54,7 +56,8 @@ class Activities:
         messages = self.hub.ready("activity", epoch, room, exclude=self.running.keys())
         loop = asyncio.get_running_loop()
         for message in messages:
-            future = loop.create_task(self._invoke(message), name=message.body["name"])
+            run = self._call_http if message.body["name"] == HTTP_ACTIVITY else self._invoke
+            future = loop.create_task(run(message), name=message.body["name"])
             self.running[message.id] = future
         return bool(messages)
 
@@ -81,6 +84,12 @@ class Activities:
         except WorkerFailed as problem:
             outcome = Outcome(failure=(str(problem), str(problem)))
         self.finished.append((message, outcome))
+        self.wake()
+
+    async def _call_http(self, message: Message) -> None:
+        """The built-in HTTP activity runs in the host, as the extension runs it
+        (TaskHttpActivityShim): no worker, no functionTimeout."""
+        self.finished.append((message, await run_http_activity(message.body["input"])))
         self.wake()
 
     def record_results(self) -> bool:

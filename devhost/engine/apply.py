@@ -22,6 +22,7 @@ from devhost.durable import history as h
 from devhost.durable.clock import to_wire
 from devhost.durable.decisions import (
     CallEntity,
+    CallHttp,
     CreateTimer,
     Decision,
     ScheduleActivity,
@@ -200,8 +201,11 @@ class Applier:
     def _schedule(
         self, instance: Instance, work: Work, now: datetime, epoch: float
     ) -> dict[str, Any]:
-        """Queue one piece of new work and return the history event that records it."""
-        if isinstance(work, ScheduleActivity):
+        """Queue one piece of new work and return the history event that records it. The
+        built-in HTTP activity is queued as any activity is (it shares their concurrency
+        limit, as in DurableTask's activity dispatcher); devhost/engine/activities.py runs it
+        in the host."""
+        if isinstance(work, (ScheduleActivity, CallHttp)):
             self.hub.enqueue(
                 "activity",
                 instance.id,

@@ -8,6 +8,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from devhost.durable.history import EventType, event_name
+from devhost.durable.http_activity import HTTP_ACTIVITY
 from devhost.hub.store import Instance
 
 HIDDEN = {EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED}
@@ -94,12 +95,13 @@ def readable_history(
 def stored_input(event: dict[str, Any]) -> str | None:
     """An event's Input as DurableTask.Core stores it: an activity's is the parameters array
     TaskOrchestrationContext.ScheduleTaskInternal serializes, `[input]`, around the SDK's
-    JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim); a
-    termination's is the reason itself, not JSON (TaskHubClient.TerminateInstanceAsync)."""
+    JSON text (which the extension passes on as a string, OutOfProcOrchestrationShim), and
+    devhost keeps the built-in HTTP activity's so already; a termination's is the reason
+    itself, not JSON (TaskHubClient.TerminateInstanceAsync)."""
     text: str | None = event.get("Input")
     if text is None:
         return None
-    if event["EventType"] == EventType.TASK_SCHEDULED:
+    if event["EventType"] == EventType.TASK_SCHEDULED and event.get("Name") != HTTP_ACTIVITY:
         return json.dumps([text], ensure_ascii=False, separators=(",", ":"))
     if event["EventType"] == EventType.EXECUTION_TERMINATED:
         return cast(str, json.loads(text))

@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devhost.durable.clock import from_wire, to_wire
-from devhost.durable.decisions import ScheduleActivity, StartSubOrchestration, Work
+from devhost.durable.decisions import CallHttp, ScheduleActivity, StartSubOrchestration, Work
 from devhost.durable.history import SCHEDULING_EVENTS, EventType, event_name
 from devhost.tools.exports import Recorded
 from devhost.tools.replaycheck import Divergence, check, same_step
@@ -494,7 +494,9 @@ def _filled(step: Step, work: Work) -> dict[str, Any]:
     if not step.unknown:
         return step.event
     event = dict(step.event)
-    if "Input" in step.unknown and isinstance(work, (ScheduleActivity, StartSubOrchestration)):
+    if "Input" in step.unknown and isinstance(
+        work, (ScheduleActivity, CallHttp, StartSubOrchestration)
+    ):
         event["Input"] = work.input
     if "InstanceId" in step.unknown and isinstance(work, StartSubOrchestration):
         event["InstanceId"] = work.instance_id

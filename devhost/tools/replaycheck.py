@@ -26,6 +26,7 @@ from devhost.app.config import ConfigError, load_local_settings
 from devhost.app.loader import load_app
 from devhost.durable.decisions import (
     CallEntity,
+    CallHttp,
     CreateTimer,
     ScheduleActivity,
     SignalEntity,
@@ -192,7 +193,7 @@ def _episode_summary(history: list[dict[str, Any]], begin: int, end: int) -> str
 def same_step(work: Work, event: dict[str, Any], slack: timedelta = timedelta(0)) -> bool:
     """Whether the step the code asks for is the one history recorded at its sequence number."""
     kind = EventType(event["EventType"])
-    if isinstance(work, ScheduleActivity):
+    if isinstance(work, (ScheduleActivity, CallHttp)):
         return (
             kind == EventType.TASK_SCHEDULED
             and work.name.lower() == event["Name"].lower()
@@ -231,7 +232,7 @@ def _same_json(left: str | None, right: str | None, slack: timedelta) -> bool:
 
 def describe_work(work: Work) -> str:
     """A step the current code asks for, in the words `devhost show` uses."""
-    if isinstance(work, ScheduleActivity):
+    if isinstance(work, (ScheduleActivity, CallHttp)):
         return f"activity '{work.name}' with input {_short(work.input)}"
     if isinstance(work, CreateTimer):
         return f"a timer firing at {work.fire_at.isoformat()}"

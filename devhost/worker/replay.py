@@ -24,6 +24,7 @@ from azure.durable_functions.models.actions.CallActivityWithRetryAction import (
     CallActivityWithRetryAction,
 )
 from azure.durable_functions.models.actions.CallEntityAction import CallEntityAction
+from azure.durable_functions.models.actions.CallHttpAction import CallHttpAction
 from azure.durable_functions.models.actions.CallSubOrchestratorAction import (
     CallSubOrchestratorAction,
 )
@@ -44,6 +45,7 @@ from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchest
 from devhost.durable import failures
 from devhost.durable.decisions import (
     CallEntity,
+    CallHttp,
     CreateTimer,
     Decision,
     ScheduleActivity,
@@ -52,6 +54,7 @@ from devhost.durable.decisions import (
     Work,
 )
 from devhost.durable.history import SCHEDULING_EVENTS, EventType
+from devhost.durable.http_activity import scheduled_input
 
 # The SDK ships no type information: its module's attributes are unknown to the checker.
 history_event_module: Any = importlib.import_module(
@@ -302,6 +305,7 @@ _TASK_ACTIONS = (
     CallSubOrchestratorAction,
     CallSubOrchestratorWithRetryAction,
     WaitForExternalEventAction,
+    CallHttpAction,
 )
 
 
@@ -328,6 +332,8 @@ def _work_for_task(task: Any, context: DurableOrchestrationContext) -> Work:
     if isinstance(action, CallEntityAction):
         entity, operation = _text(action.instance_id), _text(action.operation)
         return CallEntity(task.id, entity, operation, action.input_)
+    if isinstance(action, CallHttpAction):
+        return CallHttp(task.id, scheduled_input(action.http_request.to_json()))
     raise UnsupportedAction(type(action).__name__)
 
 

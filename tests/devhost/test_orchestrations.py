@@ -222,13 +222,6 @@ def test_continue_as_new_restarts_with_fresh_history(host):
     assert body["historyEvents"][0]["Input"] == json.dumps(json.dumps(3))
 
 
-def test_unsupported_action_fails_the_instance_naming_it(host):
-    body = run(host, "uses_http")
-
-    assert body["runtimeStatus"] == "Failed"
-    assert "CallHttpAction" in body["output"]
-
-
 def test_sdk_serialisable_objects_cross_the_activity_boundary(host):
     body = run(host, "money_flow", 250)
 

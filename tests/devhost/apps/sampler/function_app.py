@@ -309,12 +309,6 @@ def fails_without_message(context: df.DurableOrchestrationContext):
     raise ValueError()
 
 
-@app.orchestration_trigger(context_name="context")
-def uses_http(context: df.DurableOrchestrationContext):
-    yield context.call_http("GET", "https://example.invalid/")
-    return "unreachable"
-
-
 # -- activities --------------------------------------------------------------------------------
 
 
