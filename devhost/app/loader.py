@@ -88,14 +88,19 @@ class InvocationContext:
     function_directory: str
     trace_context: TraceContext
     retry_context: RetryContext
-    thread_local_storage: threading.local = _INVOCATION_ID_LOCAL
+
+    @property
+    def thread_local_storage(self) -> threading.local:
+        """The worker's thread-local, holding this invocation's id in the thread that asks:
+        the worker sets it in the thread running the function, and user threads set it
+        themselves so their logs belong to the invocation."""
+        _INVOCATION_ID_LOCAL.invocation_id = self.invocation_id
+        return _INVOCATION_ID_LOCAL
 
     @classmethod
     def new(cls, function: _Named) -> InvocationContext:
-        invocation_id = str(uuid.uuid4())
-        _INVOCATION_ID_LOCAL.invocation_id = invocation_id
         return cls(
-            invocation_id, function.name, function.directory, TraceContext.new(), RetryContext()
+            str(uuid.uuid4()), function.name, function.directory, TraceContext.new(), RetryContext()
         )
 
 
