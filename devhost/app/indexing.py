@@ -29,8 +29,8 @@ import azure.functions as func
 from devhost.app.config import ConfigError
 
 ON_AZURE = (
-    ' On Azure the host would log "Worker failed to index functions" and the app would run '
-    "with no functions."
+    "On Azure the app would run with no functions: the worker refuses to index it, and the "
+    'host logs "Worker failed to index functions".'
 )
 #: azure-functions-host 4.1036 Utility.FunctionNameValidationRegex (RegexOptions.IgnoreCase).
 VALID_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$(?<!^host$)", re.IGNORECASE)
@@ -59,11 +59,9 @@ def index_worker(module: types.ModuleType) -> list[Indexed]:
     words when it would refuse to index them."""
     try:
         return [_checked(function) for function in _the_app(module).get_functions()]
-    except _FunctionLoadError as error:
-        raise ConfigError(f"Worker failed to index functions: {error}.{ON_AZURE}") from None
-    except Exception as error:
+    except Exception as error:  # as the worker's metadata request fails, on any exception
         problem = f"{type(error).__name__}: {error}"
-        raise ConfigError(f"Worker failed to index functions: {problem}{ON_AZURE}") from None
+        raise ConfigError(f"Worker failed to index functions: {problem}\n{ON_AZURE}") from None
 
 
 def _the_app(module: types.ModuleType) -> func.FunctionRegister:
@@ -84,7 +82,7 @@ def _the_app(module: types.ModuleType) -> func.FunctionRegister:
     return app
 
 
-class _FunctionLoadError(Exception):
+class FunctionLoadError(Exception):
     """functions.FunctionLoadError: `cannot load the {name} function: {msg}`."""
 
     def __init__(self, function_name: str, message: str) -> None:
@@ -102,14 +100,14 @@ def _checked(function: Any) -> Indexed:
     context_param = _context_param(name, params, bound, annotations)
     if set(params) - set(bound):
         missing = set(params) - set(bound)
-        raise _FunctionLoadError(
+        raise FunctionLoadError(
             name,
             f"the following parameters are declared in Python but not in function.json: "
             f"{missing!r}",
         )
     if set(bound) - set(params):
         extra = set(bound) - set(params)
-        raise _FunctionLoadError(
+        raise FunctionLoadError(
             name,
             f"the following parameters are declared in function.json but not in Python: {extra!r}",
         )
@@ -142,7 +140,7 @@ def _context_param(
     if "context" in annotations and (
         not isinstance(annotation, type) or annotation.__name__ != "Context"
     ):
-        raise _FunctionLoadError(
+        raise FunctionLoadError(
             name,
             'the "context" parameter is expected to be of type azure.functions.Context, '
             f"got {annotation!r}",
@@ -172,7 +170,7 @@ def _check_parameter(
     converter = _converter(kind)
     accepts = converter.check_input_type_annotation if converter else _generic_input
     if not accepts(annotation):
-        raise _FunctionLoadError(
+        raise FunctionLoadError(
             name,
             f'type of {param} binding in function.json "{binding["type"]}" does not match its '
             f'Python annotation "{annotation.__name__}"',
@@ -186,13 +184,13 @@ def _check_return(name: str, kind: str, annotations: dict[str, Any]) -> None:
         return
     annotation = annotations["return"]
     if getattr(typing.get_origin(annotation), "__name__", None) == "Out":
-        raise _FunctionLoadError(name, "return annotation should not be azure.functions.Out")
+        raise FunctionLoadError(name, "return annotation should not be azure.functions.Out")
     if not isinstance(annotation, type):
-        raise _FunctionLoadError(name, f"has invalid non-type return annotation {annotation!r}")
+        raise FunctionLoadError(name, f"has invalid non-type return annotation {annotation!r}")
     converter = _converter(kind)
     accepts = converter.check_output_type_annotation if converter else _generic_output
     if not accepts(annotation):
-        raise _FunctionLoadError(
+        raise FunctionLoadError(
             name,
             f'Python return annotation "{annotation.__name__}" does not match binding type '
             f'"{kind}"',

@@ -146,6 +146,16 @@ REFUSED = {
         'cannot load the answer function: the "context" parameter is expected to be of type '
         "azure.functions.Context, got <class 'str'>",
     ),
+    "an orchestrator's context under another name": (
+        """
+        @app.orchestration_trigger(context_name="ctx")
+        def conduct(ctx):
+            return None
+        """,
+        'cannot load the conduct function: the "context" parameter is expected to be of type '
+        "azure.functions.Context, got <class 'azure.functions._durable_functions."
+        "OrchestrationContext'>",
+    ),
     "two function apps": (
         """
         second = func.FunctionApp()
@@ -160,7 +170,9 @@ def test_the_worker_refuses_to_index_and_devhost_does_not_start(case, load, tmp_
     """loader.index_function_app and Registry.add_indexed_function raise (FunctionLoadError:
     "cannot load the {name} function: ..."), the worker answers the metadata request with a
     failure, and the host logs "Worker failed to index functions" and runs no function
-    (GrpcWorkerChannel). devhost refuses to start, in the worker's words."""
+    (GrpcWorkerChannel). devhost refuses to start, in the worker's words. An orchestrator's
+    context must be named `context`: the worker checks the SDK's handle(context), not the
+    decorated function (Orchestrator.create; durabletask-python #171)."""
     code, problem = REFUSED[case]
     (tmp_path / "function_app.py").write_text(APP_HEAD + textwrap.dedent(code))
     with pytest.raises(ConfigError) as refused:
@@ -168,7 +180,7 @@ def test_the_worker_refuses_to_index_and_devhost_does_not_start(case, load, tmp_
     message = str(refused.value)
     assert message.startswith("Worker failed to index functions: ")
     assert problem in message
-    assert "the app would run with no functions" in message
+    assert "On Azure the app would run with no functions" in message
 
 
 def test_start_fails_naming_the_function_and_the_reason(tmp_path: Path):
