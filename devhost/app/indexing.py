@@ -122,6 +122,8 @@ def _checked(function: Any) -> Indexed:
         name=name,
         handler=handler,
         trigger=trigger,
+        # The folder of the file defining the function the worker calls: for one with a
+        # durable client input, the SDK's wrapper, as on Azure (functions.py: inspect.getfile).
         directory=str(Path(inspect.getfile(handler)).parent),
         context_param=context_param,
         client_param=client,
