@@ -46,6 +46,7 @@ class Indexed:
     directory: str
     context_param: str | None
     client_param: str | None
+    tolerated: str | None = None  # a refusal of the worker's devhost lets pass (see below)
 
     @property
     def route(self) -> str:
@@ -111,8 +112,7 @@ def _checked(function: Any) -> Indexed:
             name,
             f"the following parameters are declared in function.json but not in Python: {extra!r}",
         )
-    for param in params:
-        _check_parameter(name, param, bound[param], annotations)
+    doubts = [_check_parameter(name, param, bound[param], annotations) for param in params]
     returned = next((b for b in bindings if b["name"] == "$return"), None)
     if returned is not None:
         _check_return(name, str(returned["type"]), annotations)
@@ -127,6 +127,7 @@ def _checked(function: Any) -> Indexed:
         directory=str(Path(inspect.getfile(handler)).parent),
         context_param=context_param,
         client_param=client,
+        tolerated=next((doubt for doubt in doubts if doubt), None),
     )
 
 
@@ -152,20 +153,25 @@ def _context_param(
 
 def _check_parameter(
     name: str, param: str, binding: dict[str, Any], annotations: dict[str, Any]
-) -> None:
+) -> str | None:
     """Registry.validate_function_params for an input binding's annotation. Out[...] and
-    output bindings are left to the worker: devhost serves no output binding but $return."""
+    output bindings are left to the worker: devhost serves no output binding but $return.
+
+    An annotation that is no class (`dict[str, Any]` on Python 3.11+, `str | None`) the worker
+    refuses too (azure-functions-durable-python #468); devhost lets it pass, since many apps
+    carry them, and returns the worker's words for start to warn with."""
     if param not in annotations:
-        return
+        return None
     annotation = annotations[param]
     origin = typing.get_origin(annotation)
     if getattr(origin or annotation, "__name__", None) == "Out" or _direction(binding) == "out":
-        return
+        return None
     if not isinstance(annotation, type) and not _is_generic(annotation):
-        # The worker refuses these too ("binding {param} has invalid non-type annotation"),
-        # `dict[str, Any]` among them on Python 3.11+ (azure-functions-durable-python #468);
-        # devhost accepts them (see the README's differences from Azure).
-        return
+        return str(
+            FunctionLoadError(
+                name, f"binding {param} has invalid non-type annotation {annotation!r}"
+            )
+        )
     kind = str(binding["type"])
     if annotation in (str, bytes) and not _has_implicit_output(kind):
         kind = "generic"
@@ -177,6 +183,7 @@ def _check_parameter(
             f'type of {param} binding in function.json "{binding["type"]}" does not match its '
             f'Python annotation "{annotation.__name__}"',
         )
+    return None
 
 
 def _check_return(name: str, kind: str, annotations: dict[str, Any]) -> None:

@@ -190,6 +190,7 @@ class FunctionIndex:
     timers: list[TimerFunction] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)  # function names, by app setting
     left_out: list[LeftOut] = field(default_factory=list)
+    tolerated: list[str] = field(default_factory=list)  # the worker's refusals devhost serves
 
     def without_code(self) -> FunctionIndex:
         """What the host needs (names, routes, bindings) with the functions themselves left
@@ -203,6 +204,7 @@ class FunctionIndex:
             timers=[dataclasses.replace(f, handler=None) for f in self.timers],
             disabled=list(self.disabled),
             left_out=list(self.left_out),
+            tolerated=list(self.tolerated),
         )
 
     def describe(self) -> list[tuple[str, str]]:
@@ -247,7 +249,7 @@ def load_app(app_dir: Path) -> FunctionIndex:
         message = f"function_app.py failed to import: {type(error).__name__}: {error}"
         raise ConfigError(message) from None
     functions = indexing.index_worker(module)
-    index = FunctionIndex()
+    index = FunctionIndex(tolerated=[f.tolerated for f in functions if f.tolerated])
     accepted = indexing.HostChecks()
     for function in indexing.in_host_order(functions):
         problem = accepted.problem(function)
