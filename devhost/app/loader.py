@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from devhost.app.indexing import Indexed
 
 V = TypeVar("V")
+W = TypeVar("W")
 
 
 class _Named(Protocol):
@@ -166,10 +167,11 @@ class DurableRegistry(Mapping[str, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def without_values(self) -> DurableRegistry[None]:
-        copy: DurableRegistry[None] = DurableRegistry()
-        for name in self:
-            copy.add(name, None, disabled=not self.runnable(name))
+    def replaced(self, value: Callable[[V], W]) -> DurableRegistry[W]:
+        """The same names (disabled ones still disabled), each with `value` of its own."""
+        copy: DurableRegistry[W] = DurableRegistry()
+        for name, entry in self.items():
+            copy.add(name, value(entry), disabled=not self.runnable(name))
         return copy
 
 
@@ -198,9 +200,9 @@ class FunctionIndex:
         host, as the Python worker reports its function metadata to the Functions host."""
         return FunctionIndex(
             http=[dataclasses.replace(f, handler=None) for f in self.http],
-            orchestrators=self.orchestrators.without_values(),
-            activities=_without_handlers(self.activities),
-            entities=self.entities.without_values(),
+            orchestrators=self.orchestrators.replaced(lambda _: None),
+            activities=self.activities.replaced(lambda f: dataclasses.replace(f, handler=None)),
+            entities=self.entities.replaced(lambda _: None),
             timers=[dataclasses.replace(f, handler=None) for f in self.timers],
             disabled=list(self.disabled),
             left_out=list(self.left_out),
@@ -216,17 +218,6 @@ class FunctionIndex:
         rows += [(name, "entityTrigger") for name in self.entities]
         rows += [(f.name, "timerTrigger") for f in self.timers]
         return rows
-
-
-def _without_handlers(
-    registry: DurableRegistry[ActivityFunction],
-) -> DurableRegistry[ActivityFunction]:
-    copy: DurableRegistry[ActivityFunction] = DurableRegistry()
-    for name, function in registry.items():
-        copy.add(
-            name, dataclasses.replace(function, handler=None), disabled=not registry.runnable(name)
-        )
-    return copy
 
 
 def load_app(app_dir: Path) -> FunctionIndex:
@@ -255,11 +246,11 @@ def load_app(app_dir: Path) -> FunctionIndex:
         problem = accepted.problem(function)
         if problem is not None:
             index.left_out.append(LeftOut(function.name, problem))
-        elif indexing.is_disabled(function.name):
+            continue
+        disabled = indexing.is_disabled(function.name)
+        if disabled:
             index.disabled.append(function.name)
-            _add(index, function, disabled=True)
-        else:
-            _add(index, function, disabled=False)
+        _add(index, function, disabled=disabled)
     return index
 
 
