@@ -68,20 +68,26 @@ def custom_status_problem(custom_status: str | None) -> str | None:
 
 
 def missing_function_problem(index: FunctionIndex, work: Iterable[Work]) -> str | None:
-    """The failure for the first piece of new work that names a function the app lacks."""
+    """The failure for the first piece of new work that names a function the app lacks,
+    matching names ignoring case as the extension's FunctionName does. A disabled function's
+    name is known to the extension (its trigger binding registered it), so a call passes
+    ThrowIfFunctionDoesNotExist; a sub-orchestrator then fails on its own
+    (OrchestrationMiddleware finds no executor), a signal is accepted, while an activity or
+    an entity call would wait forever (the extension has no executor to run it)."""
     for item in work:
-        if isinstance(item, ScheduleActivity) and item.name not in index.activities:
+        if isinstance(item, ScheduleActivity) and not index.activities.runnable(item.name):
             return unknown_function("activity", item.name, index.activities) + HANGS_ON_AZURE
         if isinstance(item, StartSubOrchestration) and item.name not in index.orchestrators:
             return unknown_function("orchestrator", item.name, index.orchestrators) + HANGS_ON_AZURE
         if isinstance(item, (CallEntity, SignalEntity)):
             name, _ = split_entity_id(item.entity_id)
-            if name.lower() in index.entities:
+            signal = isinstance(item, SignalEntity)
+            if index.entities.runnable(name) or (signal and name in index.entities):
                 continue
             message = unknown_function("entity", name, index.entities)
             # A signal throws synchronously (DurableOrchestrationContext.SignalEntity), which
             # fails the orchestration on Azure too.
-            return message if isinstance(item, SignalEntity) else message + HANGS_ON_AZURE
+            return message if signal else message + HANGS_ON_AZURE
     return None
 
 

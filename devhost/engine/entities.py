@@ -21,6 +21,7 @@ from devhost.durable import failures
 from devhost.durable import history as h
 from devhost.durable.clock import to_wire
 from devhost.durable.entities import BatchOutcome, failed, reply, split_entity_id
+from devhost.engine.checks import unknown_function
 from devhost.engine.instances import BATCH, Instances
 from devhost.engine.pending import Pending
 from devhost.hub.store import Message, TaskHub
@@ -63,8 +64,9 @@ class EntityBatches:
             requests = [m.body for m in batch]
             exists = self.hub.entity_exists(entity_id)
             state = self.hub.entity_state(entity_id) if exists else None
-            if name.lower() not in self.functions().entities:
-                message = json.dumps(f"The entity function '{name}' is not in this app.")
+            entities = self.functions().entities
+            if not entities.runnable(name):  # gone, or disabled
+                message = json.dumps(unknown_function("entity", name, entities))
                 outcome = failed(message, len(requests), exists, state)
                 self._record(entity_id, batch, outcome, now)
                 continue

@@ -22,6 +22,7 @@ from devhost.app.versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning
 from devhost.durable import history as h
 from devhost.durable.decisions import Decision
 from devhost.engine.apply import Applier
+from devhost.engine.checks import unknown_function
 from devhost.engine.instances import BATCH, Instances
 from devhost.engine.pending import Pending
 from devhost.hub.store import Instance, Message, TaskHub
@@ -155,8 +156,10 @@ class Episodes:
             self.applier.terminate(instance, terminated, events, now)
             return None
         new = [h.event(h.EventType.ORCHESTRATOR_STARTED, now), *events]
-        if instance.name not in self.functions().orchestrators:
-            failure = f"The orchestrator function '{instance.name}' is not in this app."
+        orchestrators = self.functions().orchestrators
+        if not orchestrators.runnable(instance.name):
+            # DurableTaskExtension.OrchestrationMiddleware: no executor (gone, or disabled).
+            failure = unknown_function("orchestrator", instance.name, orchestrators)
             self.applier.apply(instance, Decision(failure=failure), new, now)
             return None
         return EpisodeWork(instance, messages, new, now)

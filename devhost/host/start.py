@@ -25,6 +25,7 @@ from devhost.app.config import (
     load_host_config,
     load_local_settings,
 )
+from devhost.app.loader import FunctionIndex
 from devhost.durable.clock import from_wire, make_clock
 from devhost.durable.failures import timespan
 from devhost.engine.loop import Engine
@@ -65,6 +66,7 @@ def _run(args: argparse.Namespace, config: HostConfig, workers: WorkerPool, hub:
     position = hub.clock_position()
     clock = make_clock(args.clock, from_wire(position) if position else None)
     index = workers.start()
+    report_refused(index)
     engine = Engine(
         hub,
         index,
@@ -137,6 +139,7 @@ async def reload_app(host: Host, changed: list[str]) -> None:
     except ConfigError as problem:
         log.error("%s — still serving the previous code", problem)
         return
+    report_refused(host.index)
     after = set(host.index.describe())
     log.info(
         "reloaded the app in %.1f s (functions added: %s; removed: %s); host.json and "
@@ -145,6 +148,28 @@ async def reload_app(host: Host, changed: list[str]) -> None:
         ", ".join(sorted(name for name, _ in after - before)) or "none",
         ", ".join(sorted(name for name, _ in before - after)) or "none",
     )
+
+
+def report_refused(index: FunctionIndex) -> None:
+    """Log each function the host leaves out, in the host's words
+    (ScriptHostLoggerExtension: "The '{functionName}' function is in error: {errorMessage}"),
+    and what the worker would refuse that devhost serves."""
+    if index.tolerated:
+        more = len(index.tolerated) - 1
+        log.warning(
+            "The Python worker (4.34) refuses to index this app, which on Azure would then run "
+            "with no functions: FunctionLoadError: %s%s. devhost serves it; annotate with a "
+            "class (dict) or a typing alias (typing.Dict[str, Any]).",
+            index.tolerated[0],
+            f" (and {more} more like it)" if more else "",
+        )
+    for function in index.left_out:
+        log.error(
+            "The '%s' function is in error: %s (left out; on Azure too, while the rest of the "
+            "app runs)",
+            function.name,
+            function.problem,
+        )
 
 
 def _banner(host: Host, args: argparse.Namespace, hub: TaskHub, keys: Keys) -> str:
@@ -159,6 +184,13 @@ def _banner(host: Host, args: argparse.Namespace, hub: TaskHub, keys: Keys) -> s
     for name, kind in host.index.describe():
         if kind != "http":
             lines += [f"        {name}: {kind}", ""]
+    if host.index.left_out:
+        lines += ["Functions in error, left out as on Azure:", ""]
+        for refused in host.index.left_out:
+            lines += [f"        {refused.name}: {refused.problem}", ""]
+    if host.index.disabled:
+        names = ", ".join(host.index.disabled)
+        lines += [f"Disabled by AzureWebJobs.<name>.Disabled: {names}", ""]
     commits = "fsynced" if hub.sync == "full" else f"not fsynced, sync {hub.sync}"
     lines.append(
         f"Task hub '{host.config.hub_name}' in {hub.path} (clock: {args.clock}, "

@@ -68,7 +68,7 @@ def _arguments(
     )
     kwargs: dict[str, Any] = {function.input_param: value}
     if function.context_param:
-        kwargs[function.context_param] = InvocationContext.new(function.name)
+        kwargs[function.context_param] = InvocationContext.new(function)
     if function.client_param:
         kwargs[function.client_param] = client_binding
     return kwargs

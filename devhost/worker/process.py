@@ -220,7 +220,7 @@ class _Worker:
         )
 
     def entity_batch(self, request: EntityBatch) -> Callable[[], BatchOutcome]:
-        handle = self.index.entities[request.name.lower()]
+        handle = self.index.entities[request.name]
         return lambda: entities.run_batch(
             handle, request.entity_id, request.exists, request.state, request.requests
         )

@@ -30,7 +30,7 @@ async def invoke(
         if function.client_param:
             kwargs[function.client_param] = client_binding
         if function.context_param:
-            kwargs[function.context_param] = InvocationContext.new(function.name)
+            kwargs[function.context_param] = InvocationContext.new(function)
         handler = function.handler
         assert handler is not None, "the worker's index keeps the code"
         if asyncio.iscoroutinefunction(handler):

@@ -91,7 +91,7 @@ def test_anonymous_routes_need_no_key(host):
 def test_admin_routes_take_only_the_master_key(host, keys):
     """An admin-level function is a function route (401 to any other key); the admin API
     challenges a caller without a known key and forbids a known key of a lower level."""
-    path = "/api/admin-only"
+    path = "/api/master-only"
     for key in (None, keys["function"], keys["system"]):
         assert_unauthorized(get(host, path, key))
     assert get(host, path, keys["master"]).status_code == 200

@@ -582,7 +582,8 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@app.route(route="admin-only", auth_level=func.AuthLevel.ADMIN)
+# Not "admin-only": the host refuses routes starting with "admin" (ScriptHost.ValidateHttpFunction)
+@app.route(route="master-only", auth_level=func.AuthLevel.ADMIN)
 def admin_only(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("admin")
 
