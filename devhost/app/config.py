@@ -36,13 +36,18 @@ class ConfigError(Exception):
     """The app folder cannot be run; the message says why."""
 
 
+DEFAULT_MAX_ACTIONS = 100_000  # DurableTaskOptions.MaxOrchestrationActions
+
+
 @dataclass(frozen=True)
 class Limits:
-    """host.json's maxConcurrent…Functions: how much work of each kind runs at once."""
+    """host.json's maxConcurrent…Functions (how much work of each kind runs at once) and
+    maxOrchestrationActions (how many actions one orchestration execution may take)."""
 
     activities: int = 10
     orchestrations: int = 10
     entities: int = 10
+    orchestration_actions: int = DEFAULT_MAX_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ def load_host_config(app_dir: Path) -> HostConfig:
                 activities=limits["maxConcurrentActivityFunctions"],
                 orchestrations=limits["maxConcurrentOrchestratorFunctions"],
                 entities=limits["maxConcurrentEntityFunctions"],
+                orchestration_actions=_max_actions(durable),
             ),
             versioning=versioning,
             replace_running=_overridable_states(durable) == "AnyState",
@@ -135,6 +141,14 @@ def _positive(durable: dict[str, Any], name: str) -> int:
     value = durable.get(name, 10 * (os.cpu_count() or 1))
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name[0].upper()}{name[1:]} must be a positive integer value.")
+    return value
+
+
+def _max_actions(durable: dict[str, Any]) -> int:
+    """maxOrchestrationActions: an integer, 100,000 when unset (DurableTaskOptions)."""
+    value = durable.get("maxOrchestrationActions", DEFAULT_MAX_ACTIONS)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("MaxOrchestrationActions must be an integer value.")
     return value
 
 

@@ -52,11 +52,13 @@ class ActivityFunction:
 @dataclass(frozen=True)
 class TimerFunction:
     name: str
-    schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/engine/schedules.py reads it)
+    schedule: str  # NCRONTAB, TimeSpan or %SETTING% (devhost/engine/schedules.py reads it)
     handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     timer_param: str
     client_param: str | None
     context_param: str | None
+    run_on_startup: bool = False  # the binding's runOnStartup (the host's default: false)
+    use_monitor: bool = True  # the binding's useMonitor (the host's default: true)
 
 
 @dataclass
@@ -153,7 +155,14 @@ def _add(index: FunctionIndex, function: Any) -> None:
     elif kind == "timerTrigger":
         index.timers.append(
             TimerFunction(
-                name, str(trigger["schedule"]), handler, trigger["name"], client, context_param
+                name,
+                str(trigger["schedule"]),
+                handler,
+                trigger["name"],
+                client,
+                context_param,
+                run_on_startup=bool(trigger.get("runOnStartup", False)),
+                use_monitor=bool(trigger.get("useMonitor", True)),
             )
         )
 
