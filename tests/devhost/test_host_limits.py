@@ -1,0 +1,78 @@
+"""The host's invocation log lines and host.json's maxOrchestrationActions.
+
+Each invocation logs the WebJobs SDK's `Executing 'Functions.<name>' (Reason='...', Id=...)`
+and `Executed 'Functions.<name>' (Succeeded|Failed, Id=..., Duration=NNms)` (azure-webjobs-sdk
+2024-10-21, Loggers/FunctionInstanceLogger.cs), a failure with the worker's exception as the
+host's RpcException shows it (azure-functions-host 4.1036 Workers/Rpc/RpcException.cs). An
+orchestration past maxOrchestrationActions fails with the extension's message
+(azure-functions-durable-extension 2024-10-23,
+DurableOrchestrationContext.IncrementActionsOrThrowException).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.devhost.support import APPS, run
+
+SURFACE = APPS / "surface"
+ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture(scope="module")
+def host(devhost_factory):
+    return devhost_factory(SURFACE, clock="manual")
+
+
+def lines(host) -> str:
+    return host.log.read_text()
+
+
+def test_each_invocation_logs_the_hosts_executing_and_executed_lines(host):
+    assert host.http.get("/api/runs").status_code == 200
+    host.idle()
+    log = lines(host)
+    started = re.search(
+        rf"Executing 'Functions\.runs' \(Reason='This function was programmatically called via "
+        rf"the host APIs\.', Id=({ID})\)",
+        log,
+    )
+    assert started, log
+    assert re.search(
+        rf"Executed 'Functions\.runs' \(Succeeded, Id={started.group(1)}, Duration=\d+ms\)", log
+    )
+    assert re.search(r"Executing 'Functions\.daily_and_at_startup' \(Reason='Timer fired at ", log)
+    assert "Trigger Details: UnscheduledInvocationReason: RunOnStartup" in log
+
+
+def test_a_failed_invocation_logs_failed_with_the_exception_type_and_message(host):
+    assert host.http.get("/api/fails").status_code == 500
+    host.advance(hours=24)  # the six o'clock timer raises too
+    log = lines(host)
+    assert re.search(
+        rf"Executed 'Functions\.fails' \(Failed, Id={ID}, Duration=\d+ms\)\n"
+        r"Result: Failure\nException: KeyError: 'customer'",
+        log,
+    ), log
+    assert re.search(
+        rf"Executed 'Functions\.failing_at_six' \(Failed, Id={ID}, Duration=\d+ms\)\n"
+        r"Result: Failure\nException: ValueError: the six o'clock report has no data",
+        log,
+    )
+
+
+def test_an_orchestration_past_max_orchestration_actions_fails_with_the_extensions_message(host):
+    """host.json sets maxOrchestrationActions to 3: three activities fit, the fourth fails the
+    instance when its episode schedules it."""
+    assert run(host, "three_steps")["output"] == [0, 1, 2]
+    failed = run(host, "four_steps")
+    assert failed["runtimeStatus"] == "Failed"
+    assert failed["output"] == (
+        "Orchestrator function 'four_steps' failed: Maximum amount of orchestration actions (3) "
+        "has been reached. This value can be configured in host.json file as "
+        "MaxOrchestrationActions."
+    )
+    completed = [e for e in failed["historyEvents"] if e["EventType"] == "TaskCompleted"]
+    assert len(completed) == 3
