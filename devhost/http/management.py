@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -50,6 +50,19 @@ def validate_instance_id(instance_id: str) -> None:
         )
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def other_hub_refusal(hub: str, named: str, where: str) -> str:
+    """Why devhost refuses another task hub, and what Azure would do with it."""
+    return (
+        f"{where} names the task hub '{named}', but devhost serves only its own task hub, "
+        f"'{hub}' (host.json's durableTask.hubName). On Azure the Durable extension would act "
+        f"on the task hub '{named}' in the same storage account; run that app under its own "
+        "devhost, or leave the task hub name out."
+    )
+
+
 class ManagementApi:
     """Request handlers over the engine's client operations; `urls_for(request)` builds
     management URLs for the caller's origin."""
@@ -81,6 +94,27 @@ class ManagementApi:
             return data
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
+        """Every route of the API, each refusing a `?taskHub=` other than devhost's own."""
+        return [
+            web.route(r.method, r.path, self._in_this_hub(r.handler), **r.kwargs)
+            for r in self._routes(prefix)
+        ]
+
+    def _in_this_hub(self, handler: Handler) -> Handler:
+        """HttpApiHandler reads `taskHub` and `connection` from the query (keys ignoring case)
+        and acts on that task hub through a client for it; hub names compare ignoring case
+        (DurableClientAttribute.Equals). devhost serves one hub and refuses the others."""
+
+        async def checked(request: web.Request) -> web.StreamResponse:
+            named = next((v for k, v in request.query.items() if k.lower() == "taskhub"), None)
+            hub = self.urls_for(request).hub
+            if named is not None and named.lower() != hub.lower():
+                raise HostError(other_hub_refusal(hub, named, "the query parameter taskHub"))
+            return await handler(request)
+
+        return checked
+
+    def _routes(self, prefix: str) -> list[web.RouteDef]:
         p = prefix.rstrip("/")
         instance = p + "/instances/{id}"
         return [

@@ -76,3 +76,17 @@ def test_an_orchestration_past_max_orchestration_actions_fails_with_the_extensio
     )
     completed = [e for e in failed["historyEvents"] if e["EventType"] == "TaskCompleted"]
     assert len(completed) == 3
+
+
+def test_the_durable_http_api_honours_its_own_task_hub_and_refuses_another(host):
+    """HttpApiHandler reads `taskHub` from the query (the key ignoring case) and acts on that
+    hub; hub names compare ignoring case (DurableClientAttribute.Equals). devhost serves one
+    hub, so another is refused, naming both and what Azure would do."""
+    instance = run(host, "three_steps")["instanceId"]
+    path = f"/runtime/webhooks/durabletask/instances/{instance}"
+    assert host.http.get(path, params={"taskHub": "surface"}).status_code == 200
+    assert host.http.get(path, params={"TASKHUB": "Surface"}).status_code == 200
+    refused = host.http.get(path, params={"taskHub": "billing"})
+    assert refused.status_code == 400
+    message = refused.json()["Message"]
+    assert "'billing'" in message and "'surface'" in message and "On Azure" in message
