@@ -37,6 +37,7 @@ class ConfigError(Exception):
 
 
 DEFAULT_MAX_ACTIONS = 100_000  # DurableTaskOptions.MaxOrchestrationActions
+DEFAULT_CONNECTION = "AzureWebJobsStorage"  # AzureStorageOptions.ConnectionName, when unset
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class HostConfig:
     function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT  # seconds; None: no limit
     # storeInputsInOrchestrationHistory: activity and sub-orchestration inputs in history rows
     inputs_in_history: bool = False
+    storage_connection: str = DEFAULT_CONNECTION  # the app setting naming the task hub's store
 
 
 def hub_file(app_dir: Path, hub_name: str) -> Path:
@@ -107,6 +109,7 @@ def load_host_config(app_dir: Path) -> HostConfig:
             replace_running=_overridable_states(durable) == "AnyState",
             function_timeout=_timeout(document.get("functionTimeout")),
             inputs_in_history=durable.get("storeInputsInOrchestrationHistory") is True,
+            storage_connection=_storage_connection(durable),
         )
     except (VersioningError, ValueError) as error:
         raise ConfigError(f"{path}: {error}") from error
@@ -142,6 +145,13 @@ def _positive(durable: dict[str, Any], name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name[0].upper()}{name[1:]} must be a positive integer value.")
     return value
+
+
+def _storage_connection(durable: dict[str, Any]) -> str:
+    """storageProvider's connectionName (or the older connectionStringName)."""
+    provider = durable.get("storageProvider") or {}
+    named = provider.get("connectionName") or provider.get("connectionStringName")
+    return str(named) if named else DEFAULT_CONNECTION
 
 
 def _max_actions(durable: dict[str, Any]) -> int:

@@ -68,6 +68,8 @@ class FunctionIndex:
     activities: dict[str, ActivityFunction] = field(default_factory=dict)
     entities: dict[str, Any] = field(default_factory=dict)  # keyed by lower-case name
     timers: list[TimerFunction] = field(default_factory=list)
+    # function name: the (taskHub, connectionName) its durableClient binding names, if any
+    client_hubs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def without_code(self) -> FunctionIndex:
         """What the host needs (names, routes, bindings) with the functions themselves left
@@ -81,6 +83,7 @@ class FunctionIndex:
             },
             entities=dict.fromkeys(self.entities),
             timers=[dataclasses.replace(f, handler=None) for f in self.timers],
+            client_hubs=self.client_hubs,
         )
 
     def describe(self) -> list[tuple[str, str]]:
@@ -129,7 +132,11 @@ def _add(index: FunctionIndex, function: Any) -> None:
         return
     kind = trigger["type"]
     context_param = _context_param(handler, {b["name"] for b in bindings})
-    client = next((b["name"] for b in bindings if b["type"] == "durableClient"), None)
+    client_binding = next((b for b in bindings if b["type"] == "durableClient"), None)
+    client = client_binding["name"] if client_binding else None
+    if client_binding and (client_binding.get("taskHub") or client_binding.get("connectionName")):
+        hub, connection = client_binding.get("taskHub"), client_binding.get("connectionName")
+        index.client_hubs[name] = (hub or None, connection or None)
     if kind == "httpTrigger":
         methods = trigger.get("methods")
         index.http.append(

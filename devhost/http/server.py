@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from devhost.app.client_hubs import check_client_hubs
 from devhost.app.config import ConfigError, HostConfig
 from devhost.app.loader import FunctionIndex
 from devhost.durable.clock import to_wire
@@ -75,6 +76,7 @@ class Host:
 
     def use_index(self, index: FunctionIndex) -> None:
         """Serve a reloaded app's functions: its routes here, the rest in the engine."""
+        check_client_hubs(index, self.config)
         triggers = HttpTriggers(index.http)
         self.engine.use_index(index)
         self.index, self.triggers = index, triggers

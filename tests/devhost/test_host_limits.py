@@ -1,4 +1,5 @@
-"""The host's invocation log lines and host.json's maxOrchestrationActions.
+"""The host's invocation log lines, host.json's maxOrchestrationActions, and the one task hub
+devhost serves to durable clients and the Durable HTTP API.
 
 Each invocation logs the WebJobs SDK's `Executing 'Functions.<name>' (Reason='...', Id=...)`
 and `Executed 'Functions.<name>' (Succeeded|Failed, Id=..., Duration=NNms)` (azure-webjobs-sdk
@@ -15,6 +16,9 @@ import re
 
 import pytest
 
+from devhost.app.client_hubs import check_client_hubs
+from devhost.app.config import ConfigError, HostConfig, Limits
+from devhost.app.loader import FunctionIndex
 from tests.devhost.support import APPS, run
 
 SURFACE = APPS / "surface"
@@ -49,7 +53,7 @@ def test_each_invocation_logs_the_hosts_executing_and_executed_lines(host):
 
 def test_a_failed_invocation_logs_failed_with_the_exception_type_and_message(host):
     assert host.http.get("/api/fails").status_code == 500
-    host.advance(hours=24)  # the six o'clock timer raises too
+    host.advance(8)  # the timer that runs every eight seconds raises too
     log = lines(host)
     assert re.search(
         rf"Executed 'Functions\.fails' \(Failed, Id={ID}, Duration=\d+ms\)\n"
@@ -57,8 +61,8 @@ def test_a_failed_invocation_logs_failed_with_the_exception_type_and_message(hos
         log,
     ), log
     assert re.search(
-        rf"Executed 'Functions\.failing_at_six' \(Failed, Id={ID}, Duration=\d+ms\)\n"
-        r"Result: Failure\nException: ValueError: the six o'clock report has no data",
+        rf"Executed 'Functions\.failing_report' \(Failed, Id={ID}, Duration=\d+ms\)\n"
+        r"Result: Failure\nException: ValueError: the report has no data",
         log,
     )
 
@@ -90,3 +94,26 @@ def test_the_durable_http_api_honours_its_own_task_hub_and_refuses_another(host)
     assert refused.status_code == 400
     message = refused.json()["Message"]
     assert "'billing'" in message and "'surface'" in message and "On Azure" in message
+
+
+def test_a_client_binding_naming_its_own_task_hub_works_in_any_letter_case(host):
+    started = host.http.post("/api/own-hub/start")
+    assert started.status_code == 200, started.text
+    assert host.wait_for(started.json()["id"])["output"] == [0, 1, 2]
+
+
+def test_a_client_binding_for_another_task_hub_or_store_is_refused_at_start(monkeypatch):
+    """On Azure such a client acts on that hub or storage account (DurableClientAttribute's
+    TaskHub and ConnectionName); devhost has one hub and says so, naming the function."""
+    config = HostConfig("api", "surface", Limits())
+    check_client_hubs(FunctionIndex(client_hubs={"starter": ("Surface", None)}), config)
+    check_client_hubs(FunctionIndex(client_hubs={"s": (None, "AzureWebJobsStorage")}), config)
+    monkeypatch.setenv("BILLING_HUB", "billing")
+    for client_hub, named in [
+        (("%BILLING_HUB%", None), "task hub 'billing'"),
+        (("surface", "BillingStorage"), "connection 'BillingStorage'"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            check_client_hubs(FunctionIndex(client_hubs={"starter": client_hub}), config)
+        assert str(refused.value).startswith("function starter: ")
+        assert named in str(refused.value) and "On Azure" in str(refused.value)

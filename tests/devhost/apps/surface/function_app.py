@@ -51,9 +51,9 @@ def unset_schedule(timer: func.TimerRequest) -> None:
     record("unset_schedule", timer)
 
 
-@app.timer_trigger(arg_name="timer", schedule="0 0 6 * * *")
-def failing_at_six(timer: func.TimerRequest) -> None:
-    raise ValueError("the six o'clock report has no data")
+@app.timer_trigger(arg_name="timer", schedule="00:00:08")
+def failing_report(timer: func.TimerRequest) -> None:
+    raise ValueError("the report has no data")
 
 
 @app.route(route="runs", methods=["GET"])
@@ -82,3 +82,11 @@ def three_steps(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="number")
 def step(number: int) -> int:
     return number
+
+
+@app.route(route="own-hub/start", methods=["POST"])
+@app.durable_client_input(client_name="client", task_hub="SURFACE")
+async def start_in_own_hub(req: func.HttpRequest, client: df.DurableOrchestrationClient):
+    """A client naming the app's own task hub, in other letter case."""
+    instance_id = await client.start_new("three_steps")
+    return func.HttpResponse(json.dumps({"id": instance_id}))
