@@ -22,21 +22,50 @@ def check_client_hubs(index: FunctionIndex, config: HostConfig) -> None:
     """ConfigError for the first durable client binding naming a hub or store devhost lacks."""
     for function, (named_hub, connection) in sorted(index.client_hubs.items()):
         hub = _resolved(named_hub)
-        if hub is not None and hub.lower() != config.hub_name.lower():
+        binding = f"function {function}: its durable client binding (task_hub={named_hub!r})"
+        if hub is not None and not same_hub(hub, config.hub_name):
+            raise ConfigError(other_hub_refusal(binding, hub, config.hub_name))
+        if connection is not None and not same_connection(connection, config.storage_connection):
+            binding = f"function {function}: its durable client binding (connection_name=)"
             raise ConfigError(
-                f"function {function}: its durable client binding names the task hub "
-                f"'{hub}' (task_hub={named_hub!r}), but devhost serves only '{config.hub_name}' "
-                f"(host.json's durableTask.hubName). On Azure the client would act on the task "
-                f"hub '{hub}'; run that app under its own devhost, or leave task_hub out."
+                other_connection_refusal(binding, connection, config.storage_connection)
             )
-        if connection is not None and connection.lower() != config.storage_connection.lower():
-            raise ConfigError(
-                f"function {function}: its durable client binding names the connection "
-                f"'{connection}' (connection_name=), but devhost keeps its one task hub in "
-                f"its own file, for the connection '{config.storage_connection}'. On Azure the "
-                f"client would use the storage account in the app setting '{connection}'; "
-                "leave connection_name out to use the app's own task hub."
-            )
+
+
+def same_hub(named: str, hub: str) -> bool:
+    """Task hub names compare ignoring case (DurableClientAttribute.Equals)."""
+    return named.lower() == hub.lower()
+
+
+def same_connection(named: str, configured: str) -> bool:
+    """Whether two connection names find the same app setting: the WebJobs SDK looks a name
+    up with the `AzureWebJobs` prefix first (`Storage` is `AzureWebJobsStorage`), and app
+    setting names ignore case."""
+
+    def setting(name: str) -> str:
+        lowered = name.lower()
+        return lowered if lowered.startswith("azurewebjobs") else "azurewebjobs" + lowered
+
+    return setting(named) == setting(configured)
+
+
+def other_hub_refusal(where: str, named: str, hub: str) -> str:
+    """Why devhost refuses another task hub, and what Azure would do with it."""
+    return (
+        f"{where} names the task hub '{named}', but devhost serves only '{hub}' (host.json's "
+        f"durableTask.hubName). On Azure the client would act on the task hub '{named}'; run "
+        "that app under its own devhost, or leave the task hub out."
+    )
+
+
+def other_connection_refusal(where: str, named: str, configured: str) -> str:
+    """Why devhost refuses another storage connection, and what Azure would do with it."""
+    return (
+        f"{where} names the connection '{named}', but devhost keeps its one task hub in its "
+        f"own file, for the connection '{configured}'. On Azure the client would use the "
+        f"storage account in the app setting '{named}'; leave the connection out to use the "
+        "app's own task hub."
+    )
 
 
 def _resolved(named: str | None) -> str | None:

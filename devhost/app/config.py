@@ -37,7 +37,9 @@ class ConfigError(Exception):
 
 
 DEFAULT_MAX_ACTIONS = 100_000  # DurableTaskOptions.MaxOrchestrationActions
-DEFAULT_CONNECTION = "AzureWebJobsStorage"  # AzureStorageOptions.ConnectionName, when unset
+# AzureStorageDurabilityProviderFactory.DefaultConnectionName when storageProvider names none:
+# ConnectionStringNames.Storage, which the WebJobs SDK reads as AzureWebJobsStorage.
+DEFAULT_CONNECTION = "Storage"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from devhost.app.client_hubs import (
+    other_connection_refusal,
+    other_hub_refusal,
+    same_connection,
+    same_hub,
+)
+from devhost.app.config import DEFAULT_CONNECTION
 from devhost.durable.clock import to_wire
 from devhost.engine.checks import swapped_argument_error
 from devhost.engine.client import ClientOperations
@@ -53,14 +60,11 @@ def validate_instance_id(instance_id: str) -> None:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def other_hub_refusal(hub: str, named: str, where: str) -> str:
-    """Why devhost refuses another task hub, and what Azure would do with it."""
-    return (
-        f"{where} names the task hub '{named}', but devhost serves only its own task hub, "
-        f"'{hub}' (host.json's durableTask.hubName). On Azure the Durable extension would act "
-        f"on the task hub '{named}' in the same storage account; run that app under its own "
-        "devhost, or leave the task hub name out."
-    )
+def _query(request: web.Request, name: str) -> str | None:
+    """A query parameter as HttpApiHandler.GetClient reads it: the key ignoring case, a blank
+    value as none."""
+    value = next((v for k, v in request.query.items() if k.lower() == name.lower()), "")
+    return value.strip() or None
 
 
 class ManagementApi:
@@ -73,8 +77,10 @@ class ManagementApi:
         urls_for: Callable[[web.Request], Urls],
         inputs_in_history: bool = False,  # storeInputsInOrchestrationHistory's default
         sdk_encoded: bool = False,
+        storage_connection: str = DEFAULT_CONNECTION,
     ) -> None:
         self.client = client
+        self.storage_connection = storage_connection
         self.urls_for = urls_for
         self.inputs_in_history = inputs_in_history
         self.sdk_encoded = sdk_encoded
@@ -106,10 +112,15 @@ class ManagementApi:
         (DurableClientAttribute.Equals). devhost serves one hub and refuses the others."""
 
         async def checked(request: web.Request) -> web.StreamResponse:
-            named = next((v for k, v in request.query.items() if k.lower() == "taskhub"), None)
-            hub = self.urls_for(request).hub
-            if named is not None and named.lower() != hub.lower():
-                raise HostError(other_hub_refusal(hub, named, "the query parameter taskHub"))
+            hub = _query(request, "taskHub")
+            own = self.urls_for(request).hub
+            if hub is not None and not same_hub(hub, own):
+                raise HostError(other_hub_refusal("The query parameter taskHub", hub, own))
+            connection = _query(request, "connection")
+            configured = self.storage_connection
+            if connection is not None and not same_connection(connection, configured):
+                where = "The query parameter connection"
+                raise HostError(other_connection_refusal(where, connection, configured))
             return await handler(request)
 
         return checked

@@ -98,7 +98,10 @@ class Host:
         middlewares = [self._errors, *([easyauth.middleware] if easyauth else []), self._auth]
         app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
         api = ManagementApi(
-            self.engine.client, self.urls_for, inputs_in_history=self.config.inputs_in_history
+            self.engine.client,
+            self.urls_for,
+            inputs_in_history=self.config.inputs_in_history,
+            storage_connection=self.config.storage_connection,
         )
         app.add_routes(api.routes(WEBHOOKS))
         if easyauth:
@@ -121,6 +124,7 @@ class Host:
             self.urls_for,
             inputs_in_history=self.config.inputs_in_history,
             sdk_encoded=True,
+            storage_connection=self.config.storage_connection,
         )
         app.add_routes(api.routes("/durabletask"))
         return app

@@ -19,6 +19,7 @@ import pytest
 from devhost.app.client_hubs import check_client_hubs
 from devhost.app.config import ConfigError, HostConfig, Limits
 from devhost.app.loader import FunctionIndex
+from devhost.testing import command
 from tests.devhost.support import APPS, run
 
 SURFACE = APPS / "surface"
@@ -90,10 +91,13 @@ def test_the_durable_http_api_honours_its_own_task_hub_and_refuses_another(host)
     path = f"/runtime/webhooks/durabletask/instances/{instance}"
     assert host.http.get(path, params={"taskHub": "surface"}).status_code == 200
     assert host.http.get(path, params={"TASKHUB": "Surface"}).status_code == 200
-    refused = host.http.get(path, params={"taskHub": "billing"})
-    assert refused.status_code == 400
-    message = refused.json()["Message"]
-    assert "'billing'" in message and "'surface'" in message and "On Azure" in message
+    own_store = {"taskHub": "surface", "connection": "AzureWebJobsStorage"}
+    assert host.http.get(path, params=own_store).status_code == 200
+    for other, named in [({"taskHub": "billing"}, "'billing'"), ({"connection": "X"}, "'X'")]:
+        refused = host.http.get(path, params=other)
+        assert refused.status_code == 400
+        message = refused.json()["Message"]
+        assert named in message and "On Azure" in message, message
 
 
 def test_a_client_binding_naming_its_own_task_hub_works_in_any_letter_case(host):
@@ -108,6 +112,7 @@ def test_a_client_binding_for_another_task_hub_or_store_is_refused_at_start(monk
     config = HostConfig("api", "surface", Limits())
     check_client_hubs(FunctionIndex(client_hubs={"starter": ("Surface", None)}), config)
     check_client_hubs(FunctionIndex(client_hubs={"s": (None, "AzureWebJobsStorage")}), config)
+    check_client_hubs(FunctionIndex(client_hubs={"s": (None, "Storage")}), config)
     monkeypatch.setenv("BILLING_HUB", "billing")
     for client_hub, named in [
         (("%BILLING_HUB%", None), "task hub 'billing'"),
@@ -117,3 +122,22 @@ def test_a_client_binding_for_another_task_hub_or_store_is_refused_at_start(monk
             check_client_hubs(FunctionIndex(client_hubs={"starter": client_hub}), config)
         assert str(refused.value).startswith("function starter: ")
         assert named in str(refused.value) and "On Azure" in str(refused.value)
+
+
+def test_devhost_start_refuses_a_client_for_another_task_hub(tmp_path):
+    app = tmp_path / "other_hub"
+    app.mkdir()
+    (app / "host.json").write_text('{"version": "2.0"}')
+    (app / "function_app.py").write_text(
+        "import azure.durable_functions as df\n"
+        "import azure.functions as func\n"
+        "app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n\n"
+        "@app.route(route='billing')\n"
+        "@app.durable_client_input(client_name='client', task_hub='Billing')\n"
+        "async def billing_status(req: func.HttpRequest, client) -> func.HttpResponse:\n"
+        "    return func.HttpResponse('')\n"
+    )
+    done = command("start", "--app", str(app), "--port", "0", timeout=60)
+    assert done.returncode == 1
+    assert "function billing_status: its durable client binding" in done.stderr
+    assert "task hub 'Billing'" in done.stderr and "On Azure" in done.stderr
