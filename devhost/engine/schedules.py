@@ -212,7 +212,6 @@ class Schedules:
     `finished` records each one's new status."""
 
     triggers: dict[str, Trigger] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)  # function name: the host's log line
 
     @classmethod
     def start(
@@ -229,8 +228,7 @@ class Schedules:
             try:
                 schedule = parse_schedule(function.schedule)
             except ScheduleError as problem:
-                schedules.errors[function.name] = error_text(function.name, problem)
-                log.error("%s", schedules.errors[function.name])
+                log.error("%s", error_text(function.name, problem))
                 continue
             monitored = function.use_monitor and not schedule.fires_more_than_once_a_minute(now)
             startup = None

@@ -72,18 +72,21 @@ async def logged(request: Request[A], answer: Awaitable[A]) -> A:
     if details:
         log.info("Trigger Details: %s", details)
     started = time.monotonic()
-    failure: str | None = None
     try:
         result = await answer
-        failure = failure_of(result)
-    except Exception as error:  # the worker died or devhost failed in it
-        failure = f"{type(error).__name__}: {error}"
+    except Exception as error:  # the worker died, or devhost failed in it
+        _executed(name, invocation_id, started, f"{type(error).__name__}: {error}")
         raise
-    finally:
-        duration = int((time.monotonic() - started) * 1000)
-        line = f"Executed 'Functions.{name}' (%s, Id={invocation_id}, Duration={duration}ms)"
-        if failure is not None:
-            log.error(line + "\nResult: Failure\nException: %s", "Failed", failure)
-        elif not (isinstance(request, Episode) and result is None):
-            log.info(line, "Succeeded")
+    if not (isinstance(request, Episode) and result is None):
+        _executed(name, invocation_id, started, failure_of(result))
     return result
+
+
+def _executed(name: str, invocation_id: uuid.UUID, started: float, failure: str | None) -> None:
+    duration = int((time.monotonic() - started) * 1000)
+    status = "Failed" if failure is not None else "Succeeded"
+    line = f"Executed 'Functions.{name}' ({status}, Id={invocation_id}, Duration={duration}ms)"
+    if failure is None:
+        log.info("%s", line)
+    else:
+        log.error("%s\nResult: Failure\nException: %s", line, failure)
