@@ -168,9 +168,7 @@ class Episodes:
         A worker lost meanwhile leaves the messages queued, so the episode runs again."""
         instance_id = work.instance.id
         try:
-            decision = await self._decide(work)
-            history = self.instances.committed(instance_id).events
-            decision = within_action_limit(history, decision, self.max_actions)
+            decision = within_action_limit(await self._decide(work), self.max_actions)
         except WorkerLost as lost:
             log.warning("the episode of %s runs again: %s", instance_id, lost)
             self.pending.answered(self.running, instance_id, None)
