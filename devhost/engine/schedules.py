@@ -102,6 +102,11 @@ def parse_schedule(schedule: str) -> TimerSchedule:
     if len(fields) in (5, 6) and croniter.is_valid(expression, second_at_beginning=seconds):
         return CronSchedule(" ".join(fields))
     interval = _timespan(expression)
+    if interval == timedelta(0):
+        raise ScheduleError(
+            f"The schedule expression '{expression}' is a zero interval: Azure would run the "
+            "function back to back without pause; devhost refuses it."
+        )
     if interval is not None:
         return ConstantSchedule(interval)
     raise ScheduleError(

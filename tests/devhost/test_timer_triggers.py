@@ -66,6 +66,7 @@ def test_a_setting_names_the_schedule(monkeypatch):
             "expression or timespan string.",
         ),
         ("25:00:00", "The schedule expression '25:00:00' was not recognized"),
+        ("00:00:00", "The schedule expression '00:00:00' is a zero interval: Azure would run"),
         ("%NO_SUCH_SCHEDULE%", "'%NO_SUCH_SCHEDULE%' does not resolve to a value."),
     ],
 )
