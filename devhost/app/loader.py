@@ -57,8 +57,10 @@ class TimerFunction:
     timer_param: str
     client_param: str | None
     context_param: str | None
-    run_on_startup: bool = False  # the binding's runOnStartup (the host's default: false)
-    use_monitor: bool = True  # the binding's useMonitor (the host's default: true)
+    # the binding's runOnStartup and useMonitor, with the host's defaults
+    # (azure-functions-host 4.1036 CoreExtensionsScriptBindingProvider.TimerTriggerScriptBinding)
+    run_on_startup: bool = False
+    use_monitor: bool = True
 
 
 @dataclass

@@ -161,9 +161,13 @@ def test_timespan_schedules_run_and_run_on_startup_runs_at_each_start(restarted)
 
 
 def test_a_run_missed_while_the_host_was_down_runs_at_start_past_due(restarted):
+    """The same schedule with use_monitor=False (the host's binding metadata `useMonitor`,
+    CoreExtensionsScriptBindingProvider) keeps no status, so nothing is made up."""
     started, _, _, second = restarted
     second.idle()
-    (missed,) = [run for run in second.http.get("/api/runs").json() if run["name"] == "midnight"]
+    runs = second.http.get("/api/runs").json()
+    assert "midnight_unmonitored" not in {run["name"] for run in runs}
+    (missed,) = [run for run in runs if run["name"] == "midnight"]
     midnight = datetime.combine(started.date() + timedelta(days=1), datetime.min.time(), UTC)
     assert missed["pastDue"] is True
     assert from_wire(missed["status"]["Next"]) == midnight

@@ -26,6 +26,11 @@ def midnight(timer: func.TimerRequest) -> None:
     record("midnight", timer)
 
 
+@app.timer_trigger(arg_name="timer", schedule="0 0 0 * * *", use_monitor=False)
+def midnight_unmonitored(timer: func.TimerRequest) -> None:
+    record("midnight_unmonitored", timer)
+
+
 @app.timer_trigger(arg_name="timer", schedule="00:00:05")
 def every_five_seconds(timer: func.TimerRequest) -> None:
     record("every_five_seconds", timer)
