@@ -36,13 +36,21 @@ class ConfigError(Exception):
     """The app folder cannot be run; the message says why."""
 
 
+DEFAULT_MAX_ACTIONS = 100_000  # DurableTaskOptions.MaxOrchestrationActions
+# AzureStorageDurabilityProviderFactory.DefaultConnectionName when storageProvider names none:
+# ConnectionStringNames.Storage, which the WebJobs SDK reads as AzureWebJobsStorage.
+DEFAULT_CONNECTION = "Storage"
+
+
 @dataclass(frozen=True)
 class Limits:
-    """host.json's maxConcurrent…Functions: how much work of each kind runs at once."""
+    """host.json's maxConcurrent…Functions (how much work of each kind runs at once) and
+    maxOrchestrationActions (how many actions one orchestration execution may take)."""
 
     activities: int = 10
     orchestrations: int = 10
     entities: int = 10
+    orchestration_actions: int = DEFAULT_MAX_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class HostConfig:
     function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT  # seconds; None: no limit
     # storeInputsInOrchestrationHistory: activity and sub-orchestration inputs in history rows
     inputs_in_history: bool = False
+    storage_connection: str = DEFAULT_CONNECTION  # the app setting naming the task hub's store
 
 
 def hub_file(app_dir: Path, hub_name: str) -> Path:
@@ -96,11 +105,13 @@ def load_host_config(app_dir: Path) -> HostConfig:
                 activities=limits["maxConcurrentActivityFunctions"],
                 orchestrations=limits["maxConcurrentOrchestratorFunctions"],
                 entities=limits["maxConcurrentEntityFunctions"],
+                orchestration_actions=_max_actions(durable),
             ),
             versioning=versioning,
             replace_running=_overridable_states(durable) == "AnyState",
             function_timeout=_timeout(document.get("functionTimeout")),
             inputs_in_history=durable.get("storeInputsInOrchestrationHistory") is True,
+            storage_connection=_storage_connection(durable),
         )
     except (VersioningError, ValueError) as error:
         raise ConfigError(f"{path}: {error}") from error
@@ -135,6 +146,21 @@ def _positive(durable: dict[str, Any], name: str) -> int:
     value = durable.get(name, 10 * (os.cpu_count() or 1))
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name[0].upper()}{name[1:]} must be a positive integer value.")
+    return value
+
+
+def _storage_connection(durable: dict[str, Any]) -> str:
+    """storageProvider's connectionName (or the older connectionStringName)."""
+    provider = durable.get("storageProvider") or {}
+    named = provider.get("connectionName") or provider.get("connectionStringName")
+    return str(named) if named else DEFAULT_CONNECTION
+
+
+def _max_actions(durable: dict[str, Any]) -> int:
+    """maxOrchestrationActions: an integer, 100,000 when unset (DurableTaskOptions)."""
+    value = durable.get("maxOrchestrationActions", DEFAULT_MAX_ACTIONS)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("MaxOrchestrationActions must be an integer value.")
     return value
 
 

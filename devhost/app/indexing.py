@@ -46,6 +46,8 @@ class Indexed:
     directory: str
     context_param: str | None
     client_param: str | None
+    # the (taskHub, connectionName) its durableClient binding names, when it names either
+    client_hub: tuple[str | None, str | None] | None = None
     tolerated: str | None = None  # a refusal of the worker's devhost lets pass (see below)
 
     @property
@@ -117,7 +119,9 @@ def _checked(function: Any) -> Indexed:
     if returned is not None:
         _check_return(name, str(returned["type"]), annotations)
     trigger = next(b for b in bindings if str(b.get("type", "")).endswith("Trigger"))
-    client = next((b["name"] for b in bindings if b["type"] == "durableClient"), None)
+    client_binding = next((b for b in bindings if b["type"] == "durableClient"), None)
+    client = client_binding["name"] if client_binding else None
+    hub = client_binding and (client_binding.get("taskHub"), client_binding.get("connectionName"))
     return Indexed(
         name=name,
         handler=handler,
@@ -127,6 +131,7 @@ def _checked(function: Any) -> Indexed:
         directory=str(Path(inspect.getfile(handler)).parent),
         context_param=context_param,
         client_param=client,
+        client_hub=(hub[0] or None, hub[1] or None) if hub and any(hub) else None,
         tolerated=next((doubt for doubt in doubts if doubt), None),
     )
 

@@ -131,12 +131,16 @@ class ActivityFunction:
 @dataclass(frozen=True)
 class TimerFunction:
     name: str
-    schedule: str  # six-field NCRONTAB, or %SETTING% (devhost/engine/schedules.py reads it)
+    schedule: str  # NCRONTAB, TimeSpan or %SETTING% (devhost/engine/schedules.py reads it)
     handler: Callable[..., Any] | None  # None in the host's copy (without_code)
     timer_param: str
     client_param: str | None
     context_param: str | None
     directory: str = ""
+    # the binding's runOnStartup and useMonitor, with the host's defaults
+    # (azure-functions-host 4.1036 CoreExtensionsScriptBindingProvider.TimerTriggerScriptBinding)
+    run_on_startup: bool = False
+    use_monitor: bool = True
 
 
 class DurableRegistry(Mapping[str, V]):
@@ -193,6 +197,8 @@ class FunctionIndex:
     disabled: list[str] = field(default_factory=list)  # function names, by app setting
     left_out: list[LeftOut] = field(default_factory=list)
     tolerated: list[str] = field(default_factory=list)  # the worker's refusals devhost serves
+    # function name: the (taskHub, connectionName) its durableClient binding names, if any
+    client_hubs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def without_code(self) -> FunctionIndex:
         """What the host needs (names, routes, bindings) with the functions themselves left
@@ -207,6 +213,7 @@ class FunctionIndex:
             disabled=list(self.disabled),
             left_out=list(self.left_out),
             tolerated=list(self.tolerated),
+            client_hubs=self.client_hubs,
         )
 
     def describe(self) -> list[tuple[str, str]]:
@@ -263,6 +270,8 @@ def _add(index: FunctionIndex, function: Indexed, *, disabled: bool) -> None:
     kind = trigger["type"]
     handler, name, directory = function.handler, function.name, function.directory
     context_param, client = function.context_param, function.client_param
+    if function.client_hub is not None:
+        index.client_hubs[name] = function.client_hub
     if kind == "httpTrigger" and not disabled:  # a disabled one answers 404
         methods = trigger.get("methods")
         index.http.append(
@@ -297,5 +306,7 @@ def _add(index: FunctionIndex, function: Indexed, *, disabled: bool) -> None:
                 client,
                 context_param,
                 directory,
+                run_on_startup=bool(trigger.get("runOnStartup", False)),
+                use_monitor=bool(trigger.get("useMonitor", True)),
             )
         )

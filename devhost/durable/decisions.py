@@ -76,6 +76,7 @@ class Decision:
     custom_status: str | None = None  # JSON text
     continue_as_new: str | None = None  # JSON text of the next input, when continuing
     continued: bool = False
+    actions: int = 0  # the actions the code took in this execution so far, this episode's too
 
 
 @dataclass(frozen=True)

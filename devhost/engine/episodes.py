@@ -21,6 +21,7 @@ from devhost.app.loader import FunctionIndex
 from devhost.app.versioning import MISMATCH_OUTPUT, FailureStrategy, Versioning
 from devhost.durable import history as h
 from devhost.durable.decisions import Decision
+from devhost.engine.action_limit import within_action_limit
 from devhost.engine.apply import Applier
 from devhost.engine.checks import unknown_function
 from devhost.engine.instances import BATCH, Instances
@@ -63,6 +64,7 @@ class Episodes:
         self.pending = pending
         self.functions = functions
         self.limit = limits.orchestrations
+        self.max_actions = limits.orchestration_actions
         self.versioning = versioning
         self.running: dict[str, asyncio.Future[Any]] = {}  # by instance id
         self.rejected: set[int] = set()  # messages of instances this host's version refuses
@@ -169,7 +171,7 @@ class Episodes:
         A worker lost meanwhile leaves the messages queued, so the episode runs again."""
         instance_id = work.instance.id
         try:
-            decision = await self._decide(work)
+            decision = within_action_limit(await self._decide(work), self.max_actions)
         except WorkerLost as lost:
             log.warning("the episode of %s runs again: %s", instance_id, lost)
             self.pending.answered(self.running, instance_id, None)

@@ -23,7 +23,7 @@ from devhost.engine.entities import EntityBatches
 from devhost.engine.episodes import Episodes
 from devhost.engine.pending import Pending
 from devhost.engine.refusals import NotIdle, Refused
-from devhost.engine.schedules import Schedules
+from devhost.engine.schedules import Run, Schedules, ScheduleStatus
 from devhost.hub.store import TaskHub
 from devhost.worker.messages import TimerTrigger
 from devhost.worker.pool import WorkerFailed, WorkerLost, WorkerPool
@@ -54,14 +54,28 @@ class HostTime:
         self.batches = batches
         self.activities = activities
         self.wake = wake
-        self.schedules = Schedules(timers, clock.now())
+        self.schedules = Schedules.start(timers, clock.now(), self._recorded_statuses())
+        self._save_statuses(self.schedules.recorded())
         self.client_binding: str | None = None  # for timer triggers' durableClient bindings
         self.quiet = asyncio.Event()  # the last pass found nothing to run and nothing running
         self.outside = 0  # HTTP and timer triggers running: they may still bring work
 
     def use_timers(self, timers: list[TimerFunction]) -> None:
-        """A reloaded app's timer triggers; an invalid schedule raises ConfigError first."""
-        self.schedules = self.schedules.renewed(timers, self.clock.now())
+        """A reloaded app's timer triggers, started as a restarted host starts them (Azure's
+        host restarts on a code change): monitored schedules carry on from their status."""
+        recorded = {**self._recorded_statuses(), **self.schedules.recorded()}
+        self.schedules = Schedules.start(timers, self.clock.now(), recorded)
+        self._save_statuses(self.schedules.recorded())
+
+    def _recorded_statuses(self) -> dict[str, ScheduleStatus]:
+        return {
+            name: ScheduleStatus.from_row(row) for name, row in self.hub.timer_statuses().items()
+        }
+
+    def _save_statuses(self, statuses: dict[str, ScheduleStatus]) -> None:
+        with self.hub.transaction():
+            for name, status in statuses.items():
+                self.hub.save_timer_status(name, *status.to_row())
 
     # -- idleness ----------------------------------------------------------------------------
 
@@ -121,7 +135,7 @@ class HostTime:
         due = self.hub.due_by_queue(now.timestamp())
         left = due.get("orchestrator", 0) - self.episodes.still_rejected()
         due.pop("orchestrator", None)
-        scheduled = self.schedules.next_due()
+        scheduled = self.schedules.next_due(now)
         if scheduled is not None and scheduled <= now:
             due["timer trigger"] = 1
         return {**due, "orchestrator": left} if left > 0 else due
@@ -196,7 +210,7 @@ class HostTime:
 
     def _next_due(self, after: float) -> float | None:
         """The earliest durable timer or timer-trigger occurrence after `after` (epoch)."""
-        scheduled = self.schedules.next_due()
+        scheduled = self.schedules.next_due(self.clock.now())
         times = [self.hub.next_due(after=after), scheduled.timestamp() if scheduled else None]
         return min((t for t in times if t is not None), default=None)
 
@@ -205,16 +219,26 @@ class HostTime:
     def start_timer_triggers(self) -> bool:
         """Run the timer triggers that came due; each counts as outside work until it ends."""
         runs = self.schedules.take_due(self.clock.now())
-        for function, info in runs:
+        for run in runs:
             self.outside += 1
-            asyncio.get_running_loop().create_task(self._run_timer_trigger(function, info))
+            asyncio.get_running_loop().create_task(self._run_timer_trigger(run))
         return bool(runs)
 
-    async def _run_timer_trigger(self, function: TimerFunction, info: str) -> None:
+    async def _run_timer_trigger(self, run: Run) -> None:
+        """Run one timer trigger; afterwards its schedule moves on and a monitored status is
+        recorded (TimerListener.InvokeJobFunction: a failure does not stop the schedule)."""
+        name = run.function.name
         try:
-            await self.workers.call(TimerTrigger(function.name, info, self.client_binding))
+            await self.workers.call(
+                TimerTrigger(name, run.info, self.client_binding, run.reason, run.details)
+            )
         except (WorkerLost, WorkerFailed) as problem:
-            log.error("timer trigger %s did not run to the end: %s", function.name, problem)
+            log.error("timer trigger %s did not run to the end: %s", name, problem)
         finally:
+            self.schedules.finished(run)
+            if run.monitored:
+                await self.pending.write(
+                    lambda: self.hub.save_timer_status(name, *run.status.to_row())
+                )
             self.outside -= 1
             self.wake()

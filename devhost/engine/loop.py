@@ -104,8 +104,8 @@ class Engine:
         return self.index
 
     def use_index(self, index: FunctionIndex) -> None:
-        """Run a reloaded app's functions (watch mode). An invalid timer schedule raises
-        ConfigError before anything changes."""
+        """Run a reloaded app's functions (watch mode); a timer trigger whose schedule is
+        refused is left out with the host's error, as at start."""
         self.time.use_timers(index.timers)
         self.index = index
         self.wake()

@@ -1,14 +1,19 @@
-"""Timer triggers as the Functions host runs them, on devhost's clock.
+"""Timer triggers as the WebJobs timer extension runs them, on devhost's clock.
 
-A schedule is a six-field NCRONTAB expression, `{second} {minute} {hour} {day} {month}
-{day-of-week}` (or `%SETTING%`, read from the app settings), as Azure's timer trigger takes it;
-five-field cron is refused with the message Azure's would deserve. Occurrences are computed on the
-host clock, so a manual clock's advance and the auto clock fire them in order like durable timers
-(the auto clock never jumps for a schedule alone: it would never stop).
+A schedule is what `TimerSchedule.Create` accepts (azure-webjobs-sdk-extensions, 2024-10,
+Extensions/Timers/Scheduling/TimerSchedule.cs): a `%SETTING%` is resolved first; an NCRONTAB
+expression of six fields (`{second} {minute} {hour} {day} {month} {day-of-week}`) or five (no
+seconds, CronSchedule.TryCreate) is a cron schedule; otherwise a TimeSpan (`00:00:05`,
+`1.00:00:00`) is a constant interval. Anything else puts that one function in error, as the
+host's indexing does, and the others run on.
 
-Each run gets the TimerInfo JSON the host binds (`Schedule`, `ScheduleStatus` with `Last`, `Next`
-and `LastUpdated` as recorded before this run, so `Next` is this occurrence, and `IsPastDue`
-when occurrences were missed because the clock jumped past more than one).
+The schedule monitor (ScheduleMonitor.CheckPastDueAsync, TimerListener) keeps each monitored
+trigger's status (`Last`, `Next`, `LastUpdated`) in the task hub: a trigger whose recorded
+`Next` passed while no host ran runs once at start with `IsPastDue` true. `useMonitor` defaults
+to true and is turned off for schedules that fire more than once a minute; `runOnStartup`
+runs the function once when the host starts. Occurrences are computed on the host clock, so a
+manual clock's advance and the auto clock fire them in order like durable timers (the auto
+clock never jumps for a schedule alone: it would never stop).
 """
 
 from __future__ import annotations
@@ -17,91 +22,286 @@ import json
 import logging
 import os
 import re
-from datetime import datetime
-from typing import cast
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, cast
 
 from croniter import croniter
 
-from devhost.app.config import ConfigError
 from devhost.app.loader import TimerFunction
-from devhost.durable.clock import to_wire
 
 log = logging.getLogger("devhost")
-SETTING = re.compile(r"^%([A-Za-z0-9_]+)%$")
+SETTING = re.compile(r"^%([^%]+)%$")
+# .NET TimeSpan.TryParse, invariant culture: `d`, or `[d.]hh:mm[:ss[.fffffff]]`.
+TIMESPAN = re.compile(
+    r"^(?:(?P<days>\d+)|(?:(?P<d>\d+)\.)?(?P<h>\d{1,2}):(?P<m>\d{1,2})"
+    r"(?::(?P<s>\d{1,2})(?:\.(?P<f>\d{1,7}))?)?)$"
+)
+#: `default(DateTime)`: what a ScheduleStatus records for a time it does not know yet.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
 
 
-def resolve(function_name: str, schedule: str) -> str:
-    """The six-field expression, from the binding or the `%SETTING%` it names."""
+class ScheduleError(ValueError):
+    """A schedule the timer extension refuses: the function is in error, the host runs on."""
+
+
+class TimerSchedule(Protocol):
+    adjust_for_dst: bool
+
+    def next_after(self, moment: datetime) -> datetime: ...
+
+    def fires_more_than_once_a_minute(self, now: datetime) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """An NCRONTAB expression, with seconds (six fields) or without (five)."""
+
+    expression: str
+    adjust_for_dst = True
+
+    def next_after(self, moment: datetime) -> datetime:
+        seconds = len(self.expression.split()) == 6
+        occurrence = croniter(self.expression, moment, second_at_beginning=seconds)
+        return cast(datetime, occurrence.get_next(datetime))  # croniter ships no types
+
+    def fires_more_than_once_a_minute(self, now: datetime) -> bool:
+        """TimerSchedule.ShouldDisableScheduleMonitor: every field but the seconds is a
+        wildcard and a second occurrence comes within the minute."""
+        fields = self.expression.split()
+        if len(fields) != 6 or any(f != "*" for f in fields[1:]):
+            return False
+        return self.next_after(self.next_after(now)) < now + timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ConstantSchedule:
+    """A TimeSpan: the next occurrence is always one interval after the last."""
+
+    interval: timedelta
+    adjust_for_dst = False
+
+    def next_after(self, moment: datetime) -> datetime:
+        return moment + self.interval
+
+    def fires_more_than_once_a_minute(self, now: datetime) -> bool:
+        return self.interval < timedelta(minutes=1)
+
+
+def parse_schedule(schedule: str) -> TimerSchedule:
+    """The schedule a binding's `schedule` names, or ScheduleError with the host's message."""
     expression = schedule.strip()
     setting = SETTING.match(expression)
     if setting:
-        expression = os.environ.get(setting.group(1), "").strip()
-        if not expression:
-            raise ConfigError(
-                f"timer trigger {function_name}: the app setting {setting.group(1)} is not set"
-            )
+        resolved = os.environ.get(setting.group(1))
+        if resolved is None:
+            raise ScheduleError(f"'{expression}' does not resolve to a value.")
+        expression = resolved.strip()
     fields = expression.split()
-    if len(fields) != 6 or not croniter.is_valid(expression, second_at_beginning=True):
-        raise ConfigError(
-            f"timer trigger {function_name}: {expression!r} is not a six-field NCRONTAB "
-            "expression ({second} {minute} {hour} {day} {month} {day-of-week}), "
-            "which is what Azure Functions requires"
+    seconds = len(fields) == 6
+    if len(fields) in (5, 6) and croniter.is_valid(expression, second_at_beginning=seconds):
+        return CronSchedule(" ".join(fields))
+    interval = _timespan(expression)
+    if interval == timedelta(0):
+        raise ScheduleError(
+            f"The schedule expression '{expression}' is a zero interval: Azure would run the "
+            "function back to back without pause; devhost refuses it."
         )
-    return expression
+    if interval is not None:
+        return ConstantSchedule(interval)
+    raise ScheduleError(
+        f"The schedule expression '{expression}' was not recognized as a valid cron "
+        "expression or timespan string."
+    )
 
 
-def next_after(expression: str, moment: datetime) -> datetime:
-    """The first occurrence strictly after `moment`."""
-    occurrence = croniter(expression, moment, second_at_beginning=True).get_next(datetime)
-    return cast(datetime, occurrence)  # croniter ships no type information
+def _timespan(text: str) -> timedelta | None:
+    match = TIMESPAN.match(text)
+    if not match:
+        return None
+    if match["days"]:
+        return timedelta(days=int(match["days"]))
+    hours, minutes, seconds = int(match["h"]), int(match["m"]), int(match["s"] or 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    fraction = float(f"0.{match['f']}") if match["f"] else 0.0
+    return timedelta(
+        days=int(match["d"] or 0), hours=hours, minutes=minutes, seconds=seconds + fraction
+    )
 
 
+def error_text(function_name: str, problem: ScheduleError) -> str:
+    """The host's log line for a function its indexing refused (ScriptHostLoggerExtension
+    FunctionError, with the WebJobs SDK's FunctionIndexingException flattened)."""
+    return (
+        f"The '{function_name}' function is in error: Microsoft.Azure.WebJobs.Host: Error "
+        f"indexing method 'Functions.{function_name}'. Microsoft.Azure.WebJobs.Extensions: "
+        f"{problem}"
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    """What the schedule monitor records of one trigger (ScheduleStatus.cs)."""
+
+    last: datetime = NEVER
+    next: datetime = NEVER
+    last_updated: datetime = NEVER
+
+    def to_json(self) -> dict[str, str]:
+        return dict(zip(("Last", "Next", "LastUpdated"), self.to_row(), strict=True))
+
+    def to_row(self) -> tuple[str, str, str]:
+        return _wire(self.last), _wire(self.next), _wire(self.last_updated)
+
+    @classmethod
+    def from_row(cls, row: tuple[str, str, str]) -> ScheduleStatus:
+        last, next_, updated = (datetime.fromisoformat(text) for text in row)
+        return cls(last, next_, updated)
+
+
+def _wire(moment: datetime) -> str:
+    """ISO 8601 with the offset, as the host serializes TimerInfo's DateTimes in UTC."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def check_past_due(
+    schedule: TimerSchedule, recorded: ScheduleStatus | None, now: datetime
+) -> tuple[ScheduleStatus, bool]:
+    """ScheduleMonitor.CheckPastDueAsync: the status to record at start, and whether an
+    occurrence was missed since the last host ran. A schedule changed since the status was
+    recorded starts afresh rather than counting as past due."""
+    if recorded is None:
+        return ScheduleStatus(next=schedule.next_after(now), last_updated=now), False
+    status = recorded
+    if status.last != NEVER:
+        expected, basis = schedule.next_after(status.last), status.last
+    elif status.last_updated != NEVER:
+        expected, basis = schedule.next_after(status.last_updated), status.last_updated
+    else:
+        expected, basis = schedule.next_after(now), now
+    if status.next != expected:
+        if now > expected:
+            expected, basis = schedule.next_after(now), now
+        status = ScheduleStatus(next=expected, last_updated=basis)
+    return status, now > status.next
+
+
+@dataclass
+class Trigger:
+    """One timer trigger's schedule and where it stands."""
+
+    function: TimerFunction
+    schedule: TimerSchedule
+    monitored: bool
+    status: ScheduleStatus
+    startup: str | None  # "IsPastDue" or "RunOnStartup": one run due at start
+    running: bool = False
+
+
+@dataclass(frozen=True)
+class Run:
+    """One invocation to make: the TimerInfo JSON, and the status to record once it ends."""
+
+    function: TimerFunction
+    info: str
+    reason: str  # what the host logs as the invocation's Reason
+    details: str | None  # its Trigger Details: why a run came off schedule
+    status: ScheduleStatus
+    monitored: bool
+
+
+@dataclass
 class Schedules:
-    """When each timer trigger runs next; `take_due` hands out the runs that came due."""
+    """When each timer trigger runs next; `take_due` hands out the runs that came due and
+    `finished` records each one's new status."""
 
-    def __init__(self, functions: list[TimerFunction], start: datetime) -> None:
-        self.functions = {f.name: f for f in functions}
-        self.expressions = {f.name: resolve(f.name, f.schedule) for f in functions}
-        self.upcoming = {name: next_after(e, start) for name, e in self.expressions.items()}
-        self.last: dict[str, datetime] = {}
-        self.updated = dict.fromkeys(self.functions, start)
+    triggers: dict[str, Trigger] = field(default_factory=dict)
 
-    def renewed(self, functions: list[TimerFunction], now: datetime) -> Schedules:
-        """The schedules of a reloaded app: a trigger whose expression is unchanged keeps its
-        next occurrence and what its TimerInfo records; a new or changed one starts at `now`."""
-        fresh = Schedules(functions, now)
-        for name, expression in fresh.expressions.items():
-            if self.expressions.get(name) == expression:
-                fresh.upcoming[name] = self.upcoming[name]
-                fresh.updated[name] = self.updated[name]
-                if name in self.last:
-                    fresh.last[name] = self.last[name]
-        return fresh
-
-    def next_due(self) -> datetime | None:
-        return min(self.upcoming.values(), default=None)
-
-    def take_due(self, now: datetime) -> list[tuple[TimerFunction, str]]:
-        """The (function, TimerInfo JSON) of every trigger due at `now`, schedules moved on."""
-        runs = []
-        for name, occurrence in self.upcoming.items():
-            if occurrence > now:
+    @classmethod
+    def start(
+        cls,
+        functions: list[TimerFunction],
+        now: datetime,
+        recorded: dict[str, ScheduleStatus],
+    ) -> Schedules:
+        """The triggers as a starting host sees them (TimerListener.StartAsync), given the
+        statuses the task hub recorded; a function whose schedule is refused is logged and
+        left out."""
+        schedules = cls()
+        for function in functions:
+            try:
+                schedule = parse_schedule(function.schedule)
+            except ScheduleError as problem:
+                log.error("%s", error_text(function.name, problem))
                 continue
-            expression = self.expressions[name]
-            following = next_after(expression, occurrence)
-            past_due = following <= now  # the clock jumped past more than one occurrence
-            while following <= now:
-                occurrence, following = following, next_after(expression, following)
-            info = {
-                "Schedule": {"AdjustForDST": True},
-                "ScheduleStatus": {
-                    "Last": to_wire(self.last.get(name, self.updated[name])),
-                    "Next": to_wire(occurrence),
-                    "LastUpdated": to_wire(self.updated[name]),
-                },
-                "IsPastDue": past_due,
-            }
-            self.last[name], self.updated[name] = occurrence, now
-            self.upcoming[name] = following
-            runs.append((self.functions[name], json.dumps(info)))
+            monitored = function.use_monitor and not schedule.fires_more_than_once_a_minute(now)
+            startup = None
+            if monitored:
+                status, past_due = check_past_due(schedule, recorded.get(function.name), now)
+                startup = "IsPastDue" if past_due else None
+            else:
+                status = ScheduleStatus(next=schedule.next_after(now))
+            if startup is None and function.run_on_startup:
+                startup = "RunOnStartup"
+            schedules.triggers[function.name] = Trigger(
+                function, schedule, monitored, status, startup
+            )
+        return schedules
+
+    def recorded(self) -> dict[str, ScheduleStatus]:
+        """The statuses the monitor keeps, to be written to the task hub."""
+        return {name: t.status for name, t in self.triggers.items() if t.monitored}
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next run is due (a run due at start is due now); running ones wait."""
+        return min(
+            (now if t.startup else t.status.next for t in self.triggers.values() if not t.running),
+            default=None,
+        )
+
+    def take_due(self, now: datetime) -> list[Run]:
+        """The runs due at `now`; each trigger waits for its run to end before the next
+        (TimerListener restarts its timer only after an invocation)."""
+        runs = []
+        for trigger in self.triggers.values():
+            if trigger.running or (not trigger.startup and trigger.status.next > now):
+                continue
+            runs.append(self._run(trigger, now))
+            trigger.running, trigger.startup = True, None
         return runs
+
+    def _run(self, trigger: Trigger, now: datetime) -> Run:
+        """TimerListener.InvokeJobFunction: the TimerInfo carries the status as recorded
+        before this run (none without the monitor); afterwards `Next` counts from this run,
+        or from the occurrence if the run came a little early."""
+        past_due = trigger.startup == "IsPastDue"
+        info: dict[str, Any] = {
+            "Schedule": {"AdjustForDST": trigger.schedule.adjust_for_dst},
+            "ScheduleStatus": trigger.status.to_json() if trigger.monitored else None,
+            "IsPastDue": past_due,
+        }
+        moment = now if trigger.startup else max(now, trigger.status.next)
+        after = ScheduleStatus(moment, trigger.schedule.next_after(moment), moment)
+        details = None
+        if past_due:
+            details = (
+                "UnscheduledInvocationReason: IsPastDue, "
+                f"OriginalSchedule: {_wire(trigger.status.next)}"
+            )
+        elif trigger.startup:
+            details = "UnscheduledInvocationReason: RunOnStartup"
+        return Run(
+            trigger.function,
+            json.dumps(info),
+            f"Timer fired at {_wire(now)}",  # TimerTriggerBinding.GetTriggerReason
+            details,
+            after,
+            trigger.monitored,
+        )
+
+    def finished(self, run: Run) -> None:
+        """The run ended: its trigger's schedule moves on from it."""
+        trigger = self.triggers.get(run.function.name)
+        if trigger is not None and trigger.running:
+            trigger.status, trigger.running = run.status, False

@@ -18,6 +18,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from devhost.app.client_hubs import check_client_hubs
 from devhost.app.config import (
     ConfigError,
     HostConfig,
@@ -67,6 +68,7 @@ def _run(args: argparse.Namespace, config: HostConfig, workers: WorkerPool, hub:
     clock = make_clock(args.clock, from_wire(position) if position else None)
     index = workers.start()
     report_refused(index)
+    check_client_hubs(index, config)
     engine = Engine(
         hub,
         index,

@@ -11,10 +11,17 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from devhost.app.client_hubs import (
+    other_connection_refusal,
+    other_hub_refusal,
+    same_connection,
+    same_hub,
+)
+from devhost.app.config import DEFAULT_CONNECTION
 from devhost.durable.clock import to_wire
 from devhost.engine.checks import swapped_argument_error
 from devhost.engine.client import ClientOperations
@@ -50,6 +57,16 @@ def validate_instance_id(instance_id: str) -> None:
         )
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _query(request: web.Request, name: str) -> str | None:
+    """A query parameter as HttpApiHandler.GetClient reads it: the key ignoring case, a blank
+    value as none."""
+    value = next((v for k, v in request.query.items() if k.lower() == name.lower()), "")
+    return value.strip() or None
+
+
 class ManagementApi:
     """Request handlers over the engine's client operations; `urls_for(request)` builds
     management URLs for the caller's origin."""
@@ -60,8 +77,10 @@ class ManagementApi:
         urls_for: Callable[[web.Request], Urls],
         inputs_in_history: bool = False,  # storeInputsInOrchestrationHistory's default
         sdk_encoded: bool = False,
+        storage_connection: str = DEFAULT_CONNECTION,
     ) -> None:
         self.client = client
+        self.storage_connection = storage_connection
         self.urls_for = urls_for
         self.inputs_in_history = inputs_in_history
         self.sdk_encoded = sdk_encoded
@@ -81,6 +100,32 @@ class ManagementApi:
             return data
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
+        """Every route of the API, each refusing a `?taskHub=` other than devhost's own."""
+        return [
+            web.route(r.method, r.path, self._in_this_hub(r.handler), **r.kwargs)
+            for r in self._routes(prefix)
+        ]
+
+    def _in_this_hub(self, handler: Handler) -> Handler:
+        """HttpApiHandler reads `taskHub` and `connection` from the query (keys ignoring case)
+        and acts on that task hub through a client for it; hub names compare ignoring case
+        (DurableClientAttribute.Equals). devhost serves one hub and refuses the others."""
+
+        async def checked(request: web.Request) -> web.StreamResponse:
+            hub = _query(request, "taskHub")
+            own = self.urls_for(request).hub
+            if hub is not None and not same_hub(hub, own):
+                raise HostError(other_hub_refusal("The query parameter taskHub", hub, own))
+            connection = _query(request, "connection")
+            configured = self.storage_connection
+            if connection is not None and not same_connection(connection, configured):
+                where = "The query parameter connection"
+                raise HostError(other_connection_refusal(where, connection, configured))
+            return await handler(request)
+
+        return checked
+
+    def _routes(self, prefix: str) -> list[web.RouteDef]:
         p = prefix.rstrip("/")
         instance = p + "/instances/{id}"
         return [

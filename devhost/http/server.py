@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from devhost.app.client_hubs import check_client_hubs
 from devhost.app.config import ConfigError, HostConfig
 from devhost.app.loader import FunctionIndex
 from devhost.durable.clock import to_wire
@@ -75,6 +76,7 @@ class Host:
 
     def use_index(self, index: FunctionIndex) -> None:
         """Serve a reloaded app's functions: its routes here, the rest in the engine."""
+        check_client_hubs(index, self.config)
         triggers = HttpTriggers(index.http, self.config.route_prefix)
         self.engine.use_index(index)
         self.index, self.triggers = index, triggers
@@ -96,7 +98,10 @@ class Host:
         middlewares = [self._errors, *([easyauth.middleware] if easyauth else []), self._auth]
         app = web.Application(middlewares=middlewares, client_max_size=self.body_limit)
         api = ManagementApi(
-            self.engine.client, self.urls_for, inputs_in_history=self.config.inputs_in_history
+            self.engine.client,
+            self.urls_for,
+            inputs_in_history=self.config.inputs_in_history,
+            storage_connection=self.config.storage_connection,
         )
         app.add_routes(api.routes(WEBHOOKS))
         if easyauth:
@@ -119,6 +124,7 @@ class Host:
             self.urls_for,
             inputs_in_history=self.config.inputs_in_history,
             sdk_encoded=True,
+            storage_connection=self.config.storage_connection,
         )
         app.add_routes(api.routes("/durabletask"))
         return app

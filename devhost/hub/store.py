@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS clock (
     mode       TEXT NOT NULL CHECK (mode IN ('real', 'manual', 'auto')),  -- of the last run
     host_time  TEXT NOT NULL     -- the latest host time reached (ISO UTC); never moves back
 );
+CREATE TABLE IF NOT EXISTS timer_status (  -- the timer triggers' schedule monitor
+    function      TEXT PRIMARY KEY,
+    last          TEXT NOT NULL,  -- ISO; 0001-01-01 until it first ran
+    next          TEXT NOT NULL,  -- the occurrence it waits for
+    last_updated  TEXT NOT NULL
+);
 """
 # Orchestrator messages wait while their instance is suspended, except the resume and the
 # terminate events that override suspension (DurableTask.Core TaskOrchestrationExecutor);
@@ -382,6 +388,20 @@ class TaskHub:
             "INSERT INTO clock (id, mode, host_time) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE"
             " SET mode = excluded.mode, host_time = MAX(host_time, excluded.host_time)",
             (mode, host_time),
+        )
+
+    # -- timer triggers' schedule status -----------------------------------------------------
+
+    def timer_statuses(self) -> dict[str, tuple[str, str, str]]:
+        """(last, next, last_updated) of each monitored timer trigger, as recorded."""
+        rows = self.db.execute("SELECT function, last, next, last_updated FROM timer_status")
+        return {name: (last, next_, updated) for name, last, next_, updated in rows}
+
+    def save_timer_status(self, function: str, last: str, next_: str, last_updated: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO timer_status (function, last, next, last_updated)"
+            " VALUES (?, ?, ?, ?)",
+            (function, last, next_, last_updated),
         )
 
     def pending_messages(self, target: str) -> list[Message]:

@@ -96,12 +96,15 @@ class HttpTrigger(Request[HttpReply | str]):
 
 
 @dataclass(frozen=True)
-class TimerTrigger(Request[None]):
-    """Run a timer-triggered function with the TimerInfo JSON the host binds."""
+class TimerTrigger(Request[str | None]):
+    """Run a timer-triggered function with the TimerInfo JSON the host binds; the answer is
+    the text of what it raised, or None. `reason` and `details` are what the host logs."""
 
     function: str
     info: str
     client_binding: str | None
+    reason: str
+    details: str | None
 
 
 #: A request on its way to the worker, under the id its answer comes back with. Calls and

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from devhost.app.config import ConfigError
 from devhost.app.loader import FunctionIndex
+from devhost.worker import invocations
 from devhost.worker.messages import Answer, Call, Loaded, LoadFailed, Request
 
 log = logging.getLogger("devhost")
@@ -313,7 +314,7 @@ class WorkerPool:
         if not w.outbox:
             loop.call_soon(self._flush, w)
         w.outbox.append((call_id, request))
-        return await future
+        return await invocations.logged(request, future)
 
     def _flush(self, w: Worker) -> None:
         """Send the calls made during one turn of the loop as one message: a pipe write

@@ -234,6 +234,6 @@ class _Worker:
             log.exception("function %s failed", request.function)
             return f"{type(error).__name__}: {error}"
 
-    async def timer_trigger(self, request: TimerTrigger) -> None:
+    async def timer_trigger(self, request: TimerTrigger) -> str | None:
         function = next(f for f in self.index.timers if f.name == request.function)
-        await timers.invoke(function, request.info, request.client_binding, self.pool)
+        return await timers.invoke(function, request.info, request.client_binding, self.pool)

@@ -237,6 +237,7 @@ def run_episode(
     decision.done = bool(state.get("isDone"))
     decision.output = json.dumps(state["output"]) if "output" in state else None
     decision.continued = context.will_continue_as_new
+    decision.actions = _actions_taken(context)
     try:
         decision.work = _new_work(context, past, new)
     except UnsupportedAction as action:
@@ -257,6 +258,14 @@ def _flatten(actions: list[Any]) -> list[Any]:
         else:
             flat.append(action)
     return flat
+
+
+def _actions_taken(context: DurableOrchestrationContext) -> int:
+    """The actions the extension counts against maxOrchestrationActions (each activity,
+    sub-orchestration, timer, entity call or signal; not waits for events): the SDK's action
+    list holds every action the code took since the execution began."""
+    actions = _flatten(context._action_payload_v2 or context._action_payload_v1)
+    return sum(isinstance(a, _COUNTED_ACTIONS) for a in actions)
 
 
 def _open_tasks(context: DurableOrchestrationContext) -> list[Any]:
@@ -306,6 +315,17 @@ _TASK_ACTIONS = (
     CallSubOrchestratorWithRetryAction,
     WaitForExternalEventAction,
     CallHttpAction,
+)
+
+
+_COUNTED_ACTIONS = (
+    CallActivityAction,
+    CallActivityWithRetryAction,
+    CreateTimerAction,
+    CallEntityAction,
+    CallSubOrchestratorAction,
+    CallSubOrchestratorWithRetryAction,
+    SignalEntityAction,
 )
 
 

@@ -20,8 +20,9 @@ async def invoke(
     info_json: str,
     client_binding: str | None,
     pool: Executor,
-) -> None:
-    """Run one timer trigger; a failure is logged (the schedule goes on, as in Azure)."""
+) -> str | None:
+    """Run one timer trigger; a failure is logged and its text returned, as the Python worker
+    reports `Type: message` (dispatcher._serialize_exception); the schedule goes on."""
     try:
         timer = TimerRequestConverter.decode(
             meta.Datum(value=info_json, type="json"), trigger_metadata=None
@@ -38,6 +39,7 @@ async def invoke(
         else:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(pool, lambda: handler(**kwargs))
-        log.info("timer trigger %s ran", function.name)
-    except Exception:
+    except Exception as error:
         log.exception("timer trigger %s failed", function.name)
+        return f"{type(error).__name__}: {error}"
+    return None
