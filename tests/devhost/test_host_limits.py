@@ -90,7 +90,7 @@ def test_the_durable_http_api_honours_its_own_task_hub_and_refuses_another(host)
     instance = run(host, "three_steps")["instanceId"]
     path = f"/runtime/webhooks/durabletask/instances/{instance}"
     assert host.http.get(path, params={"taskHub": "limits"}).status_code == 200
-    assert host.http.get(path, params={"TASKHUB": "Surface"}).status_code == 200
+    assert host.http.get(path, params={"TASKHUB": "Limits"}).status_code == 200
     own_store = {"taskHub": "limits", "connection": "AzureWebJobsStorage"}
     assert host.http.get(path, params=own_store).status_code == 200
     for other, named in [({"taskHub": "billing"}, "'billing'"), ({"connection": "X"}, "'X'")]:
@@ -110,7 +110,7 @@ def test_a_client_binding_for_another_task_hub_or_store_is_refused_at_start(monk
     """On Azure such a client acts on that hub or storage account (DurableClientAttribute's
     TaskHub and ConnectionName); devhost has one hub and says so, naming the function."""
     config = HostConfig("api", "limits", Limits())
-    check_client_hubs(FunctionIndex(client_hubs={"starter": ("Surface", None)}), config)
+    check_client_hubs(FunctionIndex(client_hubs={"starter": ("Limits", None)}), config)
     check_client_hubs(FunctionIndex(client_hubs={"s": (None, "AzureWebJobsStorage")}), config)
     check_client_hubs(FunctionIndex(client_hubs={"s": (None, "Storage")}), config)
     monkeypatch.setenv("BILLING_HUB", "billing")

@@ -182,5 +182,5 @@ def test_a_refused_schedule_leaves_out_only_its_function_with_the_hosts_error(re
         "The schedule expression 'every day at noon' was not recognized as a valid cron "
         "expression or timespan string."
     ) in first_log
-    assert "'%SURFACE_UNSET_SCHEDULE%' does not resolve to a value." in first_log
+    assert "'%LIMITS_UNSET_SCHEDULE%' does not resolve to a value." in first_log
     assert not {"unreadable_schedule", "unset_schedule"} & {run["name"] for run in first_runs}

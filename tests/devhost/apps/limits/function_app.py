@@ -51,7 +51,7 @@ def unreadable_schedule(timer: func.TimerRequest) -> None:
     record("unreadable_schedule", timer)
 
 
-@app.timer_trigger(arg_name="timer", schedule="%SURFACE_UNSET_SCHEDULE%")
+@app.timer_trigger(arg_name="timer", schedule="%LIMITS_UNSET_SCHEDULE%")
 def unset_schedule(timer: func.TimerRequest) -> None:
     record("unset_schedule", timer)
 
@@ -90,7 +90,7 @@ def step(number: int) -> int:
 
 
 @app.route(route="own-hub/start", methods=["POST"])
-@app.durable_client_input(client_name="client", task_hub="SURFACE")
+@app.durable_client_input(client_name="client", task_hub="LIMITS")
 async def start_in_own_hub(req: func.HttpRequest, client: df.DurableOrchestrationClient):
     """A client naming the app's own task hub, in other letter case."""
     instance_id = await client.start_new("three_steps")
