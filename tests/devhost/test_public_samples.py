@@ -188,7 +188,9 @@ def test_phone_verification_accepts_the_code_sent_to_the_phone(host: DevHost) ->
     assert host.http.post(respond, json=123).status_code == 202
     status = final_status(host, urls)
     assert status["runtimeStatus"] == "Completed", status
-    assert status["input"] == "+14255550123"
+    # start_new sends the input as JSON text in a JSON string (SDK issue #195), which the
+    # extension stores as given: the status shows the text.
+    assert json.loads(status["input"]) == "+14255550123"
     assert status["output"] is True
 
 
