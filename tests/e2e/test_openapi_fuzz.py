@@ -8,7 +8,9 @@ accepted, no answer without sign-in. The host runs as in Azure: keys required (t
 routes take none: people sign in) and App Service Authentication (`--easyauth`), the caller
 signed in with every app role. The few rules JSON Schema cannot express are applied to
 generated valid data by tests/e2e/fuzz_hooks.py; tests/e2e/schemathesis.toml lists the answers
-about an instance's state that a valid action may get.
+about an instance's state that a valid action may get. One check is left out: an undeclared
+method is a 404 from the Functions host, not the 405 schemathesis expects (the methods are a
+route constraint in ASP.NET routing; tests/devhost/test_http_triggers.py pins it).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def test_schemathesis_finds_nothing_against_the_served_document(start_app, tmp_p
         "--config-file", str(HERE / "schemathesis.toml"), "run",
         f"{host.base_url}/api/openapi.yaml", "--url", host.base_url,
         "--header", f"Authorization:Bearer {token}",
-        "--checks", "all", "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
+        "--checks", "all", "--exclude-checks", "unsupported_method", "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
         "--workers", "1", "--generation-database", ":memory:",
     ]  # fmt: skip
     env = {
