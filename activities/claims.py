@@ -23,13 +23,13 @@ SUPERVISOR = "supervisor"
 
 
 @bp.activity_trigger(input_name="document", activity=Activity.EXTRACT_DOCUMENT)
-def claims_extract_document(document: dict[str, Any]) -> dict[str, Any]:
+def claims_extract_document(document: dict) -> dict[str, Any]:
     """Read one document: `{documentId, kind, readable, fields}`."""
     return documents.client().extract(document)
 
 
 @bp.activity_trigger(input_name="document", activity=Activity.REVIEW_PHOTO)
-def claims_review_photo(document: dict[str, Any]) -> dict[str, Any]:
+def claims_review_photo(document: dict) -> dict[str, Any]:
     """Check that a photo's damage fits the claim: `{documentId, damageConsistent, confidence}`."""
     return images.client().review(document)
 
@@ -46,13 +46,13 @@ def claims_lookup_policy(number: str) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="claim", activity=Activity.SCORE_FRAUD)
-def claims_score_fraud(claim: dict[str, Any]) -> dict[str, Any]:
+def claims_score_fraud(claim: dict) -> dict[str, Any]:
     """`{score, reasons}` from the fraud service."""
     return fraud.client().score(claim)
 
 
 @bp.activity_trigger(input_name="facts", activity=Activity.ASSESS)
-def claims_assess(facts: dict[str, Any]) -> dict[str, Any]:
+def claims_assess(facts: dict) -> dict[str, Any]:
     """Apply the decision rule with today's settings; the result is then fixed in history."""
     assessment = claims.assess(
         facts["amount"],
@@ -68,7 +68,7 @@ def claims_assess(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payout", activity=Activity.PAY)
-def claims_pay(payout: dict[str, Any]) -> dict[str, Any]:
+def claims_pay(payout: dict) -> dict[str, Any]:
     """Issue the payout once per idempotency key: `{payoutId, status, amount, currency}`."""
     return payments.client().pay(
         payout["claimId"],
@@ -80,7 +80,7 @@ def claims_pay(payout: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="message", activity=Activity.NOTIFY)
-def claims_notify(message: dict[str, Any]) -> dict[str, Any]:
+def claims_notify(message: dict) -> dict[str, Any]:
     """Send one message once per idempotency key: `{messageId}`.
 
     The recipient `supervisor` means the claims supervisors' address (setting

@@ -7,8 +7,6 @@ more, and the entity alone decides who holds: the event is a wake-up, never a gr
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
 
 from domain.common import ACTIVE_STATUSES
@@ -32,7 +30,7 @@ async def lock_owner_running(owner: str, client: df.DurableOrchestrationClient) 
 
 @bp.activity_trigger(input_name="notice")
 @bp.durable_client_input(client_name="client")
-async def lock_notify_holder(notice: dict[str, Any], client: df.DurableOrchestrationClient) -> bool:
+async def lock_notify_holder(notice: dict, client: df.DurableOrchestrationClient) -> bool:
     """Tell `owner` it now holds `resource`, under the event name its wait listens for;
     False when it no longer runs (hand the lock on)."""
     owner = notice["owner"]

@@ -31,21 +31,21 @@ _ROLES = {
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.RECORD_INSPECTION)
-def maintenance_record_inspection(request: dict[str, Any]) -> dict[str, Any]:
+def maintenance_record_inspection(request: dict) -> dict[str, Any]:
     """File the inspection record of the order as submitted: `{inspectionId}`."""
     result = compliance.client().record_inspection(request["order"], request["idempotencyKey"])
     return {"inspectionId": result["inspectionId"]}
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.CHECK_PART)
-def maintenance_check_part(request: dict[str, Any]) -> list[dict[str, Any]]:
+def maintenance_check_part(request: dict) -> list[dict[str, Any]]:
     """Every supplier's offer for one part (no side effect, so no key)."""
     offers = suppliers.client().availability(request["partNumber"], int(request["quantity"]))
     return [to_json(SupplierOffer.model_validate(offer)) for offer in offers]
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.ORDER_PART)
-def maintenance_order_part(request: dict[str, Any]) -> dict[str, Any]:
+def maintenance_order_part(request: dict) -> dict[str, Any]:
     """Order one part from one supplier: `{orderId, supplier, partNumber, quantity, status}`."""
     result = suppliers.client().order(
         request["supplier"],
@@ -63,7 +63,7 @@ def maintenance_order_part(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.GENERATE_COMPLIANCE)
-def maintenance_generate_compliance(request: dict[str, Any]) -> dict[str, Any]:
+def maintenance_generate_compliance(request: dict) -> dict[str, Any]:
     """Issue the compliance (release) document covering the task results: `{documentId}`."""
     result = compliance.client().generate(
         request["order"], request["results"], request["idempotencyKey"]
@@ -72,7 +72,7 @@ def maintenance_generate_compliance(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.NOTIFY)
-def maintenance_notify(request: dict[str, Any]) -> dict[str, Any]:
+def maintenance_notify(request: dict) -> dict[str, Any]:
     """Send one message: to a named `recipient`, or to a `role` (planner, manager) whose address
     is a setting. Returns `{messageId}`."""
     recipient = request.get("recipient")

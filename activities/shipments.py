@@ -24,7 +24,7 @@ DEFAULT_DISPATCHER = "dispatch@example.com"
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.CONFIG)
-def shipments_config(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_config(request: dict) -> dict[str, Any]:
     """The settings a shipment needs, read here because orchestrators may not read settings.
 
     Read once at the start and kept in history, so a setting changed mid-flight never makes a
@@ -38,14 +38,14 @@ def shipments_config(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.QUOTE)
-def shipments_quote(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_quote(request: dict) -> dict[str, Any]:
     """One carrier's quote, reduced to the fields the ranking rule reads (no side effect)."""
     raw = carriers.client().quote(request["carrier"], request["shipment"])
     return to_json(Quote.model_validate(raw))
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.RESERVE)
-def shipments_reserve(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_reserve(request: dict) -> dict[str, Any]:
     """Hold the quoted capacity: `{reservationId}`."""
     result = carriers.client().reserve(
         request["carrier"], request["quote"], request["idempotencyKey"]
@@ -54,7 +54,7 @@ def shipments_reserve(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.BOOK)
-def shipments_book(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_book(request: dict) -> dict[str, Any]:
     """Turn a reservation into a booking: `{bookingId}`."""
     result = carriers.client().book(
         request["carrier"], request["reservationId"], request["idempotencyKey"]
@@ -63,7 +63,7 @@ def shipments_book(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.CANCEL_RESERVATION)
-def shipments_cancel_reservation(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_cancel_reservation(request: dict) -> dict[str, Any]:
     """Compensation for a reservation that will not be booked."""
     result = carriers.client().cancel_reservation(
         request["carrier"], request["reservationId"], request["idempotencyKey"]
@@ -72,7 +72,7 @@ def shipments_cancel_reservation(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.CANCEL_BOOKING)
-def shipments_cancel_booking(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_cancel_booking(request: dict) -> dict[str, Any]:
     """Compensation for a booking that will not be used (cancel or missed pickup)."""
     result = carriers.client().cancel_booking(
         request["carrier"], request["bookingId"], request["idempotencyKey"]
@@ -81,7 +81,7 @@ def shipments_cancel_booking(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=Activity.NOTIFY_DISPATCHER)
-def shipments_notify_dispatcher(request: dict[str, Any]) -> dict[str, Any]:
+def shipments_notify_dispatcher(request: dict) -> dict[str, Any]:
     """Tell the dispatcher (setting DISPATCHER_ADDRESS) something needs a person: `{messageId}`."""
     recipient = settings.get(DISPATCHER_SETTING, DEFAULT_DISPATCHER)
     result = notifications.client().send(

@@ -6,8 +6,6 @@ never fail a workflow, so errors are logged and swallowed.
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
 
 from adapters import telemetry
@@ -17,7 +15,7 @@ _log = telemetry.logger("activities.telemetry")
 
 
 @bp.activity_trigger(input_name="change")
-def record_stage(change: dict[str, Any]) -> bool:
+def record_stage(change: dict) -> bool:
     """Send one WorkflowStageChanged event; True when it was handed to the exporter."""
     try:
         telemetry.track_stage(change["instanceId"], change["workflow"], change["stage"])

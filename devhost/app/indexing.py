@@ -48,7 +48,6 @@ class Indexed:
     client_param: str | None
     # the (taskHub, connectionName) its durableClient binding names, when it names either
     client_hub: tuple[str | None, str | None] | None = None
-    tolerated: str | None = None  # a refusal of the worker's devhost lets pass (see below)
 
     @property
     def route(self) -> str:
@@ -114,7 +113,8 @@ def _checked(function: Any) -> Indexed:
             name,
             f"the following parameters are declared in function.json but not in Python: {extra!r}",
         )
-    doubts = [_check_parameter(name, param, bound[param], annotations) for param in params]
+    for param in params:
+        _check_parameter(name, param, bound[param], annotations)
     returned = next((b for b in bindings if b["name"] == "$return"), None)
     if returned is not None:
         _check_return(name, str(returned["type"]), annotations)
@@ -132,7 +132,6 @@ def _checked(function: Any) -> Indexed:
         context_param=context_param,
         client_param=client,
         client_hub=(hub[0] or None, hub[1] or None) if hub and any(hub) else None,
-        tolerated=next((doubt for doubt in doubts if doubt), None),
     )
 
 
@@ -158,24 +157,22 @@ def _context_param(
 
 def _check_parameter(
     name: str, param: str, binding: dict[str, Any], annotations: dict[str, Any]
-) -> str | None:
+) -> None:
     """Registry.validate_function_params for an input binding's annotation. Out[...] and
     output bindings are left to the worker: devhost serves no output binding but $return.
 
-    An annotation that is no class (`dict[str, Any]` on Python 3.11+, `str | None`) the worker
-    refuses too (azure-functions-durable-python #468); devhost lets it pass, since many apps
-    carry them, and returns the worker's words for start to warn with."""
+    An annotation that is no class and no typing alias (`dict[str, Any]` on Python 3.11+,
+    `str | None`) is refused (azure-functions-durable-python #468, open: "Worker failed to
+    index functions" for `list[str]`)."""
     if param not in annotations:
-        return None
+        return
     annotation = annotations[param]
     origin = typing.get_origin(annotation)
     if getattr(origin or annotation, "__name__", None) == "Out" or _direction(binding) == "out":
-        return None
+        return
     if not isinstance(annotation, type) and not _is_generic(annotation):
-        return str(
-            FunctionLoadError(
-                name, f"binding {param} has invalid non-type annotation {annotation!r}"
-            )
+        raise FunctionLoadError(
+            name, f"binding {param} has invalid non-type annotation {annotation!r}"
         )
     kind = str(binding["type"])
     if annotation in (str, bytes) and not _has_implicit_output(kind):
@@ -188,7 +185,6 @@ def _check_parameter(
             f'type of {param} binding in function.json "{binding["type"]}" does not match its '
             f'Python annotation "{annotation.__name__}"',
         )
-    return None
 
 
 def _check_return(name: str, kind: str, annotations: dict[str, Any]) -> None:

@@ -196,7 +196,6 @@ class FunctionIndex:
     timers: list[TimerFunction] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)  # function names, by app setting
     left_out: list[LeftOut] = field(default_factory=list)
-    tolerated: list[str] = field(default_factory=list)  # the worker's refusals devhost serves
     # function name: the (taskHub, connectionName) its durableClient binding names, if any
     client_hubs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
@@ -212,7 +211,6 @@ class FunctionIndex:
             timers=[dataclasses.replace(f, handler=None) for f in self.timers],
             disabled=list(self.disabled),
             left_out=list(self.left_out),
-            tolerated=list(self.tolerated),
             client_hubs=self.client_hubs,
         )
 
@@ -247,7 +245,7 @@ def load_app(app_dir: Path) -> FunctionIndex:
         message = f"function_app.py failed to import: {type(error).__name__}: {error}"
         raise ConfigError(message) from None
     functions = indexing.index_worker(module)
-    index = FunctionIndex(tolerated=[f.tolerated for f in functions if f.tolerated])
+    index = FunctionIndex()
     accepted = indexing.HostChecks()
     for function in indexing.in_host_order(functions):
         problem = accepted.problem(function)

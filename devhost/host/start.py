@@ -154,17 +154,7 @@ async def reload_app(host: Host, changed: list[str]) -> None:
 
 def report_refused(index: FunctionIndex) -> None:
     """Log each function the host leaves out, in the host's words
-    (ScriptHostLoggerExtension: "The '{functionName}' function is in error: {errorMessage}"),
-    and what the worker would refuse that devhost serves."""
-    if index.tolerated:
-        more = len(index.tolerated) - 1
-        log.warning(
-            "The Python worker (4.34) refuses to index this app, which on Azure would then run "
-            "with no functions: FunctionLoadError: %s%s. devhost serves it; annotate with a "
-            "class (dict) or a typing alias (typing.Dict[str, Any]).",
-            index.tolerated[0],
-            f" (and {more} more like it)" if more else "",
-        )
+    (ScriptHostLoggerExtension: "The '{functionName}' function is in error: {errorMessage}")."""
     for function in index.left_out:
         log.error(
             "The '%s' function is in error: %s (left out; on Azure too, while the rest of the "

@@ -51,7 +51,8 @@ def test_schemathesis_finds_nothing_against_the_served_document(start_app, tmp_p
         "--config-file", str(HERE / "schemathesis.toml"), "run",
         f"{host.base_url}/api/openapi.yaml", "--url", host.base_url,
         "--header", f"Authorization:Bearer {token}",
-        "--checks", "all", "--exclude-checks", "unsupported_method", "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
+        "--checks", "all", "--exclude-checks", "unsupported_method",
+        "--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-shrink",
         "--workers", "1", "--generation-database", ":memory:",
     ]  # fmt: skip
     env = {

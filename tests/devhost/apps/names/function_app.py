@@ -31,12 +31,6 @@ def say_hello(city: str) -> str:
     return f"Hello {city}"
 
 
-@app.activity_trigger(input_name="order")
-def tally(order: dict[str, int]) -> int:
-    """Annotated with a builtin generic: the worker refuses it, devhost serves it and warns."""
-    return sum(order.values())
-
-
 @app.entity_trigger(context_name="context", entity_name="Counter")
 def counter_entity(context: df.DurableEntityContext):
     value = context.get_state(lambda: 0)
