@@ -116,6 +116,7 @@ class HttpFunction:
     client_param: str | None
     context_param: str | None
     directory: str = ""  # the folder of the file defining it, as the worker reports it
+    disabled: bool = False  # by app setting: 404 unless the request carries the master key
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def _add(index: FunctionIndex, function: Indexed, *, disabled: bool) -> None:
     context_param, client = function.context_param, function.client_param
     if function.client_hub is not None:
         index.client_hubs[name] = function.client_hub
-    if kind == "httpTrigger" and not disabled:  # a disabled one answers 404
+    if kind == "httpTrigger":
         methods = trigger.get("methods")
         index.http.append(
             HttpFunction(
@@ -283,6 +284,7 @@ def _add(index: FunctionIndex, function: Indexed, *, disabled: bool) -> None:
                 client_param=client,
                 context_param=context_param,
                 directory=directory,
+                disabled=disabled,
             )
         )
     elif kind == "orchestrationTrigger":

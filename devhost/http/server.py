@@ -225,6 +225,10 @@ class Host:
             self._given_key(request), function.auth_level
         ):
             return web.Response(status=401)  # the host's UnauthorizedResult (devhost/http/keys.py)
+        if function.disabled and self.keys.level_of(self._given_key(request)) != "admin":
+            # FunctionInvocationMiddleware.GetResultAsync: a disabled function is NotFound
+            # unless the caller holds the admin level (the master key).
+            return web.Response(status=404)
         binding = None
         if function.client_param:
             binding = self.urls_for(request).client_binding(self.rpc_base_url)
