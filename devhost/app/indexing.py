@@ -27,6 +27,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.app.config import ConfigError
+from devhost.app.timer_schedules import ScheduleError, indexing_error, parse_schedule
 
 ON_AZURE = (
     "On Azure the app would run with no functions: the worker refuses to index it, and the "
@@ -261,6 +262,11 @@ class HostChecks:
         """The host's error for a function it leaves out, or None."""
         if not VALID_NAME.match(function.name):
             return f"'{function.name}' is not a valid function name."
+        if function.trigger["type"] == "timerTrigger":
+            try:
+                parse_schedule(str(function.trigger["schedule"]))
+            except ScheduleError as problem:
+                return indexing_error(function.name, problem)
         if function.trigger["type"] != "httpTrigger":
             return None
         route = function.route

@@ -12,17 +12,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devhost.app.loader import TimerFunction
-from devhost.durable.clock import from_wire, to_wire
-from devhost.engine.schedules import (
+from devhost.app.timer_schedules import (
     NEVER,
     ConstantSchedule,
     CronSchedule,
     ScheduleError,
-    Schedules,
-    ScheduleStatus,
-    check_past_due,
     parse_schedule,
 )
+from devhost.durable.clock import from_wire, to_wire
+from devhost.engine.schedules import Schedules, ScheduleStatus, check_past_due
 from tests.devhost.support import APPS
 
 LIMITS = APPS / "limits"
