@@ -99,9 +99,10 @@ class InvocationContext:
         return _INVOCATION_ID_LOCAL
 
     @classmethod
-    def new(cls, function: _Named) -> InvocationContext:
+    def new(cls, function: _Named, invocation_id: str) -> InvocationContext:
+        """The context of one invocation, under the id the host logs it with."""
         return cls(
-            str(uuid.uuid4()), function.name, function.directory, TraceContext.new(), RetryContext()
+            invocation_id, function.name, function.directory, TraceContext.new(), RetryContext()
         )
 
 

@@ -16,6 +16,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from devhost.app.loader import ActivityFunction, InvocationContext
 from devhost.durable import failures
 from devhost.durable.decisions import Outcome
+from devhost.worker.messages import Activity
 
 log = logging.getLogger("devhost")
 
@@ -24,16 +25,12 @@ def is_async(function: ActivityFunction) -> bool:
     return asyncio.iscoroutinefunction(function.handler)
 
 
-def invoke_sync(
-    function: ActivityFunction | None,
-    name: str,
-    input_json: str | None,
-    client_binding: str | None = None,
-) -> Outcome:
+def invoke_sync(function: ActivityFunction | None, request: Activity) -> Outcome:
     """Run a synchronous activity here, in the calling (pool) thread; failures come back as
-    an Outcome, never raised. `client_binding` is the durableClient binding JSON."""
+    an Outcome, never raised."""
+    name = request.name
     try:
-        kwargs = _arguments(function, name, input_json, client_binding)
+        kwargs = _arguments(function, request)
         assert function is not None
         assert function.handler is not None, "the worker's index keeps the code"
         return _returned(function.handler(**kwargs))
@@ -41,15 +38,11 @@ def invoke_sync(
         return _failed(name, error)
 
 
-async def invoke(
-    function: ActivityFunction | None,
-    name: str,
-    input_json: str | None,
-    client_binding: str | None = None,
-) -> Outcome:
+async def invoke(function: ActivityFunction | None, request: Activity) -> Outcome:
     """Run an async activity on the worker's loop, as invoke_sync runs a synchronous one."""
+    name = request.name
     try:
-        kwargs = _arguments(function, name, input_json, client_binding)
+        kwargs = _arguments(function, request)
         assert function is not None
         assert function.handler is not None, "the worker's index keeps the code"
         return _returned(await function.handler(**kwargs))
@@ -57,20 +50,19 @@ async def invoke(
         return _failed(name, error)
 
 
-def _arguments(
-    function: ActivityFunction | None, name: str, input_json: str | None, client_binding: str | None
-) -> dict[str, Any]:
-    """The function's keyword arguments, decoded with the SDK's converter."""
+def _arguments(function: ActivityFunction | None, request: Activity) -> dict[str, Any]:
+    """The function's keyword arguments, decoded with the SDK's converter; a durableClient
+    input gets the request's binding JSON."""
     if function is None:
-        raise LookupError(f"The activity function '{name}' is not in this app.")
+        raise LookupError(f"The activity function '{request.name}' is not in this app.")
     value = ActivityTriggerConverter.decode(
-        meta.Datum(value=input_json or "null", type="json"), trigger_metadata=None
+        meta.Datum(value=request.input or "null", type="json"), trigger_metadata=None
     )
     kwargs: dict[str, Any] = {function.input_param: value}
     if function.context_param:
-        kwargs[function.context_param] = InvocationContext.new(function)
+        kwargs[function.context_param] = InvocationContext.new(function, request.invocation_id)
     if function.client_param:
-        kwargs[function.client_param] = client_binding
+        kwargs[function.client_param] = request.client_binding
     return kwargs
 
 

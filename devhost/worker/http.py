@@ -16,13 +16,12 @@ from azure.functions.http import HttpResponseConverter
 from dateutil import parser
 
 from devhost.app.loader import HttpFunction, InvocationContext
-from devhost.worker.messages import HttpCall, HttpReply
+from devhost.worker.messages import HttpReply, HttpTrigger
 
 
-async def invoke(
-    function: HttpFunction, call: HttpCall, client_binding: str | None, pool: Executor
-) -> HttpReply:
+async def invoke(function: HttpFunction, trigger: HttpTrigger, pool: Executor) -> HttpReply:
     """Call the function (async on the loop, sync in a thread); its exceptions propagate."""
+    call = trigger.call
     request = func.HttpRequest(
         method=call.method,
         url=call.url,
@@ -33,9 +32,9 @@ async def invoke(
     )
     kwargs: dict[str, Any] = {function.request_param: request}
     if function.client_param:
-        kwargs[function.client_param] = client_binding
+        kwargs[function.client_param] = trigger.client_binding
     if function.context_param:
-        kwargs[function.context_param] = InvocationContext.new(function)
+        kwargs[function.context_param] = InvocationContext.new(function, trigger.invocation_id)
     handler = function.handler
     assert handler is not None
     if asyncio.iscoroutinefunction(handler):

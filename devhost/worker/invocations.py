@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -67,7 +66,7 @@ async def logged(request: Request[A], answer: Awaitable[A]) -> A:
     """Await an invocation's answer between the host's two log lines; an episode the worker
     sends back for its whole history (None) is logged again when it is sent again."""
     name, reason, details = described(request)
-    invocation_id = uuid.uuid4()
+    invocation_id = request.invocation_id
     log.info("Executing 'Functions.%s' (Reason='%s', Id=%s)", name, reason, invocation_id)
     if details:
         log.info("Trigger Details: %s", details)
@@ -82,7 +81,7 @@ async def logged(request: Request[A], answer: Awaitable[A]) -> A:
     return result
 
 
-def _executed(name: str, invocation_id: uuid.UUID, started: float, failure: str | None) -> None:
+def _executed(name: str, invocation_id: str, started: float, failure: str | None) -> None:
     duration = int((time.monotonic() - started) * 1000)
     status = "Failed" if failure is not None else "Succeeded"
     line = f"Executed 'Functions.{name}' ({status}, Id={invocation_id}, Duration={duration}ms)"

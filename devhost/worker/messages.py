@@ -14,7 +14,8 @@ the sender's event loop produced. App failures are not failed answers: they trav
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from devhost.app.loader import FunctionIndex
@@ -25,7 +26,14 @@ A = TypeVar("A")
 
 
 class Request(Generic[A]):
-    """Work for a worker whose answer is an `A`."""
+    """Work for a worker whose answer is an `A`, under the id the host logs it with."""
+
+    invocation_id: str
+
+
+def new_invocation_id() -> str:
+    """The id the host logs an invocation under and the function's `context` carries."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class Episode(Request[Decision | None]):
     known: int
     unseen: list[dict[str, Any]]
     new: list[dict[str, Any]]
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class Activity(Request[Outcome]):
     name: str
     input: str | None
     client_binding: str | None
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class EntityBatch(Request[BatchOutcome]):
     exists: bool
     state: str | None
     requests: list[dict[str, Any]]
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class HttpTrigger(Request[HttpReply | str]):
     function: str
     call: HttpCall
     client_binding: str | None
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class TimerTrigger(Request[str | None]):
     client_binding: str | None
     reason: str
     details: str | None
+    invocation_id: str = field(default_factory=new_invocation_id)
 
 
 #: A request on its way to the worker, under the id its answer comes back with. Calls and

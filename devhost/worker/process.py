@@ -210,14 +210,11 @@ class _Worker:
         function = self.index.activities.get(request.name)
         if function is not None and activities.is_async(function):
             return None
-        name, input_json, binding = request.name, request.input, request.client_binding
-        return lambda: activities.invoke_sync(function, name, input_json, binding)
+        return lambda: activities.invoke_sync(function, request)
 
     async def activity(self, request: Activity) -> Outcome:
         function = self.index.activities.get(request.name)
-        return await activities.invoke(
-            function, request.name, request.input, request.client_binding
-        )
+        return await activities.invoke(function, request)
 
     def entity_batch(self, request: EntityBatch) -> Callable[[], BatchOutcome]:
         handle = self.index.entities[request.name]
@@ -229,11 +226,11 @@ class _Worker:
         """The function's reply, or the text of the exception it raised."""
         function = next(f for f in self.index.http if f.name == request.function)
         try:
-            return await http.invoke(function, request.call, request.client_binding, self.pool)
+            return await http.invoke(function, request, self.pool)
         except Exception as error:
             log.exception("function %s failed", request.function)
             return f"{type(error).__name__}: {error}"
 
     async def timer_trigger(self, request: TimerTrigger) -> str | None:
         function = next(f for f in self.index.timers if f.name == request.function)
-        return await timers.invoke(function, request.info, request.client_binding, self.pool)
+        return await timers.invoke(function, request, self.pool)

@@ -11,27 +11,23 @@ from azure.functions import meta
 from azure.functions.timer import TimerRequestConverter
 
 from devhost.app.loader import InvocationContext, TimerFunction
+from devhost.worker.messages import TimerTrigger
 
 log = logging.getLogger("devhost")
 
 
-async def invoke(
-    function: TimerFunction,
-    info_json: str,
-    client_binding: str | None,
-    pool: Executor,
-) -> str | None:
+async def invoke(function: TimerFunction, trigger: TimerTrigger, pool: Executor) -> str | None:
     """Run one timer trigger; a failure is logged and its text returned, as the Python worker
     reports `Type: message` (dispatcher._serialize_exception); the schedule goes on."""
     try:
         timer = TimerRequestConverter.decode(
-            meta.Datum(value=info_json, type="json"), trigger_metadata=None
+            meta.Datum(value=trigger.info, type="json"), trigger_metadata=None
         )
         kwargs: dict[str, Any] = {function.timer_param: timer}
         if function.client_param:
-            kwargs[function.client_param] = client_binding
+            kwargs[function.client_param] = trigger.client_binding
         if function.context_param:
-            kwargs[function.context_param] = InvocationContext.new(function)
+            kwargs[function.context_param] = InvocationContext.new(function, trigger.invocation_id)
         handler = function.handler
         assert handler is not None, "the worker's index keeps the code"
         if asyncio.iscoroutinefunction(handler):

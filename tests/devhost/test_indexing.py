@@ -22,6 +22,7 @@ import pytest
 from devhost.app.config import ConfigError
 from devhost.app.loader import FunctionIndex, load_app
 from devhost.testing import DevHost, command
+from devhost.worker.invocations import HOST_CALL
 from tests.devhost.support import APPS, WEBHOOKS, start, unique
 
 NAMES = APPS / "names"
@@ -272,14 +273,19 @@ def test_left_out_functions_are_missing_and_named_at_start(host: DevHost):
 
 def test_the_context_parameter_is_the_workers(host: DevHost):
     """dispatcher._get_context: the function's name and directory (the folder of the file
-    defining it), the invocation id (also in thread_local_storage), a W3C trace context and
-    an empty retry context when no retry policy applies."""
+    defining it), the invocation id the host logs the invocation under (also in
+    thread_local_storage), a W3C trace context and an empty retry context when no retry
+    policy applies."""
     first = host.http.get("/api/probe").json()
     second = host.http.get("/api/probe").json()
     assert first["function_name"] == "probe"
     assert Path(first["function_directory"]) == NAMES
     assert first["invocation_id"] != second["invocation_id"]
     assert first["thread_invocation_id"] == first["invocation_id"]
+    assert host.log is not None
+    assert f"Executing 'Functions.probe' (Reason='{HOST_CALL}', Id={first['invocation_id']})" in (
+        host.log.read_text()
+    )
     version, trace_id, span_id, flags = first["trace_parent"].split("-")
     assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")
     assert (first["trace_state"], first["retry_count"], first["max_retry_count"]) == ("", 0, 0)
