@@ -318,13 +318,10 @@ _TASK_ACTIONS = (
 )
 
 
+#: What DurableOrchestrationContext.IncrementActionsOrThrowException counts: every task action
+#: but a wait for an event (call_http is an activity there, the built-in HTTP one), and signals.
 _COUNTED_ACTIONS = (
-    CallActivityAction,
-    CallActivityWithRetryAction,
-    CreateTimerAction,
-    CallEntityAction,
-    CallSubOrchestratorAction,
-    CallSubOrchestratorWithRetryAction,
+    *(action for action in _TASK_ACTIONS if action is not WaitForExternalEventAction),
     SignalEntityAction,
 )
 
