@@ -16,6 +16,7 @@ error: ..." while the rest of the app runs. devhost does the same, loudly.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import types
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.utils import StringifyEnumJsonEncoder
 
 from devhost.app.config import ConfigError
 from devhost.app.timer_schedules import ScheduleError, indexing_error, parse_schedule
@@ -92,11 +94,19 @@ class FunctionLoadError(Exception):
         super().__init__(f"cannot load the {function_name} function: {message}")
 
 
+def _as_reported(value: Any) -> Any:
+    """A name or binding as the worker reports it to the host, in JSON (the function metadata's
+    raw bindings): an app's StrEnum arrives as its plain value, so the host never imports the
+    app's modules to read a name, as the Functions host never runs Python (the worker's
+    loader.get_raw_bindings: `json.dumps(..., cls=StringifyEnumJsonEncoder)`)."""
+    return json.loads(json.dumps(value, cls=StringifyEnumJsonEncoder))
+
+
 def _checked(function: Any) -> Indexed:
     """Registry.add_indexed_function's checks of one function."""
-    name: str = function.get_function_name()
+    name: str = _as_reported(function.get_function_name())
     handler = function.get_user_function()
-    bindings = [binding.get_dict_repr() for binding in function.get_bindings()]
+    bindings = [_as_reported(binding.get_dict_repr()) for binding in function.get_bindings()]
     params = dict(inspect.signature(handler).parameters)
     annotations = typing.get_type_hints(handler)
     bound = {b["name"]: b for b in bindings if b["name"] != "$return"}
@@ -209,7 +219,7 @@ def _check_return(name: str, kind: str, annotations: dict[str, Any]) -> None:
 
 
 def _direction(binding: dict[str, Any]) -> str:
-    return str(getattr(binding.get("direction"), "name", binding.get("direction"))).lower()
+    return str(binding.get("direction")).lower()
 
 
 def _is_generic(annotation: Any) -> bool:

@@ -193,6 +193,23 @@ def test_the_worker_refuses_to_index_and_devhost_does_not_start(case, load, tmp_
     assert "On Azure the app would run with no functions" in message
 
 
+def test_names_reach_the_host_as_plain_text(load, tmp_path: Path):
+    """The worker reports each binding to the host as JSON (python-worker 4.34
+    loader.get_raw_bindings), so a name given as an app's StrEnum reaches the host as its
+    plain value: the host reads the index without importing the app's modules."""
+    code = """
+        class Step(enum.StrEnum):
+            GREET = "Greet"
+
+        @app.activity_trigger(input_name="city", activity=Step.GREET)
+        def greet_city(city: str) -> str:
+            return city
+        """
+    (tmp_path / "function_app.py").write_text("import enum\n" + APP_HEAD + textwrap.dedent(code))
+    index = load(tmp_path).without_code()
+    assert [(name, type(name)) for name in index.activities] == [("Greet", str)]
+
+
 def test_start_fails_naming_the_function_and_the_reason(tmp_path: Path):
     """The start command exits 1, as on any start failure, with the worker's words."""
     code, problem = REFUSED["a parameter no binding names"]
