@@ -216,9 +216,9 @@ class Host:
         failure, or a return value its binding cannot take, a 500, both without a body as the
         host answers them (FunctionInvocationMiddleware); the failure's reason goes to the log."""
         found = self.triggers.match(HttpTriggers.path_of(request), request.method)
-        if found is None and request.path.startswith(WEBHOOKS):  # a method the API lacks
-            return error(404, f"No handler for {request.method} {request.path}.")
-        if found is None:  # no route took it: ASP.NET's pipeline ends in an empty 404
+        if found is None:
+            # No route took it: ASP.NET's pipeline ends in an empty 404, and so does the
+            # Durable HTTP API for a path or method it lacks (HttpApiHandler.HandleRequestAsync).
             return web.Response(status=404)
         function, values = found
         if self.options.require_keys and not self.keys.allows(
