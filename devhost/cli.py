@@ -11,9 +11,11 @@ from devhost.app.config import ConfigError
 from devhost.durable.clock import MODES
 from devhost.hub.store import STATUSES, SYNC_MODES, TERMINAL
 
+SECRET_OPTIONS = ("--key", "--bearer")
+
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_secrets_attached(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s", stream=sys.stderr
     )
@@ -23,6 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as problem:
         print(f"devhost: {problem}", file=sys.stderr)
         return 1
+
+
+def _secrets_attached(argv: list[str]) -> list[str]:
+    """`--key VALUE` as `--key=VALUE`: a function key or token may begin with `-` (the host's
+    keys are URL-safe base64), which argparse would otherwise take for an option."""
+    joined: list[str] = []
+    values = iter(argv)
+    for word in values:
+        if word in SECRET_OPTIONS and (value := next(values, None)) is not None:
+            joined.append(f"{word}={value}")
+        else:
+            joined.append(word)
+    return joined
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -81,6 +81,8 @@ def readable_history(
             if with_input:
                 row["Input"] = stored_input(origin) if scheduled_inputs else None
         for field in ("Name", "FireAt", "Reason", "Details", "OrchestrationStatus", "InstanceId"):
+            if field == "Name" and kind == EventType.EXECUTION_STARTED:
+                continue  # it became FunctionName (DurableClient.GetDurableOrchestrationStatus)
             if event.get(field) is not None and field not in row:
                 row[field] = event[field]
         if with_input and "Input" in event and "Input" not in row:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,16 @@ DISABLING = {
 
 
 @pytest.fixture
-def load(monkeypatch: pytest.MonkeyPatch):
-    """load_app in this process, leaving sys.path and sys.modules as they were."""
+def load(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], FunctionIndex]]:
+    """load_app in this process, leaving sys.path and sys.modules as they were: the project's
+    own `function_app` module must be the one later tests import, whether or not one had
+    imported it before (monkeypatch.delitem restores nothing when the key was absent)."""
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "function_app", raising=False)
-    return load_app
+    before = sys.modules.pop("function_app", None)
+    yield load_app
+    sys.modules.pop("function_app", None)
+    if before is not None:
+        sys.modules["function_app"] = before
 
 
 @pytest.fixture

@@ -38,7 +38,9 @@ def test_activity_sequence_returns_each_result_in_order(host):
         "TaskCompleted",
         "ExecutionCompleted",
     ]
+    # ExecutionStarted's Name becomes FunctionName (DurableClient, GetDurableOrchestrationStatus)
     assert events[0]["FunctionName"] == "hello_sequence"
+    assert "Name" not in events[0]
     assert events[0]["Input"] == json.dumps(json.dumps("Ann"))  # as stored: JSON text
     assert [e["FunctionName"] for e in events[1:4]] == ["say_hello"] * 3
     assert [e["Result"] for e in events[1:4]] == body["output"]

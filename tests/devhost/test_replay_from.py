@@ -121,8 +121,9 @@ def test_a_step_inserted_first_diverges_for_every_claim_in_flight(
 
 def test_a_wrong_key_is_an_error_with_the_hosts_answer(azure, claims, token):
     """Signed in, the wrong key is forbidden: 403 with no body, as the host's key check
-    answers a caller the platform let through (devhost/http/keys.py)."""
-    result = replay_from(azure, ROOT, "--key", "not-the-key", "--bearer", token)
+    answers a caller the platform let through (devhost/http/keys.py). The key begins with `-`,
+    as one in 64 of the host's URL-safe keys does: it is still the key, not an option."""
+    result = replay_from(azure, ROOT, "--key", "-not-the-key", "--bearer", token)
 
     assert result.returncode == 2, result.stdout + result.stderr
     listing = f"GET {azure.base_url}/runtime/webhooks/durabletask/instances"
