@@ -28,7 +28,7 @@ from domain.access import Role
 from tests.conftest import ROOT
 
 HERE = Path(__file__).parent
-EXAMPLES = 15
+EXAMPLES = 10
 SEED = 16
 # Hypothesis keeps the characters each codec can encode here; building that table takes about
 # 2.5 s, so it is kept with the unit tests' Hypothesis data rather than in a fresh folder each
