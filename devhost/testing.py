@@ -26,14 +26,12 @@ import contextlib
 import json
 import os
 import socket
-import ssl
 import subprocess
 import sys
 import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +39,7 @@ import httpx
 import pytest
 
 from devhost import preload
+from devhost.tls import shared_context
 
 WEBHOOKS = "/runtime/webhooks/durabletask"
 DONE = ("Completed", "Failed", "Terminated")
@@ -57,13 +56,6 @@ PORT_ATTEMPTS = 3  # tests running in parallel may pick the same free port
 
 class PortTaken(RuntimeError):
     """Another process took the port between choosing it and devhost listening on it."""
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    """The TLS settings every client here shares. httpx builds a context per client otherwise,
-    reading the whole CA bundle for a host it reaches over plain HTTP."""
-    return ssl.create_default_context()
 
 
 def free_port() -> int:
@@ -135,7 +127,9 @@ class DevHost:
     def client(self, timeout: float = 30.0, **options: Any) -> httpx.Client:
         """A new client of this host, with its own cookies and connections; `options` go to
         httpx.Client (headers...)."""
-        return httpx.Client(base_url=self.base_url, verify=_tls(), timeout=timeout, **options)
+        return httpx.Client(
+            base_url=self.base_url, verify=shared_context(), timeout=timeout, **options
+        )
 
     def _admin_params(self) -> dict[str, str]:
         """With --require-keys the admin and devhost routes need the master key."""

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import httpx
 
+from devhost.tls import shared_context
+
 PATH = "/runtime/webhooks/durabletask"
 CONTINUATION = "x-ms-continuation-token"
 #: What a last page's token may be: none, or with the Azure Storage provider the base64 of
@@ -63,6 +65,7 @@ class Webhook:
             "timeout": timeout,
             "follow_redirects": False,  # a sign-in redirect is a refusal, not a page to read
             "transport": transport,
+            "verify": shared_context(),
         }
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
