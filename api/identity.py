@@ -32,7 +32,8 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from api.problems import ProblemError
-from domain.access import Actor, Role, effective_roles, missing_roles
+from domain.access import Actor, effective_roles, missing_roles
+from domain.roles import Role
 from domain.views import FieldError
 from domain.workflows import roles_for
 

@@ -28,9 +28,9 @@ from pydantic.json_schema import models_json_schema
 
 from api.common import ROUTE_PREFIX, handle_errors
 from api.identity import actor_field_accepted
-from domain.access import ROLE_DESCRIPTIONS
 from domain.common import PortalAction
 from domain.idempotency import HEADER, KEEP_FOR, KEY_PATTERN
+from domain.roles import ROLE_DESCRIPTIONS
 from domain.views import Problem
 
 bp = df.Blueprint()

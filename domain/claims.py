@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from domain.access import Actor, Role, TakenAction
+from domain.access import Actor, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
@@ -34,6 +34,7 @@ from domain.common import (
     text,
 )
 from domain.contract import Action, Contract
+from domain.roles import Role
 from domain.views import StatusView
 
 DEFAULT_AUTO_APPROVAL_LIMIT = 2000.0

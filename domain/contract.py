@@ -18,8 +18,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain.access import Role
 from domain.common import Workflow
+from domain.roles import Role
 
 
 @dataclass(frozen=True)

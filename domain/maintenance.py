@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from domain.access import Actor, Role, TakenAction
+from domain.access import Actor, TakenAction
 from domain.common import (
     ApiModel,
     BusinessId,
@@ -24,6 +24,7 @@ from domain.common import (
     text,
 )
 from domain.contract import Action, Contract
+from domain.roles import Role
 from domain.views import StatusView
 
 TailNumber = Annotated[

@@ -21,7 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-from domain.access import Role
 from domain.common import (
     ApiModel,
     BusinessId,
@@ -33,6 +32,7 @@ from domain.common import (
     text,
 )
 from domain.contract import Action, Contract
+from domain.roles import Role
 from domain.views import StatusView
 
 PostalCode = Annotated[str, text(16)]

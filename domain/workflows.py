@@ -4,9 +4,9 @@ each portal action."""
 from __future__ import annotations
 
 from domain import claims, maintenance, shipments
-from domain.access import Role
 from domain.common import Workflow
 from domain.contract import Contract
+from domain.roles import Role
 
 CONTRACTS: dict[Workflow, Contract] = {
     contract.workflow: contract

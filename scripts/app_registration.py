@@ -8,7 +8,7 @@
 The first form creates the registration `workflows-<ENV>` or, when one by that display name
 exists, updates it to what `registration()` below declares, the one place it is written down:
 
-- the app roles of domain/access.py, each `value` what the `roles` claim carries, ids derived
+- the app roles of domain/roles.py, each `value` what the `roles` claim carries, ids derived
   from the value (updating keeps them, and every assignment made to them);
 - `identifierUris: ["api://<appId>"]`, version 2 access tokens (the issuer the Bicep expects),
   sign-in audience AzureADMyOrg, ID tokens for the browser sign-in (App Service Authentication
@@ -33,7 +33,7 @@ principal. Assigning twice, or removing a role not held, changes nothing.
 request it would send, as JSON with `method`, `url` and `body`, on stdout.
 
 Everything goes to Microsoft Graph v1.0 through `az rest` (signed in with `az login`); no other
-dependency than the standard library and domain/access.py. Shapes, from Microsoft Graph v1.0:
+dependency than the standard library and domain/roles.py. Shapes, from Microsoft Graph v1.0:
 
 - application: https://learn.microsoft.com/graph/api/resources/application (appRoles,
   identifierUris, signInAudience, web, optionalClaims); create with POST /applications
@@ -80,7 +80,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.access import APPLICATION_ONLY, ROLE_DESCRIPTIONS, Role
+from domain.roles import APPLICATION_ONLY, ROLE_DESCRIPTIONS, Role
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
@@ -125,7 +125,7 @@ def member_types(role: Role) -> list[str]:
 
 
 def app_roles() -> list[dict[str, Any]]:
-    """The `appRoles` of the app registration: every role of domain/access.py."""
+    """The `appRoles` of the app registration: every role of domain/roles.py."""
     return [
         {
             "id": stable_id("app-role", role.value),

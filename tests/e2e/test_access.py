@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from domain.access import Role
+from domain.roles import Role
 from tests.e2e.conftest import App, assert_problem, principal, signed
 
 # (path under /api/<collection>/<id>, the Durable event, a valid body)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from devhost.http.easyauth import COOKIE
-from domain.access import Role
+from domain.roles import Role
 from tests.conftest import ROOT
 
 HERE = Path(__file__).parent

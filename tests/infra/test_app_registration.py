@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from domain.access import APPLICATION_ONLY, ROLE_DESCRIPTIONS, Role
+from domain.roles import APPLICATION_ONLY, ROLE_DESCRIPTIONS, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "app_registration.py"
@@ -218,9 +218,14 @@ class FakeGraph:
         self.state.write_text(json.dumps(state))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """The script as docs/deploy.md runs it, with no site-packages (`-S`): it needs only
+        the standard library, so it runs where the app's requirements are not installed."""
         self.log.write_text("")
         run = subprocess.run(
-            [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=self.env
+            [sys.executable, "-S", str(SCRIPT), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
         )
         if check:
             assert run.returncode == 0, run.stderr
@@ -496,7 +501,7 @@ def test_the_environment_name_is_checked_before_graph_is_asked(graph: FakeGraph)
 
 def test_the_deploy_guide_runs_the_script_with_real_roles() -> None:
     """docs/deploy.md, "Sign-in and roles": every command it shows parses, and names a role of
-    domain/access.py."""
+    domain/roles.py."""
     guide = (ROOT / "docs" / "deploy.md").read_text()
     section = guide[guide.index("### Sign-in and roles") :]
     section = section[: section.index("\n### ", 1)]

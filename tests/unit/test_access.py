@@ -11,8 +11,9 @@ import pytest
 
 from api.identity import acting, authorize, principal
 from api.problems import ProblemError
-from domain.access import SYSTEM, Actor, Role, is_requester, missing_roles
+from domain.access import SYSTEM, Actor, is_requester, missing_roles
 from domain.claims import DecisionRequest
+from domain.roles import Role
 from domain.workflows import ACTION_ROLES, roles_for
 
 NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
