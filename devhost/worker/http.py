@@ -17,6 +17,7 @@ from dateutil import parser
 
 from devhost.app.loader import HttpFunction, InvocationContext
 from devhost.worker.messages import HttpReply, HttpTrigger
+from devhost.worker.string_returns import string_reply
 
 
 async def invoke(function: HttpFunction, trigger: HttpTrigger, pool: Executor) -> HttpReply:
@@ -57,8 +58,7 @@ def reply_of(result: Any) -> HttpReply:
             f'"{type(result).__name__}"'
         ) from None
     if datum.type == "string":
-        # HttpBinding.CreateResult: a string is written by ASP.NET's StringOutputFormatter.
-        return HttpReply(200, [("Content-Type", "text/plain; charset=utf-8")], result.encode())
+        return string_reply(result)  # read by the host's http binding, JSON and all
     fields = datum.value
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()

@@ -257,6 +257,87 @@ def test_a_return_value_the_http_binding_cannot_take_is_a_500_with_the_reason_lo
     assert text.headers["content-type"] == "text/plain; charset=utf-8"
 
 
+@pytest.mark.parametrize(
+    ("returned", "status", "content_type", "body"),
+    [
+        ("plain words", 200, "text/plain; charset=utf-8", "plain words"),
+        # JSON is no longer text: an object or array comes back as Newtonsoft indents it...
+        (
+            '{"id": "C-1", "amount": 2.0, "tags": ["ü"], "at": "2026-12-07T10:00:00.500000+02:00"}',
+            200,
+            "text/plain; charset=utf-8",
+            '{\n  "id": "C-1",\n  "amount": 2.0,\n  "tags": [\n    "ü"\n  ],\n'
+            '  "at": "2026-12-07T08:00:00.5+00:00"\n}',
+        ),
+        # ...and a scalar as .NET writes it.
+        ("true", 200, "text/plain; charset=utf-8", "True"),
+        ("null", 200, "text/plain; charset=utf-8", ""),
+        ('"quoted"', 200, "text/plain; charset=utf-8", "quoted"),
+        ("1e21", 200, "text/plain; charset=utf-8", "1E+21"),
+        # An object with a body is a response object: status, headers and body.
+        (
+            '{"status": "404", "body": "no such claim", "headers": {"X-Why": 7}}',
+            404,
+            "text/plain; charset=utf-8",
+            "no such claim",
+        ),
+        (
+            '{"StatusCode": 201, "Body": {"ok": true}, '
+            '"headers": {"content-type": "application/json"}}',
+            201,
+            "application/json; charset=utf-8",
+            '{"ok":true}',
+        ),
+        (
+            '{"body": [1, 2]}',
+            200,
+            "text/plain; charset=utf-8",
+            "System.Collections.Generic.List`1[System.Object]",
+        ),
+        ('{"status": "gone", "body": null}', 200, "text/plain; charset=utf-8", ""),
+        # Content negotiation asked for: MVC's formatters (HttpBinding ScriptObjectResult).
+        (
+            '{"enableContentNegotiation": true, "body": {"a": 1.5}}',
+            200,
+            "application/json; charset=utf-8",
+            '{"a":1.5}',
+        ),
+        ('{"enableContentNegotiation": true, "body": null}', 204, None, ""),
+    ],
+)
+def test_a_returned_str_is_read_as_the_hosts_http_binding_reads_it(
+    host, returned: str, status: int, content_type: str | None, body: str
+):
+    """python-worker 4.34 sends a returned `str` as it is; the host's http binding
+    (azure-functions-host 4.1036 Binding/Http/HttpBinding.cs CreateResult) reads it as JSON
+    with Newtonsoft: an object with `body` (any case) is a response object (ParseResponseObject,
+    TryParseStatusCode: `statusCode` or `status`, a number or numeric text), anything else JSON
+    is written by its `ToString()`; RawScriptResult then writes every body through
+    StringOutputFormatter, charset and all, unless the object asks for content negotiation
+    (then MVC's formatters: no content for null, else Newtonsoft's JSON for a client that takes
+    any type). Newtonsoft reads ISO dates as dates: an offset comes back as the host's UTC, the
+    fraction without trailing zeros."""
+    response = host.http.post("/api/text", content=returned.encode())
+
+    assert (response.status_code, response.text) == (status, body)
+    assert response.headers.get("content-type") == content_type
+    if "X-Why" in returned:
+        assert response.headers["x-why"] == "7"
+
+
+def test_a_response_object_the_host_cannot_write_is_a_500(host):
+    """RawScriptResult.ExecuteResultAsync: a null content-type throws InvalidOperationException
+    ("content-type header cannot be null"), another null header a NullReferenceException; a
+    status past Int32 an OverflowException (Convert.ToInt32): the host fails writing the reply,
+    and the client gets an empty 500."""
+    for returned in [
+        '{"body": "x", "headers": {"Content-Type": null}}',
+        '{"body": "x", "headers": {"X-Empty": null}}',
+        '{"body": "x", "statusCode": 4000000000}',
+    ]:
+        assert_no_body(host.http.post("/api/text", content=returned.encode()), 500)
+
+
 def test_the_reply_keeps_its_content_type_and_every_cookie(host):
     """HttpResponseConverter.encode adds `; charset=` only to a `text/*` mimetype and keeps an
     explicit Content-Type as given; every Set-Cookie is sent as an RpcHttpCookie and the host

@@ -15,6 +15,13 @@ def returns(req: func.HttpRequest):
     return values[req.route_params["kind"]]
 
 
+@app.route(route="text", methods=["POST"])
+def text(req: func.HttpRequest) -> str:
+    """Returns the posted text as its `str` result, as a function returning
+    `json.dumps(...)` does."""
+    return req.get_body().decode()
+
+
 @app.route(route="reply", methods=["GET"])
 def reply(req: func.HttpRequest) -> func.HttpResponse:
     """A reply with the Content-Type and cookies the query asks for."""
