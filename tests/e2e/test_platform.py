@@ -77,7 +77,7 @@ def test_the_listing_reads_every_host_page_beyond_the_first_hundred(start_app):
     app = start_app()
     ids = [f"CLM-MANY-{n:03d}" for n in range(201)]
     for claim_id in ids:
-        file_claim(app, claim(claim_id, f"POL-{claim_id}"))
+        file_claim(app, claim(claim_id, f"POL-{claim_id}", amount=9000))  # awaits a decision
 
     whole = app.view_query("/api/workflows", {"type": "claim", "pageSize": "500"})
     assert [item["businessId"] for item in whole["items"]] == ids
