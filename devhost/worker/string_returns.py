@@ -33,6 +33,8 @@ INT32 = range(-(2**31), 2**31)
 ISO_DATE = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?P<fraction>\.\d{1,7})?(?P<zone>Z|[+-]\d{2}:\d{2})?"
 )
+#: What int.TryParse takes with NumberStyles.Integer: ASCII digits, a sign, white space around.
+DOTNET_INTEGER = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+[ \t\n\v\f\r]*")
 NULL_REFERENCE = "Object reference not set to an instance of an object."
 
 
@@ -88,7 +90,7 @@ def _status(fields: dict[str, Any]) -> int:
         if value not in INT32:
             raise OverflowError("Value was either too large or too small for an Int32.")
         return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+    if isinstance(value, str) and DOTNET_INTEGER.fullmatch(value):
         number = int(value)
         return number if number in INT32 else 200
     return 200
