@@ -17,7 +17,7 @@ from dateutil import parser
 
 from devhost.app.loader import HttpFunction, InvocationContext
 from devhost.worker.messages import HttpReply, HttpTrigger
-from devhost.worker.string_returns import string_reply
+from devhost.worker.string_returns import raw_result_headers, string_reply
 
 
 async def invoke(function: HttpFunction, trigger: HttpTrigger, pool: Executor) -> HttpReply:
@@ -60,15 +60,11 @@ def reply_of(result: Any) -> HttpReply:
     if datum.type == "string":
         return string_reply(result)  # read by the host's http binding, JSON and all
     fields = datum.value
-    headers: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for name, value in fields["headers"].items():
-        # RawScriptResult.ExecuteResultAsync: Content-Type becomes the response's content
-        # type, as given; a name already written (ignoring case) is not written again.
-        if name.lower() not in seen:
-            seen.add(name.lower())
-            written = "Content-Type" if name.lower() == "content-type" else name
-            headers.append((written, value.value))
+    content_type, headers = raw_result_headers(
+        (name, value.value) for name, value in fields["headers"].items()
+    )
+    if content_type is not None:
+        headers.insert(0, ("Content-Type", content_type))
     for cookies in fields["cookies"] or ():
         headers.extend(("Set-Cookie", set_cookie(morsel)) for morsel in cookies.values())
     return HttpReply(int(fields["status_code"].value), headers, fields["body"].value)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -51,19 +52,11 @@ def string_reply(text: str) -> HttpReply:
 
 def _response_object(fields: dict[str, Any], body: Any) -> HttpReply:
     """ParseResponseObject: the status, headers and body a response object names."""
-    content_type: str | None = None
-    headers: list[tuple[str, str]] = []
     given = _lookup(fields, "headers")
-    if given is not None and isinstance(given[1], dict):
-        for name, value in given[1].items():
-            if name.lower() == "content-type":
-                if value is None:
-                    raise ValueError("content-type header cannot be null")
-                content_type = _dotnet_text(value)
-            elif value is None:
-                raise ValueError(NULL_REFERENCE)  # header.Value.ToString()
-            elif name.lower() not in {written.lower() for written, _ in headers}:
-                headers.append((name, _dotnet_text(value)))
+    named = given[1] if given is not None and isinstance(given[1], dict) else {}
+    content_type, headers = raw_result_headers(
+        (name, None if value is None else _dotnet_text(value)) for name, value in named.items()
+    )
     negotiated = _lookup(fields, "enableContentNegotiation")
     if negotiated is not None and negotiated[1] is None:
         raise ValueError(NULL_REFERENCE)  # TryGetValue<bool> unboxing null
@@ -77,6 +70,26 @@ def _response_object(fields: dict[str, Any], body: Any) -> HttpReply:
     if isinstance(body, dict):
         return _written(status, headers, content_type, _compact(body))  # Utility.ToJson
     return _written(status, headers, content_type, _dotnet_text(body))
+
+
+def raw_result_headers(
+    pairs: Iterable[tuple[str, str | None]],
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """RawScriptResult.ExecuteResultAsync's headers: (the Content-Type, as given, and the
+    others). A name already written (ignoring case) is not written again; a null value throws
+    (InvalidOperationException for Content-Type, NullReferenceException from ToString())."""
+    content_type: str | None = None
+    headers: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if name.lower() == "content-type":
+            if value is None:
+                raise ValueError("content-type header cannot be null")
+            content_type = value
+        elif value is None:
+            raise ValueError(NULL_REFERENCE)
+        elif name.lower() not in {written.lower() for written, _ in headers}:
+            headers.append((name, value))
+    return content_type, headers
 
 
 def _status(fields: dict[str, Any]) -> int:
@@ -210,12 +223,13 @@ def _dotnet_double(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "-0" if math.copysign(1, value) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    number = Decimal(repr(value)).normalize()
+    sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
     mantissa = "".join(map(str, digits))
     position = len(mantissa) + exponent - 1  # the first digit's power of ten
-    minus = "-" if sign else ""
     if -5 < position < 15:
-        return minus + format(Decimal(repr(abs(value))).normalize(), "f")
+        return format(number, "f")
+    minus = "-" if sign else ""
     rest = f".{mantissa[1:]}" if len(mantissa) > 1 else ""
     return f"{minus}{mantissa[0]}{rest}E{'+' if position >= 0 else '-'}{abs(position):02d}"
